@@ -1,0 +1,100 @@
+// The schedule checker: replays any stream of Actions, proves it legal and counts what it costs.
+//
+// It is written against the Action contract alone (docs/theory.md, "What the checker verifies"),
+// never against a schedule's internals, and is what tests, benchmarks and the CLI use to judge one.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cairn/action.hpp"
+#include "cairn/schedule.hpp"
+
+namespace cairn {
+
+/// Costs on one storage level.
+struct LevelCosts {
+  std::int64_t stores = 0;
+  std::int64_t restores = 0;
+  std::int64_t frees = 0;
+  std::int64_t peak_slots = 0;  ///< most slots holding a state at the same time
+};
+
+/// What a stream costs. Counts cover the actions accepted before the first illegal one.
+struct ScheduleCosts {
+  std::int64_t actions = 0;        ///< accepted actions, `end` included
+  std::int64_t advances = 0;       ///< advance actions
+  std::int64_t forward_steps = 0;  ///< sum of (to - from) over advances
+  /// The repetition number the stream actually used; -1 if the checker was told not to count.
+  std::int64_t max_advances_per_step = 0;
+  std::int64_t reverses = 0;
+  std::vector<LevelCosts> levels;  ///< one entry per level
+
+  std::int64_t stores() const noexcept;    ///< over all levels
+  std::int64_t restores() const noexcept;  ///< over all levels
+};
+
+/// The verdict on a stream.
+struct CheckResult {
+  bool legal = false;
+  std::int64_t first_illegal_index = -1;  ///< 0-based index of the first illegal action, or -1
+  std::string reason;                     ///< why it is illegal; empty when legal
+  ScheduleCosts costs;
+};
+
+/// Replays a stream one action at a time. The rules (x_0 is the working state at the start):
+///  - advance(from, to): the working state is x_from and from < to <= T; it becomes x_to.
+///  - store(slot, step, level): level and slot exist, the working state is x_step; the slot then
+///    holds x_step (overwriting is allowed).
+///  - restore(slot, step, level): the slot holds x_step; the working state becomes x_step.
+///  - reverse(step): the working state is x_step and step is the highest step not yet reversed;
+///    the working state is then undefined.
+///  - free(slot, level): the slot holds a state; it is then empty.
+///  - end: every step is reversed. Nothing may follow it, and a stream must finish with it.
+/// Memory: one counter per step (8 T bytes) for the per-step advance counts, unless
+/// `count_advances_per_step` is false (then max_advances_per_step is -1), plus one integer per
+/// slot the stream touches. Time: O(1) per action, O(T) in finish().
+class ScheduleChecker {
+ public:
+  /// Throws std::invalid_argument unless steps >= 1, at least one level is given and every level
+  /// has >= 0 slots.
+  ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
+                  bool count_advances_per_step = true);
+
+  /// Replays one action; returns false once the stream is illegal (and ignores what follows).
+  bool feed(const Action& action);
+
+  /// The verdict so far. A stream that is legal but has not reached `end` is reported illegal
+  /// ("the stream ended before ...") with first_illegal_index = the number of actions fed.
+  CheckResult finish() const;
+
+  bool failed() const noexcept { return failed_; }
+  bool ended() const noexcept { return ended_; }
+
+ private:
+  bool reject(const Action& action, const std::string& why);
+
+  std::int64_t steps_;
+  std::vector<std::int64_t> slots_per_level_;
+  std::vector<std::vector<std::int64_t>> held_;  // held_[level][slot]: state index, -1 if empty
+  std::vector<std::int64_t> occupied_;           // slots holding a state, per level
+  std::vector<std::int64_t> advance_delta_;      // difference array of per-step advance counts
+  ScheduleCosts costs_;
+  std::int64_t fed_ = 0;
+  std::int64_t working_ = 0;  // index of the working state, -1 if undefined
+  std::int64_t unreversed_;   // steps 0..unreversed_-1 are not reversed yet
+  bool ended_ = false;
+  bool failed_ = false;
+  std::int64_t failed_index_ = -1;
+  std::string reason_;
+};
+
+/// Runs `schedule` (from its current position) through a ScheduleChecker until `end`, the first
+/// illegal action, or `max_actions` actions, whichever comes first. It reads the schedule in
+/// batches (Schedule::next_actions), so the schedule may be left up to 255 actions further on.
+CheckResult check(Schedule& schedule, std::int64_t steps, std::vector<std::int64_t> slots_per_level,
+                  std::int64_t max_actions = std::numeric_limits<std::int64_t>::max());
+
+}  // namespace cairn

@@ -1,0 +1,219 @@
+#include "cairn/check.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "cairn/action_io.hpp"
+
+namespace cairn {
+
+std::int64_t ScheduleCosts::stores() const noexcept {
+  std::int64_t total = 0;
+  for (const LevelCosts& level : levels) total += level.stores;
+  return total;
+}
+
+std::int64_t ScheduleCosts::restores() const noexcept {
+  std::int64_t total = 0;
+  for (const LevelCosts& level : levels) total += level.restores;
+  return total;
+}
+
+ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
+                                 bool count_advances_per_step)
+    : steps_(steps), slots_per_level_(std::move(slots_per_level)), unreversed_(steps) {
+  if (steps < 1) {
+    throw std::invalid_argument("ScheduleChecker: steps = " + std::to_string(steps) +
+                                " is not allowed; steps must be >= 1");
+  }
+  if (slots_per_level_.empty()) {
+    throw std::invalid_argument("ScheduleChecker: no storage level given; give at least one");
+  }
+  for (std::size_t level = 0; level < slots_per_level_.size(); ++level) {
+    if (slots_per_level_[level] < 0) {
+      throw std::invalid_argument("ScheduleChecker: level " + std::to_string(level) + " has " +
+                                  std::to_string(slots_per_level_[level]) +
+                                  " slots; a level needs >= 0 slots");
+    }
+  }
+  // Slot tables are grown on first use: a checker for a huge slot budget costs only what the
+  // stream touches.
+  held_.resize(slots_per_level_.size());
+  occupied_.assign(slots_per_level_.size(), 0);
+  costs_.levels.resize(slots_per_level_.size());
+  if (count_advances_per_step) advance_delta_.assign(static_cast<std::size_t>(steps) + 1, 0);
+}
+
+bool ScheduleChecker::reject(const Action& action, const std::string& why) {
+  failed_ = true;
+  failed_index_ = fed_;
+  reason_ = "action " + std::to_string(fed_) + " (" + to_json(action) + "): " + why;
+  return false;
+}
+
+namespace {
+std::string state(std::int64_t index) {
+  return index < 0 ? std::string("undefined") : "x_" + std::to_string(index);
+}
+}  // namespace
+
+bool ScheduleChecker::feed(const Action& action) {
+  if (failed_) return false;
+  if (ended_) return reject(action, "no action may follow end");
+
+  const auto slot_of = [&](std::int64_t*& cell) -> std::string {
+    if (action.level < 0 || static_cast<std::size_t>(action.level) >= slots_per_level_.size()) {
+      return "level " + std::to_string(action.level) + " does not exist; levels are 0.." +
+             std::to_string(slots_per_level_.size() - 1);
+    }
+    const std::int64_t available = slots_per_level_[static_cast<std::size_t>(action.level)];
+    if (action.slot < 0 || action.slot >= available) {
+      return "slot " + std::to_string(action.slot) + " does not exist on level " +
+             level_name(action.level) + ", which has " + std::to_string(available) + " slots (0.." +
+             std::to_string(available - 1) + ")";
+    }
+    auto& table = held_[static_cast<std::size_t>(action.level)];
+    if (static_cast<std::size_t>(action.slot) >= table.size()) {
+      table.resize(static_cast<std::size_t>(action.slot) + 1, -1);
+    }
+    cell = &table[static_cast<std::size_t>(action.slot)];
+    return {};
+  };
+
+  switch (action.kind) {
+    case ActionKind::advance: {
+      const std::int64_t from = action.from();
+      const std::int64_t to = action.to;
+      if (working_ != from) {
+        return reject(
+            action, "the working state is " + state(working_) + ", not x_" + std::to_string(from));
+      }
+      if (!(from < to && to <= steps_)) {
+        return reject(action, "an advance needs from < to <= T = " + std::to_string(steps_));
+      }
+      working_ = to;
+      ++costs_.advances;
+      costs_.forward_steps += to - from;
+      if (!advance_delta_.empty()) {
+        ++advance_delta_[static_cast<std::size_t>(from)];
+        --advance_delta_[static_cast<std::size_t>(to)];
+      }
+      break;
+    }
+    case ActionKind::store: {
+      std::int64_t* cell = nullptr;
+      const std::string problem = slot_of(cell);
+      if (!problem.empty()) return reject(action, problem);
+      if (working_ != action.step) {
+        return reject(action, "the working state is " + state(working_) + ", not x_" +
+                                  std::to_string(action.step));
+      }
+      auto& level = costs_.levels[static_cast<std::size_t>(action.level)];
+      auto& occupied = occupied_[static_cast<std::size_t>(action.level)];
+      if (*cell < 0) level.peak_slots = std::max(level.peak_slots, ++occupied);
+      *cell = action.step;
+      ++level.stores;
+      break;
+    }
+    case ActionKind::restore: {
+      std::int64_t* cell = nullptr;
+      const std::string problem = slot_of(cell);
+      if (!problem.empty()) return reject(action, problem);
+      if (*cell != action.step) {
+        return reject(action, "slot " + std::to_string(action.slot) + " on level " +
+                                  level_name(action.level) + " holds " +
+                                  (*cell < 0 ? std::string("nothing") : state(*cell)) + ", not x_" +
+                                  std::to_string(action.step));
+      }
+      working_ = action.step;
+      ++costs_.levels[static_cast<std::size_t>(action.level)].restores;
+      break;
+    }
+    case ActionKind::reverse: {
+      if (action.step != unreversed_ - 1) {
+        return reject(action, unreversed_ == 0 ? std::string("every step is already reversed")
+                                               : "the next step to reverse is " +
+                                                     std::to_string(unreversed_ - 1) + ", not " +
+                                                     std::to_string(action.step));
+      }
+      if (working_ != action.step) {
+        return reject(action, "the working state is " + state(working_) + ", not x_" +
+                                  std::to_string(action.step));
+      }
+      --unreversed_;
+      working_ = -1;
+      ++costs_.reverses;
+      break;
+    }
+    case ActionKind::free: {
+      std::int64_t* cell = nullptr;
+      const std::string problem = slot_of(cell);
+      if (!problem.empty()) return reject(action, problem);
+      if (*cell < 0) {
+        return reject(action, "slot " + std::to_string(action.slot) + " on level " +
+                                  level_name(action.level) + " is already empty");
+      }
+      *cell = -1;
+      --occupied_[static_cast<std::size_t>(action.level)];
+      ++costs_.levels[static_cast<std::size_t>(action.level)].frees;
+      break;
+    }
+    case ActionKind::end: {
+      if (unreversed_ != 0) {
+        return reject(action,
+                      "steps 0.." + std::to_string(unreversed_ - 1) + " are not reversed yet");
+      }
+      ended_ = true;
+      break;
+    }
+    default:
+      return reject(action, "unknown action kind");
+  }
+  ++fed_;
+  ++costs_.actions;
+  return true;
+}
+
+CheckResult ScheduleChecker::finish() const {
+  CheckResult result;
+  result.costs = costs_;
+  if (advance_delta_.empty()) {
+    result.costs.max_advances_per_step = -1;
+  } else {
+    std::int64_t count = 0;
+    for (std::int64_t step = 0; step < steps_; ++step) {
+      count += advance_delta_[static_cast<std::size_t>(step)];
+      result.costs.max_advances_per_step = std::max(result.costs.max_advances_per_step, count);
+    }
+  }
+  if (failed_) {
+    result.first_illegal_index = failed_index_;
+    result.reason = reason_;
+  } else if (!ended_) {
+    result.first_illegal_index = fed_;
+    result.reason = "the stream ended before its end action (" + std::to_string(unreversed_) +
+                    " steps not reversed)";
+  } else {
+    result.legal = true;
+  }
+  return result;
+}
+
+CheckResult check(Schedule& schedule, std::int64_t steps, std::vector<std::int64_t> slots_per_level,
+                  std::int64_t max_actions) {
+  ScheduleChecker checker(steps, std::move(slots_per_level));
+  Action batch[256];
+  std::int64_t remaining = max_actions;
+  while (remaining > 0 && !checker.ended() && !checker.failed()) {
+    const std::size_t wanted = static_cast<std::size_t>(std::min<std::int64_t>(remaining, 256));
+    const std::size_t got = schedule.next_actions(batch, wanted);
+    for (std::size_t i = 0; i < got; ++i) {
+      if (!checker.feed(batch[i])) break;
+    }
+    remaining -= static_cast<std::int64_t>(got);
+  }
+  return checker.finish();
+}
+
+}  // namespace cairn

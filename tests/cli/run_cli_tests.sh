@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end tests of the cairn tool: outputs, exit statuses and error messages.
+# Usage: run_cli_tests.sh PATH_TO_CAIRN
+set -uo pipefail
+cairn=$1
+failures=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect STATUS SUBSTRING_OF_OUTPUT -- command...   (stdout and stderr together)
+expect() {
+  local status=$1 needle=$2
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  [[ $rc == "$status" ]] || fail "'$*' exited $rc, expected $status; output: ${out:0:400}"
+  [[ $out == *"$needle"* ]] || fail "'$*' output lacks '$needle'; output: ${out:0:400}"
+}
+
+# --- info: closed forms, exact for huge T
+expect 0 '{"schedule":"revolve","steps":100,"slots":3,"repetitions":7,"forward_steps":490,"recomputation_factor":5.9,"stores":28,"restores":99,"reverses":100}' -- \
+  "$cairn" info --steps 100 --slots 3 --format json
+expect 0 'repetitions r          7' -- "$cairn" info --steps 100 --slots 3
+expect 0 'forward steps t(T,c)   490' -- "$cairn" info -T 100 -c 3
+expect 0 '"forward_steps":105,"recomputation_factor":3.1,"stores":28,"restores":49' -- "$cairn" info -T 50 -c 7 -f json
+expect 0 '"forward_steps":3636,' -- "$cairn" info -T 1000 -c 10 -f json
+expect 0 '"repetitions":8,"forward_steps":6815960,' -- "$cairn" info -T 1e6 -c 20 -f json
+expect 0 '"repetitions":24,"forward_steps":22914070016840160,' -- "$cairn" info -T 1e15 -c 30 -f json
+expect 0 '"repetitions":1,"forward_steps":9223372036854775806,' -- \
+  "$cairn" info -T 9223372036854775807 -c 9223372036854775807 -f json
+
+# --- schedule: the JSON-lines format of DESIGN.md, checked by the independent checker
+"$cairn" schedule --steps 10 --slots 3 > "$work/ten.jsonl" || fail "schedule T=10 c=3"
+head -n 3 "$work/ten.jsonl" > "$work/head.jsonl"
+cat > "$work/expected_head.jsonl" <<'JSON'
+{"op":"store","slot":0,"step":0,"level":"ram"}
+{"op":"advance","from":0,"to":4}
+{"op":"store","slot":1,"step":4,"level":"ram"}
+JSON
+diff -u "$work/expected_head.jsonl" "$work/head.jsonl" || fail "first actions of T=10 c=3"
+[[ $(tail -n 1 "$work/ten.jsonl") == '{"op":"end"}' ]] || fail "stream must finish with end"
+"$cairn" schedule -T 100 -c 3 > "$work/hundred.jsonl" || fail "schedule T=100 c=3"
+expect 0 '"forward_steps": 490' -- bash -c "'$cairn' check -T 100 -c 3 < '$work/hundred.jsonl'"
+expect 0 '{"legal":true,"actions":' -- bash -c "'$cairn' check -T 100 -c 3 -f json < '$work/hundred.jsonl'"
+expect 0 '"max_advances_per_step":7' -- bash -c "'$cairn' check -T 100 -c 3 -f json < '$work/hundred.jsonl'"
+expect 0 '# revolve schedule: T = 100 steps, c = 3 slots, r = 7, t = 490 forward steps' -- \
+  "$cairn" schedule -T 100 -c 3 --format text
+expect 0 'reverse  step 99  (adjoint: lambda_100 -> lambda_99)' -- "$cairn" schedule -T 100 -c 3 -f text
+expect 0 '"legal":true,"actions":3657799,"advances":999999,"forward_steps":6815960,"max_advances_per_step":8,"reverses":1000000,"stores":657800,"restores":999999,"peak_slots":20' -- \
+  "$cairn" schedule -T 1e6 -c 20 -f summary
+expect 0 '"ns_per_action":' -- "$cairn" schedule -T 1000 -c 5 -f summary
+"$cairn" schedule -T 50 --schedule store-all > "$work/all.jsonl" || fail "store-all schedule"
+expect 0 'legal' -- bash -c "'$cairn' check -T 50 -c 49 < '$work/all.jsonl'"
+# The same stream with too few slots is refused by the checker.
+expect 1 'illegal: action 96' -- bash -c "'$cairn' check -T 50 -c 48 < '$work/all.jsonl'"
+
+# --- check: illegal streams exit 1 with the first bad action and the reason
+printf '%s\n' '{"op":"store","slot":0,"step":0,"level":"ram"}' '{"op":"advance","from":1,"to":2}' > "$work/bad.jsonl"
+expect 1 'illegal: action 1 ({"op":"advance","from":1,"to":2}): the working state is x_0, not x_1' -- \
+  bash -c "'$cairn' check -T 3 -c 2 < '$work/bad.jsonl'"
+head -n -1 "$work/hundred.jsonl" > "$work/no_end.jsonl"
+expect 1 'ended before its end action' -- bash -c "'$cairn' check -T 100 -c 3 < '$work/no_end.jsonl'"
+expect 0 'legal' -- bash -c "'$cairn' check -T 100 -c 3 --disk-slots 2 < '$work/hundred.jsonl'"
+printf '%s\n' '{"op":"store","slot":0,"step":0,"level":"disk"}' '{"op":"reverse","step":0}' \
+  '{"op":"end"}' > "$work/disk.jsonl"
+expect 0 '"disk": {
+      "stores": 1,' -- bash -c "'$cairn' check -T 1 -c 1 --disk-slots 1 < '$work/disk.jsonl'"
+expect 1 'level 1 does not exist' -- bash -c "'$cairn' check -T 1 -c 1 < '$work/disk.jsonl'"
+
+# --- bad input: a clear message on stderr and exit status 2
+expect 2 "--steps: '0' is below the minimum; give a whole number from 1" -- "$cairn" info -T 0 -c 3
+expect 2 "--slots: '0' is below the minimum" -- "$cairn" info -T 10 -c 0
+expect 2 "--steps: '-3' is below the minimum" -- "$cairn" schedule -T -3 -c 2
+expect 2 "--steps: 'abc' is not a number" -- "$cairn" info -T abc -c 2
+expect 2 "--steps: '1.5' is not a whole number" -- "$cairn" info -T 1.5 -c 2
+expect 2 "--steps: '99999999999999999999' is too large" -- "$cairn" info -T 99999999999999999999 -c 2
+expect 2 "--slots: '1e400' is too large" -- "$cairn" info -T 10 -c 1e400
+expect 2 "overflows 64-bit integers" -- "$cairn" info -T 1e18 -c 1
+expect 2 "--slots is required" -- "$cairn" schedule -T 10
+expect 2 "--slots is required" -- "$cairn" info -T 10
+expect 2 "--format" -- "$cairn" schedule -T 10 -c 2 --format xml
+expect 2 "A subcommand is required" -- "$cairn"
+expect 2 "line 2: not valid JSON" -- bash -c "printf '{\"op\":\"reverse\",\"step\":0}\nnot json\n' | '$cairn' check -T 1 -c 1"
+expect 2 'line 1: unknown op "jump"' -- bash -c "echo '{\"op\":\"jump\"}' | '$cairn' check -T 1 -c 1"
+expect 2 'line 1: "advance" needs an integer field "to"' -- bash -c "echo '{\"op\":\"advance\",\"from\":0}' | '$cairn' check -T 1 -c 1"
+expect 2 'level "tape" is unknown' -- bash -c "echo '{\"op\":\"free\",\"slot\":0,\"level\":\"tape\"}' | '$cairn' check -T 1 -c 1"
+expect 0 '0.1.0' -- "$cairn" --version
+
+if ((failures > 0)); then
+  echo "$failures CLI check(s) failed"
+  exit 1
+fi
+echo "all CLI checks passed"

@@ -1,0 +1,43 @@
+// Revolve::next() must not allocate: count every global allocation while a whole stream runs.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "cairn/revolve.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+void* operator new(std::size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+int main() {
+  struct Case {
+    std::int64_t T, c;
+    std::size_t table_bytes;
+  };
+  for (const Case& k : {Case{100000, 10, cairn::Revolve::default_table_bytes}, Case{100000, 10, 0},
+                        Case{50000, 1, 0}, Case{30000, 2, 0}}) {
+    cairn::Revolve schedule(k.T, k.c, k.table_bytes);
+    const long before = allocations.load();
+    long actions = 0;
+    while (schedule.next().kind != cairn::ActionKind::end) ++actions;
+    const long during = allocations.load() - before;
+    std::printf("Revolve(%lld, %lld, table %zu bytes): %ld actions, %ld allocations\n",
+                static_cast<long long>(k.T), static_cast<long long>(k.c), k.table_bytes, actions,
+                during);
+    if (during != 0) return 1;
+  }
+  return 0;
+}
