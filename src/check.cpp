@@ -1,6 +1,7 @@
 #include "cairn/check.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -94,7 +95,10 @@ bool ScheduleChecker::feed(const Action& action) {
       }
       working_ = to;
       ++costs_.advances;
-      costs_.forward_steps += to - from;
+      // Saturate: a prefix of a stream for T near 2^63 can advance more steps than int64 holds.
+      const std::int64_t room = std::numeric_limits<std::int64_t>::max() - costs_.forward_steps;
+      costs_.forward_steps = to - from > room ? std::numeric_limits<std::int64_t>::max()
+                                              : costs_.forward_steps + (to - from);
       if (!advance_delta_.empty()) {
         ++advance_delta_[static_cast<std::size_t>(from)];
         --advance_delta_[static_cast<std::size_t>(to)];

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -144,4 +145,15 @@ TEST_CASE("checker without per-step counts reports -1 for the repetition number"
   REQUIRE(result.legal);
   REQUIRE(result.costs.max_advances_per_step == -1);
   REQUIRE(result.costs.forward_steps == 3);
+}
+
+TEST_CASE("checker: the forward-step count saturates instead of overflowing", "[checker]") {
+  const std::int64_t T = std::numeric_limits<std::int64_t>::max();
+  ScheduleChecker checker(T, {1}, false);
+  for (const Action& a :
+       {Action::make_store(0, 0), Action::make_advance(0, T - 1), Action::make_reverse(T - 1),
+        Action::make_restore(0, 0), Action::make_advance(0, T - 2)}) {
+    REQUIRE(checker.feed(a));
+  }
+  REQUIRE(checker.finish().costs.forward_steps == T);
 }

@@ -26,7 +26,7 @@ struct LevelCosts {
 struct ScheduleCosts {
   std::int64_t actions = 0;        ///< accepted actions, `end` included
   std::int64_t advances = 0;       ///< advance actions
-  std::int64_t forward_steps = 0;  ///< sum of (to - from) over advances
+  std::int64_t forward_steps = 0;  ///< sum of (to - from) over advances; saturates at 2^63 - 1
   /// The repetition number the stream actually used; -1 if the checker was told not to count.
   std::int64_t max_advances_per_step = 0;
   std::int64_t reverses = 0;

@@ -25,6 +25,8 @@ namespace {
 using cairn::cli::parse_integer_argument;
 
 constexpr int kExitIllegal = 1;
+// The timed pass folds every action into a sum written here, so that no work can be skipped.
+volatile std::int64_t sink = 0;
 constexpr int kExitBadInput = 2;
 
 /// A problem with what the user gave us: reported on stderr with exit status 2.
@@ -153,7 +155,7 @@ int run_schedule(Problem& problem, const std::string& format) {
     if (!result.legal) j["reason"] = result.reason;
     add_costs(j, result.costs);
     j["ns_per_action"] = seconds * 1e9 / static_cast<double>(actions);
-    j["checksum"] = checksum;
+    sink = checksum;
     std::cout << j.dump() << '\n';
     return result.legal ? 0 : kExitIllegal;
   }
