@@ -47,11 +47,11 @@ Revolve::Revolve(std::int64_t steps, std::int64_t slots, std::size_t table_bytes
     if (rows <= table_bytes / sizeof(std::int64_t) / columns) {
       columns_ = static_cast<std::int64_t>(columns);
       table_.resize(static_cast<std::size_t>(rows * columns));
+      // Pascal's rule: beta(s, j) = beta(s-1, j) + beta(s, j-1), with beta(s, 0) = beta(0, j) = 1.
       for (std::uint64_t s = 0; s < columns; ++s) table_[s] = 1;
       for (std::uint64_t j = 1; j < rows; ++j) {
         table_[j * columns] = 1;
-        for (std::uint64_t s = 1; s < columns;
-             ++s) {  // Pascal: beta(s,j) = beta(s-1,j) + beta(s,j-1)
+        for (std::uint64_t s = 1; s < columns; ++s) {
           table_[j * columns + s] = table_[j * columns + s - 1] + table_[(j - 1) * columns + s];
         }
       }

@@ -20,11 +20,12 @@ namespace cairn {
 ///    stores: Revolve::store_count(T, c), e.g. 28 for (50, 7), 714 for (1000, 10) and 657,800 for
 ///    (10^6, 20) -- the counts of the original revolve.
 ///
-/// Cost: memory O(min(c, T)) integers plus an optional lookup table of binomial coefficients
-/// (at most `table_bytes`, default 1 MiB) allocated by the constructor; `next()` allocates nothing
-/// and does amortised O(1) work;
-/// next_actions() fills a buffer at about 2 ns per action (docs/benchmarks.md). Any T up to 2^63 -
-/// 1 is accepted.
+/// Cost: memory O(min(c, T)) integers plus a lookup table of beta(s, j), s <= c, j < r(T, c),
+/// allocated by the constructor when it fits in `table_bytes` (default 1 MiB). `next()` and
+/// `next_actions()` allocate nothing. With the table, each action is amortised O(1) work; without
+/// it (huge c, or tiny c with huge T), a split computes its four binomials in O(min(s, r))
+/// multiplications instead. About 3 ns per action through next_actions() and 5 ns per next() call
+/// for (10^7, 50) (docs/benchmarks.md). Any T up to 2^63 - 1 is accepted.
 class Revolve final : public Schedule {
  public:
   /// Upper bound on the lookup table that makes each split decision a few memory reads.

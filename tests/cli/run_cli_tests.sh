@@ -81,6 +81,7 @@ expect 2 "--slots: '1e400' is too large" -- "$cairn" info -T 10 -c 1e400
 expect 2 "overflows 64-bit integers" -- "$cairn" info -T 1e18 -c 1
 expect 2 "--slots is required" -- "$cairn" schedule -T 10
 expect 2 "--slots is required" -- "$cairn" info -T 10
+expect 2 "--slots does not apply to --schedule store-all" -- "$cairn" schedule -T 10 -c 3 --schedule store-all
 expect 2 "--format" -- "$cairn" schedule -T 10 -c 2 --format xml
 expect 2 "A subcommand is required" -- "$cairn"
 expect 2 "line 2: not valid JSON" -- bash -c "printf '{\"op\":\"reverse\",\"step\":0}\nnot json\n' | '$cairn' check -T 1 -c 1"

@@ -25,9 +25,10 @@ namespace {
 using cairn::cli::parse_integer_argument;
 
 constexpr int kExitIllegal = 1;
+constexpr int kExitBadInput = 2;
+
 // The timed pass folds every action into a sum written here, so that no work can be skipped.
 volatile std::int64_t sink = 0;
-constexpr int kExitBadInput = 2;
 
 /// A problem with what the user gave us: reported on stderr with exit status 2.
 struct BadInput : std::runtime_error {
@@ -44,7 +45,11 @@ struct Problem {
   void parse() {
     try {
       steps = parse_integer_argument("--steps", steps_text, 1);
-      if (schedule == "store-all" && slots_text.empty()) {
+      if (schedule == "store-all") {
+        if (!slots_text.empty()) {
+          throw BadInput(
+              "--slots does not apply to --schedule store-all, which always uses T - 1 slots");
+        }
         slots = steps;
       } else if (slots_text.empty()) {
         throw BadInput("--slots is required: give the number of checkpoint slots c >= 1");
