@@ -1,0 +1,350 @@
+// Runs a user's solver through any schedule: forward steps, checkpoints, and the adjoint sweep.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cairn/action.hpp"
+#include "cairn/schedule.hpp"
+#include "cairn/state_adapter.hpp"
+#include "cairn/storage.hpp"
+
+namespace cairn {
+
+/// What a run did and where its time went. Reset at the start of each run (or forward()).
+struct DriverStatistics {
+  std::int64_t actions = 0;        ///< actions executed, `end` included
+  std::int64_t step_calls = 0;     ///< calls of the user's step()
+  std::int64_t adjoint_calls = 0;  ///< calls of the user's adjoint_step()
+  std::int64_t stores = 0;
+  std::int64_t restores = 0;
+  std::int64_t frees = 0;
+  std::int64_t bytes_stored = 0;
+  std::int64_t bytes_restored = 0;
+  std::int64_t peak_slots = 0;  ///< most checkpoints held at once, all levels together
+  std::int64_t steps = 0;       ///< T, known once the first step is reversed
+  /// Wall-clock time of the run, and its split: user code is step(), adjoint_step() and the
+  /// terminal adjoint; storage is store/restore/free; the driver is the rest (reading actions,
+  /// dispatch, copies of the working state). The split is measured only when
+  /// DriverOptions::measure_time is true (otherwise user and storage stay 0).
+  double seconds_total = 0;
+  double seconds_user = 0;
+  double seconds_storage = 0;
+
+  std::int64_t bytes_moved() const noexcept { return bytes_stored + bytes_restored; }
+  double seconds_driver() const noexcept { return seconds_total - seconds_user - seconds_storage; }
+};
+
+/// Where a run stands, for a progress display.
+struct DriverProgress {
+  enum class Phase { forward_done, reversing, done };
+  Phase phase;
+  std::int64_t steps_reversed;  ///< of `steps`
+  std::int64_t steps;           ///< T
+  const DriverStatistics& statistics;
+};
+
+struct DriverOptions {
+  /// Called after the forward sweep, then about every 1% of the reverse sweep, and at the end.
+  std::function<void(const DriverProgress&)> progress;
+  /// Split the wall-clock time into user code, storage and driver. Costs two clock reads per
+  /// action (about 50 ns on the development machine, docs/benchmarks.md), which matters only for
+  /// steps of a few microseconds or less, so it is off unless asked for.
+  bool measure_time = false;
+};
+
+/// Runs a schedule against a user's solver.
+///
+/// The user gives
+///  - step(i, x): advance x from x_i to x_{i+1} in place;
+///  - adjoint_step(i, x_i, lambda): from x_i, turn lambda_{i+1} into lambda_i in place,
+///    recomputing whatever of step i the adjoint needs (this recomputation is not a step() call).
+///
+/// Two shapes:
+///  - run(x_0, terminal): forward, terminal(x_T) -> lambda_T, reverse; returns lambda_0;
+///  - forward(x_0) -> x_T, then later backward(lambda_T) -> lambda_0 (layer style).
+/// Both make exactly t + 1 step() calls, where t is the schedule's forward-step count (t(T, c)
+/// for Revolve, T - 1 for StoreAll): the schedule's advances, plus one step from x_{T-1} to x_T,
+/// which no checkpointing schedule needs but the terminal adjoint (or the caller of forward) does.
+/// adjoint_step() is called exactly T times.
+///
+/// Memory: the storage's slots plus two states of the driver's own (the working state and x_T);
+/// with the caller's x_0 and lambda that is c + 4 states. Nothing is allocated after the working
+/// state and x_T exist, i.e. not during the reverse sweep.
+///
+/// Any schedule works: actions are read in batches through Schedule::next_actions. Action levels
+/// index `levels` (level 0 first).
+///
+/// An exception from a user callback (or from storage) propagates. Checkpoints already stored
+/// stay intact, nothing leaks, and the driver can run again: run() and forward() always restart
+/// the schedule; backward() after a failed or missing forward() throws std::logic_error.
+template <typename State, typename Adjoint = State, typename Adapter = StateAdapter<State>>
+class Driver {
+ public:
+  using StepFunction = std::function<void(std::int64_t step, State& state)>;
+  using AdjointStepFunction =
+      std::function<void(std::int64_t step, const State& state, Adjoint& adjoint)>;
+  using TerminalAdjoint = std::function<Adjoint(const State& final_state)>;
+
+  Driver(Schedule& schedule, std::vector<Storage*> levels, StepFunction step,
+         AdjointStepFunction adjoint_step, DriverOptions options = {})
+      : schedule_(schedule),
+        levels_(std::move(levels)),
+        step_(std::move(step)),
+        adjoint_step_(std::move(adjoint_step)),
+        options_(std::move(options)) {
+    if (levels_.empty()) throw std::invalid_argument("Driver: give at least one storage level");
+    for (std::size_t k = 0; k < levels_.size(); ++k) {
+      if (levels_[k] == nullptr) {
+        throw std::invalid_argument("Driver: storage level " + std::to_string(k) + " is null");
+      }
+    }
+    if (!step_ || !adjoint_step_) {
+      throw std::invalid_argument("Driver: both step and adjoint_step must be given");
+    }
+  }
+
+  Driver(Schedule& schedule, Storage& storage, StepFunction step, AdjointStepFunction adjoint_step,
+         DriverOptions options = {})
+      : Driver(schedule, std::vector<Storage*>{&storage}, std::move(step), std::move(adjoint_step),
+               std::move(options)) {}
+
+  /// Forward and reverse in one call: returns lambda_0 = dJ/dx_0 for lambda_T = terminal(x_T).
+  Adjoint run(const State& initial, const TerminalAdjoint& terminal) {
+    forward_to_final(initial);
+    Adjoint adjoint = timed_user([&] { return terminal(final_); });
+    reverse_sweep(adjoint);
+    return adjoint;
+  }
+
+  /// Layer style, part 1: runs the forward sweep (storing checkpoints) and returns x_T.
+  State forward(const State& initial) {
+    forward_to_final(initial);
+    return final_;
+  }
+
+  /// Layer style, part 2: from lambda_T returns lambda_0. Needs a successful forward() since the
+  /// last backward().
+  Adjoint backward(Adjoint adjoint) {
+    if (phase_ != Phase::forward_done) {
+      throw std::logic_error(
+          "Driver::backward: no forward sweep to reverse; call forward() first (again after a "
+          "backward() or after an exception)");
+    }
+    reverse_sweep(adjoint);
+    return adjoint;
+  }
+
+  const DriverStatistics& statistics() const noexcept { return statistics_; }
+
+ private:
+  enum class Phase { idle, forward_done };
+  using Clock = std::chrono::steady_clock;
+
+  template <typename F>
+  auto timed_user(F&& f) {
+    if (!options_.measure_time) return f();
+    const auto start = Clock::now();
+    struct Account {
+      Driver* self;
+      Clock::time_point start;
+      ~Account() { self->statistics_.seconds_user += seconds_since(start); }
+    } account{this, start};
+    return f();
+  }
+
+  static double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
+  // Reads the next action, refilling the buffer from the schedule when it runs dry.
+  const Action& peek() {
+    if (next_ == filled_) {
+      filled_ = schedule_.next_actions(buffer_.data(), buffer_.size());
+      next_ = 0;
+    }
+    return buffer_[next_];
+  }
+
+  Storage& level(const Action& action) const {
+    if (action.level < 0 || static_cast<std::size_t>(action.level) >= levels_.size()) {
+      throw std::logic_error("Driver: the schedule uses storage level " +
+                             std::to_string(action.level) + " but only " +
+                             std::to_string(levels_.size()) + " level(s) were given");
+    }
+    return *levels_[static_cast<std::size_t>(action.level)];
+  }
+
+  void execute_storage(const Action& action) {
+    Storage& storage = level(action);
+    const auto start = options_.measure_time ? Clock::now() : Clock::time_point{};
+    switch (action.kind) {
+      case ActionKind::store: {
+        const StateWriter writer = writer_for<State, Adapter>(working_);
+        storage.store(action.slot, action.step, writer);
+        ++statistics_.stores;
+        statistics_.bytes_stored += static_cast<std::int64_t>(writer.bytes);
+        std::int64_t held = 0;
+        for (const Storage* s : levels_) held += s->occupied();
+        if (held > statistics_.peak_slots) statistics_.peak_slots = held;
+        break;
+      }
+      case ActionKind::restore: {
+        std::size_t bytes = 0;
+        struct Context {
+          State* state;
+          std::size_t* bytes;
+        } context{&working_, &bytes};
+        storage.restore(action.slot, action.step,
+                        StateReader{[](void* c, const void* source, std::size_t count) {
+                                      auto& ctx = *static_cast<Context*>(c);
+                                      Adapter::copy_in(*ctx.state, source, count);
+                                      *ctx.bytes = count;
+                                    },
+                                    &context});
+        ++statistics_.restores;
+        statistics_.bytes_restored += static_cast<std::int64_t>(bytes);
+        current_ = action.step;
+        break;
+      }
+      default:  // free
+        storage.free(action.slot);
+        ++statistics_.frees;
+        break;
+    }
+    if (options_.measure_time) statistics_.seconds_storage += seconds_since(start);
+  }
+
+  void advance(const Action& action) {
+    if (action.from() != current_) {
+      throw std::logic_error(
+          "Driver: the schedule advances from x_" + std::to_string(action.from()) +
+          " but the working state is " +
+          (current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_)));
+    }
+    timed_user([&] {
+      for (std::int64_t i = action.from(); i < action.to; ++i) {
+        step_(i, working_);
+        ++statistics_.step_calls;
+      }
+    });
+    current_ = action.to;
+  }
+
+  // Executes actions up to (not including) the first reverse, then computes x_T into final_.
+  void forward_to_final(const State& initial) {
+    phase_ = Phase::idle;
+    schedule_.reset();
+    next_ = filled_ = 0;
+    statistics_ = DriverStatistics{};
+    start_ = Clock::now();
+    try {
+      working_ = initial;
+      current_ = 0;
+      for (;;) {
+        const Action& action = peek();
+        if (action.kind == ActionKind::reverse) break;
+        ++next_;
+        ++statistics_.actions;
+        switch (action.kind) {
+          case ActionKind::advance:
+            advance(action);
+            break;
+          case ActionKind::store:
+          case ActionKind::restore:
+          case ActionKind::free:
+            execute_storage(action);
+            break;
+          default:
+            throw std::logic_error("Driver: the schedule ended before reversing any step");
+        }
+      }
+      // The first reverse is of step T-1, from x_{T-1}: one more step gives x_T.
+      statistics_.steps = buffer_[next_].step + 1;
+      final_ = working_;
+      timed_user([&] { step_(statistics_.steps - 1, final_); });
+      ++statistics_.step_calls;
+      statistics_.seconds_total = seconds_since(start_);
+      if (options_.progress) {
+        options_.progress(
+            DriverProgress{DriverProgress::Phase::forward_done, 0, statistics_.steps, statistics_});
+      }
+    } catch (...) {
+      statistics_.seconds_total = seconds_since(start_);
+      throw;
+    }
+    phase_ = Phase::forward_done;
+  }
+
+  void reverse_sweep(Adjoint& adjoint) {
+    phase_ = Phase::idle;  // a failure below leaves nothing to resume
+    const auto resumed = Clock::now();
+    const double before = statistics_.seconds_total;
+    const std::int64_t report_every = statistics_.steps >= 100 ? statistics_.steps / 100 : 1;
+    std::int64_t reversed = 0;
+    try {
+      for (;;) {
+        const Action& action = peek();
+        ++next_;
+        ++statistics_.actions;
+        if (action.kind == ActionKind::end) break;
+        switch (action.kind) {
+          case ActionKind::reverse:
+            if (action.step != current_) {
+              throw std::logic_error(
+                  "Driver: the schedule reverses step " + std::to_string(action.step) +
+                  " but the working state is " +
+                  (current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_)));
+            }
+            timed_user([&] { adjoint_step_(action.step, working_, adjoint); });
+            ++statistics_.adjoint_calls;
+            current_ = -1;
+            ++reversed;
+            if (options_.progress && reversed % report_every == 0) {
+              options_.progress(DriverProgress{DriverProgress::Phase::reversing, reversed,
+                                               statistics_.steps, statistics_});
+            }
+            break;
+          case ActionKind::advance:
+            advance(action);
+            break;
+          default:
+            execute_storage(action);
+            break;
+        }
+      }
+    } catch (...) {
+      statistics_.seconds_total = before + seconds_since(resumed);
+      throw;
+    }
+    statistics_.seconds_total = before + seconds_since(resumed);
+    if (options_.progress) {
+      options_.progress(
+          DriverProgress{DriverProgress::Phase::done, reversed, statistics_.steps, statistics_});
+    }
+  }
+
+  Schedule& schedule_;
+  std::vector<Storage*> levels_;
+  StepFunction step_;
+  AdjointStepFunction adjoint_step_;
+  DriverOptions options_;
+
+  State working_{};
+  State final_{};
+  std::int64_t current_ = 0;  // index of the working state, -1 if undefined
+  Phase phase_ = Phase::idle;
+  DriverStatistics statistics_;
+  Clock::time_point start_;
+  std::array<Action, 64> buffer_{};
+  std::size_t next_ = 0;
+  std::size_t filled_ = 0;
+};
+
+}  // namespace cairn

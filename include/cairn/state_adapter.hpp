@@ -1,0 +1,94 @@
+// How a state is copied into and out of checkpoint storage.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cairn/storage.hpp"
+
+namespace cairn {
+
+/// Tells Cairn how to checkpoint a state of type `State`: its size in bytes and how to copy it
+/// out to and in from raw memory. Provided for
+///  - std::vector<T> and std::array<T, N> of trivially copyable T (e.g. std::vector<double>);
+///  - any trivially copyable type (a plain struct of numbers).
+/// For other types, specialise it in namespace cairn:
+///
+///     struct Fields { std::vector<double> u, v; };
+///     template <> struct cairn::StateAdapter<Fields> {
+///       static std::size_t bytes(const Fields& f) { return (f.u.size() + f.v.size()) * 8; }
+///       static void copy_out(const Fields& f, void* out) {
+///         std::memcpy(out, f.u.data(), f.u.size() * 8);
+///         std::memcpy(static_cast<char*>(out) + f.u.size() * 8, f.v.data(), f.v.size() * 8);
+///       }
+///       static void copy_in(Fields& f, const void* in, std::size_t bytes) {
+///         // f already has its sizes (the driver's working copy of x_0); check, then copy
+///         ...
+///       }
+///     };
+///
+/// copy_in receives the byte count that copy_out wrote and must throw if it cannot hold it;
+/// neither may allocate if the reverse sweep is to stay allocation-free.
+template <typename State, typename Enable = void>
+struct StateAdapter {
+  static_assert(sizeof(State) == 0,
+                "cairn::StateAdapter<State> is not defined for this type: use std::vector<T> or "
+                "std::array<T, N> of trivially copyable T, a trivially copyable State, or "
+                "specialise cairn::StateAdapter<State> (see cairn/state_adapter.hpp)");
+};
+
+namespace detail {
+[[noreturn]] inline void state_size_mismatch(std::size_t have, std::size_t got) {
+  throw std::invalid_argument("cairn: a checkpoint of " + std::to_string(got) +
+                              " bytes cannot be restored into a state of " + std::to_string(have) +
+                              " bytes; every state of one run must have the same size");
+}
+}  // namespace detail
+
+template <typename T, typename Allocator>
+struct StateAdapter<std::vector<T, Allocator>, std::enable_if_t<std::is_trivially_copyable_v<T>>> {
+  static std::size_t bytes(const std::vector<T, Allocator>& x) noexcept {
+    return x.size() * sizeof(T);
+  }
+  static void copy_out(const std::vector<T, Allocator>& x, void* out) noexcept {
+    if (!x.empty()) std::memcpy(out, x.data(), bytes(x));
+  }
+  static void copy_in(std::vector<T, Allocator>& x, const void* in, std::size_t count) {
+    if (count != bytes(x)) detail::state_size_mismatch(bytes(x), count);
+    if (count != 0) std::memcpy(x.data(), in, count);
+  }
+};
+
+template <typename State>
+struct StateAdapter<State, std::enable_if_t<std::is_trivially_copyable_v<State>>> {
+  static constexpr std::size_t bytes(const State&) noexcept { return sizeof(State); }
+  static void copy_out(const State& x, void* out) noexcept { std::memcpy(out, &x, sizeof(State)); }
+  static void copy_in(State& x, const void* in, std::size_t count) {
+    if (count != sizeof(State)) detail::state_size_mismatch(sizeof(State), count);
+    std::memcpy(&x, in, sizeof(State));
+  }
+};
+
+/// A StateWriter that copies `state` out through its adapter. `state` must outlive the writer.
+template <typename State, typename Adapter = StateAdapter<State>>
+StateWriter writer_for(const State& state) {
+  return StateWriter{[](const void* context, void* destination) {
+                       Adapter::copy_out(*static_cast<const State*>(context), destination);
+                     },
+                     &state, Adapter::bytes(state)};
+}
+
+/// A StateReader that copies a checkpoint into `state` through its adapter.
+template <typename State, typename Adapter = StateAdapter<State>>
+StateReader reader_for(State& state) {
+  return StateReader{[](void* context, const void* source, std::size_t bytes) {
+                       Adapter::copy_in(*static_cast<State*>(context), source, bytes);
+                     },
+                     &state};
+}
+
+}  // namespace cairn

@@ -1,0 +1,57 @@
+// Checkpoint storage: numbered slots on one level (RAM, later GPU memory or disk).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cairn {
+
+/// A state being stored: `write(context, destination)` copies its `bytes` bytes to destination.
+/// (A plain function pointer and a context keep the hot path free of allocation and virtual
+/// dispatch; make one with cairn::writer_for(state).)
+struct StateWriter {
+  void (*write)(const void* context, void* destination);
+  const void* context;
+  std::size_t bytes;
+};
+
+/// A state being restored: `read(context, source, bytes)` copies the checkpoint into it.
+struct StateReader {
+  void (*read)(void* context, const void* source, std::size_t bytes);
+  void* context;
+};
+
+/// Slots on one storage level. Storage never decides anything: a schedule says which slot to use.
+///
+/// Contract for every implementation:
+///  - store() replaces what the slot held; if it throws, the slot is left empty and every other
+///    slot keeps its checkpoint;
+///  - restore() checks that the slot holds the requested state index and throws std::logic_error
+///    otherwise, so a driver bug cannot silently produce a wrong gradient;
+///  - a state larger than slot_bytes() is refused with std::invalid_argument.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual std::int64_t slots() const noexcept = 0;
+  /// The largest state, in bytes, that a slot holds.
+  virtual std::size_t slot_bytes() const noexcept = 0;
+  /// Slots holding a checkpoint now.
+  virtual std::int64_t occupied() const noexcept = 0;
+  /// The state index held in `slot`, or -1 if it is empty.
+  virtual std::int64_t held_step(std::int64_t slot) const = 0;
+
+  virtual void store(std::int64_t slot, std::int64_t step, const StateWriter& state) = 0;
+  virtual void restore(std::int64_t slot, std::int64_t step, const StateReader& state) = 0;
+  virtual void free(std::int64_t slot) = 0;
+
+  /// A short name for messages, e.g. "ram".
+  virtual const char* name() const noexcept = 0;
+
+ protected:
+  Storage() = default;
+  Storage(const Storage&) = default;
+  Storage& operator=(const Storage&) = default;
+};
+
+}  // namespace cairn
