@@ -28,55 +28,59 @@ class TextbookRevolve final : public cairn::Schedule {
   }
   const char* name() const noexcept override { return "textbook revolve"; }
 
-  cairn::Action next() override {
-    cairn::Action a;
-    produce(a);
-    return a;
-  }
-
-  std::size_t next_actions(cairn::Action* out, std::size_t capacity) override {
-    for (std::size_t i = 0; i < capacity; ++i) {
-      produce(out[i]);
-      if (out[i].kind == cairn::ActionKind::end) return i + 1;
-    }
-    return capacity;
-  }
-
  private:
-  static void emit(cairn::Action& a, cairn::ActionKind kind, std::int64_t slot, std::int64_t step,
-                   std::int64_t to) {
-    a.kind = kind;
-    a.level = 0;
-    a.slot = slot;
-    a.step = step;
-    a.to = to;
-  }
-
-  void produce(cairn::Action& a) {
+  // Hands out actions the same two ways as cairn::Revolve: by value for next(), written in place
+  // for batches. (Defined before its callers: its return type is deduced.)
+  template <typename Emit>
+  auto produce(const Emit& emit) {
     using cairn::ActionKind;
-    if (unreversed_ == 0) return emit(a, ActionKind::end, 0, 0, 0);
+    if (unreversed_ == 0) return emit(ActionKind::end, 0, 0, 0);
     if (current_ < 0) {
       current_ = position_[static_cast<std::size_t>(top_)];
-      return emit(a, ActionKind::restore, top_, current_, 0);
+      return emit(ActionKind::restore, top_, current_, 0);
     }
     if (current_ == unreversed_ - 1) {
       const std::int64_t step = current_;
       unreversed_ = step;
       if (top_ >= 0 && position_[static_cast<std::size_t>(top_)] == step) --top_;
       current_ = -1;
-      return emit(a, ActionKind::reverse, 0, step, 0);
+      return emit(ActionKind::reverse, 0, step, 0);
     }
     if (top_ < 0 || position_[static_cast<std::size_t>(top_)] != current_) {
       ++top_;
       position_[static_cast<std::size_t>(top_)] = current_;
-      return emit(a, ActionKind::store, top_, current_, 0);
+      return emit(ActionKind::store, top_, current_, 0);
     }
     const std::int64_t from = current_;
     const std::int64_t s = slots_ - top_;
     current_ = s == 1 ? unreversed_ - 1 : from + split(unreversed_ - from, s);
-    return emit(a, ActionKind::advance, 0, from, current_);
+    return emit(ActionKind::advance, 0, from, current_);
   }
 
+ public:
+  cairn::Action next() override {
+    return produce(
+        [](cairn::ActionKind kind, std::int64_t slot, std::int64_t step, std::int64_t to) {
+          return cairn::Action{kind, 0, slot, step, to};
+        });
+  }
+
+  std::size_t next_actions(cairn::Action* out, std::size_t capacity) override {
+    for (std::size_t i = 0; i < capacity; ++i) {
+      cairn::Action& a = out[i];
+      produce([&a](cairn::ActionKind kind, std::int64_t slot, std::int64_t step, std::int64_t to) {
+        a.kind = kind;
+        a.level = 0;
+        a.slot = slot;
+        a.step = step;
+        a.to = to;
+      });
+      if (a.kind == cairn::ActionKind::end) return i + 1;
+    }
+    return capacity;
+  }
+
+ private:
   // beta(s, j) = C(s + j, s) by the multiplicative formula.
   static std::int64_t beta(std::int64_t s, std::int64_t j) {
     std::int64_t value = 1;

@@ -24,7 +24,7 @@ namespace cairn {
 /// allocated by the constructor when it fits in `table_bytes` (default 1 MiB). `next()` and
 /// `next_actions()` allocate nothing. With the table, each action is amortised O(1) work; without
 /// it (huge c, or tiny c with huge T), a split computes its four binomials in O(min(s, r))
-/// multiplications instead. About 3 ns per action through next_actions() and 5 ns per next() call
+/// multiplications instead. About 3 ns per action through next_actions() and 4.3 ns per next() call
 /// for (10^7, 50) (docs/benchmarks.md). Any T up to 2^63 - 1 is accepted.
 class Revolve final : public Schedule {
  public:
@@ -59,7 +59,8 @@ class Revolve final : public Schedule {
     std::int64_t current;     // index of the working state, -1 if undefined
     std::int64_t unreversed;  // steps 0..unreversed-1 are not reversed yet
   };
-  void produce(Cursor& cursor, Action& out) noexcept;
+  template <typename Emit>
+  auto produce(Cursor& cursor, const Emit& emit) noexcept;
   std::int64_t binomial(std::int64_t s, std::int64_t j) const noexcept;
   static std::int64_t computed_binomial(std::int64_t s, std::int64_t j) noexcept;
   std::int64_t split(std::int64_t length, std::int64_t free_slots,
