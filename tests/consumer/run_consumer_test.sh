@@ -21,7 +21,7 @@ echo "== CMake consumer"
 "$cmake" --build "$work/cmake-build" >/dev/null
 out=$("$work/cmake-build/consumer")
 echo "$out"
-[[ $out == *"r = 7, t = 490, legal = 1, forward steps = 490"* ]]
+[[ $out == *"r = 7, t = 490, legal = 1, forward steps = 490, gradient = 1.26765e+30"* ]]
 
 echo "== pkg-config consumer"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
@@ -29,5 +29,5 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 "$cxx" -std=c++17 "$source/main.cpp" -o "$work/pc-consumer" $(pkg-config --cflags --libs cairn)
 out=$(LD_LIBRARY_PATH=$libdir "$work/pc-consumer")
 echo "$out"
-[[ $out == *"r = 7, t = 490, legal = 1, forward steps = 490"* ]]
+[[ $out == *"r = 7, t = 490, legal = 1, forward steps = 490, gradient = 1.26765e+30"* ]]
 echo "consumer test passed"
