@@ -48,12 +48,8 @@ std::size_t MemoryStorage::checked_slot(std::int64_t slot) const {
   return static_cast<std::size_t>(slot);
 }
 
-unsigned char* MemoryStorage::slot_pointer(std::int64_t slot) const {
-  return block_.get() + checked_slot(slot) * stride_;
-}
-
 const void* MemoryStorage::slot_data(std::int64_t slot) const {
-  return slot_pointer(slot);
+  return slot_memory(checked_slot(slot));
 }
 
 std::int64_t MemoryStorage::held_step(std::int64_t slot) const {
@@ -70,7 +66,7 @@ void MemoryStorage::store(std::int64_t slot, std::int64_t step, const StateWrite
   // Empty while being written: if the copy throws, the slot does not claim a state it lacks.
   if (step_[index] >= 0) --occupied_;
   step_[index] = -1;
-  state.write(state.context, block_.get() + index * stride_);
+  state.write(state.context, slot_memory(index));
   step_[index] = step;
   stored_bytes_[index] = state.bytes;
   ++occupied_;
@@ -84,7 +80,7 @@ void MemoryStorage::restore(std::int64_t slot, std::int64_t step, const StateRea
         (step_[index] < 0 ? std::string("nothing") : "x_" + std::to_string(step_[index])) +
         ", not x_" + std::to_string(step));
   }
-  state.read(state.context, block_.get() + index * stride_, stored_bytes_[index]);
+  state.read(state.context, slot_memory(index), stored_bytes_[index]);
 }
 
 void MemoryStorage::free(std::int64_t slot) {

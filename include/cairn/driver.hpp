@@ -221,12 +221,15 @@ class Driver {
     if (options_.measure_time) statistics_.seconds_storage += seconds_since(start);
   }
 
+  std::string working_state_name() const {
+    return current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_);
+  }
+
   void advance(const Action& action) {
     if (action.from() != current_) {
-      throw std::logic_error(
-          "Driver: the schedule advances from x_" + std::to_string(action.from()) +
-          " but the working state is " +
-          (current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_)));
+      throw std::logic_error("Driver: the schedule advances from x_" +
+                             std::to_string(action.from()) + " but the working state is " +
+                             working_state_name());
     }
     timed_user([&] {
       for (std::int64_t i = action.from(); i < action.to; ++i) {
@@ -297,10 +300,9 @@ class Driver {
         switch (action.kind) {
           case ActionKind::reverse:
             if (action.step != current_) {
-              throw std::logic_error(
-                  "Driver: the schedule reverses step " + std::to_string(action.step) +
-                  " but the working state is " +
-                  (current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_)));
+              throw std::logic_error("Driver: the schedule reverses step " +
+                                     std::to_string(action.step) + " but the working state is " +
+                                     working_state_name());
             }
             timed_user([&] { adjoint_step_(action.step, working_, adjoint); });
             ++statistics_.adjoint_calls;

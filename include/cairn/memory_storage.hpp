@@ -53,8 +53,8 @@ class MemoryStorage final : public Storage {
     std::size_t alignment;
     void operator()(unsigned char* p) const noexcept;
   };
-  unsigned char* slot_pointer(std::int64_t slot) const;
   std::size_t checked_slot(std::int64_t slot) const;
+  unsigned char* slot_memory(std::size_t index) const { return block_.get() + index * stride_; }
 
   std::int64_t slots_;
   std::size_t slot_bytes_;
