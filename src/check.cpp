@@ -21,6 +21,20 @@ std::int64_t ScheduleCosts::restores() const noexcept {
   return total;
 }
 
+double cost(const ScheduleCosts& costs, const CostModel& model) {
+  double total = model.forward_step * static_cast<double>(costs.forward_steps) +
+                 model.backward_step * static_cast<double>(costs.reverses);
+  for (std::size_t level = 0; level < costs.levels.size(); ++level) {
+    if (level < model.write.size()) {
+      total += model.write[level] * static_cast<double>(costs.levels[level].stores);
+    }
+    if (level < model.read.size()) {
+      total += model.read[level] * static_cast<double>(costs.levels[level].restores);
+    }
+  }
+  return total;
+}
+
 ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
                                  bool count_advances_per_step)
     : steps_(steps), slots_per_level_(std::move(slots_per_level)), unreversed_(steps) {

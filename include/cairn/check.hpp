@@ -36,6 +36,18 @@ struct ScheduleCosts {
   std::int64_t restores() const noexcept;  ///< over all levels
 };
 
+/// Prices for what a stream does: the cost model of multilevel checkpointing (multilevel.hpp).
+struct CostModel {
+  double forward_step = 1;    ///< uf, per forward step advanced
+  double backward_step = 0;   ///< ub, per step reversed
+  std::vector<double> write;  ///< per level: cost of one store (levels not listed cost 0)
+  std::vector<double> read;   ///< per level: cost of one restore (levels not listed cost 0)
+};
+
+/// uf * forward_steps + ub * reverses + sum over levels of (write * stores + read * restores),
+/// summed in that order.
+double cost(const ScheduleCosts& costs, const CostModel& model);
+
 /// The verdict on a stream.
 struct CheckResult {
   bool legal = false;

@@ -45,6 +45,17 @@ class Storage {
   virtual void restore(std::int64_t slot, std::int64_t step, const StateReader& state) = 0;
   virtual void free(std::int64_t slot) = 0;
 
+  /// A hint that `slot`, holding state `step`, will be restored soon, so that a slow level can
+  /// start reading it now. It never changes what restore() returns; a hint for a slot that is
+  /// overwritten or freed before the restore is dropped. The default ignores it.
+  virtual void prefetch(std::int64_t slot, std::int64_t step) {
+    (void)slot;
+    (void)step;
+  }
+  /// Finishes any work still in flight (background writes) and throws the first error it met.
+  /// The default has nothing in flight.
+  virtual void flush() {}
+
   /// A short name for messages, e.g. "ram".
   virtual const char* name() const noexcept = 0;
 

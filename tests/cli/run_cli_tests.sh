@@ -70,6 +70,27 @@ expect 0 '"disk": {
       "stores": 1,' -- bash -c "'$cairn' check -T 1 -c 1 --disk-slots 1 < '$work/disk.jsonl'"
 expect 1 'level 1 does not exist' -- bash -c "'$cairn' check -T 1 -c 1 < '$work/disk.jsonl'"
 
+# --- multilevel: RAM + disk with costs; the stream goes to stdout, its cost to stderr
+"$cairn" schedule -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 > "$work/ml.jsonl" 2> "$work/ml.err" ||
+  fail "multilevel schedule"
+[[ $(head -n 1 "$work/ml.jsonl") == '{"op":"store","slot":0,"step":0,"level":"disk"}' ]] ||
+  fail "multilevel stream must start by storing x_0 on disk; got $(head -n 1 "$work/ml.jsonl")"
+grep -q 'cost 24 ' "$work/ml.err" || fail "multilevel cost on stderr: $(cat "$work/ml.err")"
+expect 0 '"levels":{"ram":{"stores":3,"restores":6,"frees":3,"peak_slots":1},"disk":{"stores":2,"restores":3,"frees":2,"peak_slots":2}},"cost":24.0}' -- \
+  bash -c "'$cairn' check -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 -f json < '$work/ml.jsonl'"
+expect 1 'illegal' -- bash -c "'$cairn' check -T 10 -c 1 --disk-slots 1 < '$work/ml.jsonl'"
+expect 0 '"disk_slots":"unlimited","legal":true,' -- \
+  "$cairn" schedule -T 1e4 -c 10 --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
+expect 0 '"cost":32698.0,"optimal_cost":32698.0' -- \
+  "$cairn" schedule -T 1e4 -c 10 --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
+# A free disk is Revolve with c + D slots: t(100, 3) = 490.
+expect 0 '"forward_steps":490,' -- "$cairn" schedule -T 100 -c 1 --disk-slots 2 -f summary
+expect 0 'cost 24 (forward' -- "$cairn" schedule -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 -f text
+expect 2 'at least one slot' -- "$cairn" schedule -T 10 -c 0 --disk-slots 0
+expect 2 'do not apply to --schedule store-all' -- "$cairn" schedule -T 10 --schedule store-all --disk-slots 2
+expect 2 '--write-cost' -- "$cairn" schedule -T 10 -c 2 --disk-slots 2 --write-cost -1
+expect 2 "--disk-slots: 'lots'" -- "$cairn" schedule -T 10 -c 2 --disk-slots lots
+
 # --- bad input: a clear message on stderr and exit status 2
 expect 2 "--steps: '0' is below the minimum; give a whole number from 1" -- "$cairn" info -T 0 -c 3
 expect 2 "--slots: '0' is below the minimum" -- "$cairn" info -T 10 -c 0

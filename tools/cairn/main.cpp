@@ -15,6 +15,7 @@
 #include "cairn/action_io.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
+#include "cairn/multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/version.hpp"
@@ -35,42 +36,126 @@ struct BadInput : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The cost model of multilevel checkpointing (docs/multilevel.md), from the command line.
+struct Prices {
+  double write = 0;     // one store on the disk level
+  double read = 0;      // one restore from the disk level
+  double forward = 1;   // one forward step
+  double backward = 0;  // one adjoint step
+  bool given = false;   // any of them given on the command line
+
+  cairn::CostModel model() const {
+    return cairn::CostModel{forward, backward, {0, write}, {0, read}};
+  }
+};
+
 struct Problem {
   std::string steps_text;
   std::string slots_text;
+  std::string disk_slots_text;
   std::string schedule = "revolve";
+  Prices prices;
   std::int64_t steps = 0;
   std::int64_t slots = 0;
+  std::int64_t disk_slots = -1;  // -1: no disk level
 
   void parse() {
     try {
       steps = parse_integer_argument("--steps", steps_text, 1);
+      if (!disk_slots_text.empty()) {
+        disk_slots = disk_slots_text == "unlimited"
+                         ? cairn::unlimited_slots
+                         : parse_integer_argument("--disk-slots", disk_slots_text, 0);
+      }
       if (schedule == "store-all") {
         if (!slots_text.empty()) {
           throw BadInput(
               "--slots does not apply to --schedule store-all, which always uses T - 1 slots");
         }
+        if (disk_slots >= 0 || prices.given) {
+          throw BadInput(
+              "--disk-slots and the cost options do not apply to --schedule store-all; use "
+              "--schedule multilevel");
+        }
         slots = steps;
       } else if (slots_text.empty()) {
         throw BadInput("--slots is required: give the number of checkpoint slots c >= 1");
       } else {
-        slots = parse_integer_argument("--slots", slots_text, 1);
+        // With a disk level, RAM may have no slot at all.
+        slots = parse_integer_argument("--slots", slots_text, disk_slots >= 0 ? 0 : 1);
       }
+      if (disk_slots >= 0 || prices.given) schedule = "multilevel";
     } catch (const std::invalid_argument& e) {
       throw BadInput(e.what());
     }
   }
 
+  std::vector<cairn::StorageLevel> levels() const {
+    std::vector<cairn::StorageLevel> result{cairn::StorageLevel{slots, 0, 0}};
+    if (disk_slots >= 0) {
+      result.push_back(cairn::StorageLevel{disk_slots, prices.write, prices.read});
+    }
+    return result;
+  }
+
   std::unique_ptr<cairn::Schedule> make_schedule() const {
     if (schedule == "revolve") return std::make_unique<cairn::Revolve>(steps, slots);
+    if (schedule == "multilevel") {
+      return std::make_unique<cairn::MultilevelRevolve>(
+          steps, levels(), cairn::StepCosts{prices.forward, prices.backward});
+    }
     return std::make_unique<cairn::StoreAll>(steps);
   }
 
-  /// Slots the schedule may use on level 0, as the checker should enforce them.
-  std::int64_t slot_budget() const {
-    return schedule == "revolve" ? slots : cairn::StoreAll(steps).slots();
+  /// Slots the schedule may use per level, as the checker should enforce them.
+  std::vector<std::int64_t> slot_budget() const {
+    if (schedule == "store-all") return {cairn::StoreAll(steps).slots()};
+    std::vector<std::int64_t> budget{slots};
+    if (disk_slots >= 0)
+      budget.push_back(disk_slots == cairn::unlimited_slots ? steps : disk_slots);
+    return budget;
   }
 };
+
+void add_cost_options(CLI::App& command, Problem& problem) {
+  const auto mark = [&problem](double) { problem.prices.given = true; };
+  command
+      .add_option_function<double>(
+          "--write-cost",
+          [&problem, mark](double v) {
+            problem.prices.write = v;
+            mark(v);
+          },
+          "cost of one store on the disk level, in the unit of --forward-cost (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  command
+      .add_option_function<double>(
+          "--read-cost",
+          [&problem, mark](double v) {
+            problem.prices.read = v;
+            mark(v);
+          },
+          "cost of one restore from the disk level (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  command
+      .add_option_function<double>(
+          "--forward-cost",
+          [&problem, mark](double v) {
+            problem.prices.forward = v;
+            mark(v);
+          },
+          "cost uf of one forward step (default 1)")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option_function<double>(
+          "--backward-cost",
+          [&problem, mark](double v) {
+            problem.prices.backward = v;
+            mark(v);
+          },
+          "cost ub of one adjoint step (default 0)")
+      ->check(CLI::NonNegativeNumber);
+}
 
 void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {
   command.add_option("--steps,-T", problem.steps_text, "number of time steps T (>= 1)")->required();
@@ -78,8 +163,12 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
                                    "checkpoint slots c (>= 1), the slot of x_0 included");
   if (with_schedule) {
     command.add_option("--schedule", problem.schedule, "which schedule")
-        ->check(CLI::IsMember({"revolve", "store-all"}))
+        ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}))
         ->default_str("revolve");
+    command.add_option("--disk-slots", problem.disk_slots_text,
+                       "slots on a disk level (level 1), an integer or \"unlimited\"; implies "
+                       "--schedule multilevel");
+    add_cost_options(command, problem);
   } else {
     slots->required();
   }
@@ -131,6 +220,35 @@ void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
   j["levels"] = levels;
 }
 
+nlohmann::ordered_json disk_slots_json(std::int64_t disk_slots) {
+  if (disk_slots == cairn::unlimited_slots) return "unlimited";
+  return disk_slots;
+}
+
+std::string format_cost(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+/// ", D disk slots (write W, read R), uf F, ub B, cost X" for a multilevel schedule.
+std::string multilevel_summary(const Problem& problem, const cairn::Schedule& schedule) {
+  const auto& multilevel = static_cast<const cairn::MultilevelRevolve&>(schedule);
+  std::string text;
+  if (problem.disk_slots >= 0) {
+    text += ", " +
+            (problem.disk_slots == cairn::unlimited_slots ? std::string("unlimited")
+                                                          : std::to_string(problem.disk_slots)) +
+            " disk slots (write " + format_cost(problem.prices.write) + ", read " +
+            format_cost(problem.prices.read) + ")";
+  }
+  text += ", forward " + format_cost(problem.prices.forward) + ", backward " +
+          format_cost(problem.prices.backward) + ", cost " +
+          format_cost(multilevel.optimal_cost()) +
+          " (forward * forward steps + backward * T + writes + reads)";
+  return text;
+}
+
 int run_schedule(Problem& problem, const std::string& format) {
   problem.parse();
   const auto schedule = problem.make_schedule();
@@ -150,15 +268,19 @@ int run_schedule(Problem& problem, const std::string& format) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Pass 2: the independent checker proves the stream legal and counts its costs.
     schedule->reset();
-    const cairn::CheckResult result =
-        cairn::check(*schedule, problem.steps, {problem.slot_budget()});
+    const cairn::CheckResult result = cairn::check(*schedule, problem.steps, problem.slot_budget());
     nlohmann::ordered_json j;
     j["schedule"] = schedule->name();
     j["steps"] = problem.steps;
     j["slots"] = problem.slots;
+    if (problem.disk_slots >= 0) j["disk_slots"] = disk_slots_json(problem.disk_slots);
     j["legal"] = result.legal;
     if (!result.legal) j["reason"] = result.reason;
     add_costs(j, result.costs);
+    if (problem.schedule == "multilevel") {
+      j["cost"] = cairn::cost(result.costs, problem.prices.model());
+      j["optimal_cost"] = static_cast<const cairn::MultilevelRevolve&>(*schedule).optimal_cost();
+    }
     j["ns_per_action"] = seconds * 1e9 / static_cast<double>(actions);
     sink = checksum;
     std::cout << j.dump() << '\n';
@@ -169,13 +291,19 @@ int run_schedule(Problem& problem, const std::string& format) {
   if (format == "text") {
     auto& b = out.buffer();
     b += "# " + std::string(schedule->name()) + " schedule: T = " + std::to_string(problem.steps) +
-         " steps, c = " + std::to_string(problem.slot_budget()) + " slots";
+         " steps, c = " + std::to_string(problem.slot_budget()[0]) + " slots";
     if (problem.schedule == "revolve") {
       b += ", r = " + std::to_string(cairn::repetitions(problem.steps, problem.slots)) +
            ", t = " + std::to_string(cairn::forward_cost(problem.steps, problem.slots)) +
            " forward steps";
     }
+    if (problem.schedule == "multilevel") b += multilevel_summary(problem, *schedule);
     out.line_done();
+  } else if (problem.schedule == "multilevel") {
+    // stdout stays a pure action stream that `cairn check` reads back; the cost goes to stderr.
+    std::fprintf(stderr, "# multilevel schedule: T = %lld steps, c = %lld RAM slots%s\n",
+                 static_cast<long long>(problem.steps), static_cast<long long>(problem.slots),
+                 multilevel_summary(problem, *schedule).c_str());
   }
   for (;;) {
     const cairn::Action a = schedule->next();
@@ -283,17 +411,9 @@ cairn::Action parse_action(const std::string& line, std::int64_t line_number) {
                  "\"; allowed: advance, store, restore, reverse, free, end");
 }
 
-int run_check(Problem& problem, const std::string& disk_slots_text, const std::string& format) {
+int run_check(Problem& problem, const std::string& format) {
   problem.parse();
-  std::vector<std::int64_t> slots{problem.slots};
-  if (!disk_slots_text.empty()) {
-    try {
-      slots.push_back(parse_integer_argument("--disk-slots", disk_slots_text, 0));
-    } catch (const std::invalid_argument& e) {
-      throw BadInput(e.what());
-    }
-  }
-  cairn::ScheduleChecker checker(problem.steps, slots);
+  cairn::ScheduleChecker checker(problem.steps, problem.slot_budget());
   std::string line;
   std::int64_t line_number = 0;
   while (std::getline(std::cin, line)) {
@@ -310,6 +430,7 @@ int run_check(Problem& problem, const std::string& disk_slots_text, const std::s
       j["reason"] = result.reason;
     }
     add_costs(j, result.costs);
+    j["cost"] = cairn::cost(result.costs, problem.prices.model());
     std::cout << j.dump() << '\n';
   } else {
     if (result.legal) {
@@ -319,6 +440,7 @@ int run_check(Problem& problem, const std::string& disk_slots_text, const std::s
     }
     nlohmann::ordered_json costs;
     add_costs(costs, result.costs);
+    costs["cost"] = cairn::cost(result.costs, problem.prices.model());
     std::cout << costs.dump(2) << '\n';
   }
   return result.legal ? 0 : kExitIllegal;
@@ -334,7 +456,6 @@ int main(int argc, char** argv) {
 
   Problem problem;
   std::string format;
-  std::string disk_slots;
 
   auto* schedule = app.add_subcommand("schedule", "print a schedule, one action per line");
   add_problem_options(*schedule, problem, true);
@@ -348,7 +469,10 @@ int main(int argc, char** argv) {
 
   auto* check = app.add_subcommand("check", "check a JSON-lines action stream read from stdin");
   add_problem_options(*check, problem, false);
-  check->add_option("--disk-slots", disk_slots, "slots on level 1 (\"disk\"); default: no level 1");
+  check->add_option(
+      "--disk-slots", problem.disk_slots_text,
+      "slots on level 1 (\"disk\"), an integer or \"unlimited\"; default: no level 1");
+  add_cost_options(*check, problem);
   check->add_option("--format,-f", format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -364,7 +488,7 @@ int main(int argc, char** argv) {
   try {
     if (schedule->parsed()) return run_schedule(problem, format.empty() ? "jsonl" : format);
     if (info->parsed()) return run_info(problem, format.empty() ? "text" : format);
-    return run_check(problem, disk_slots, format.empty() ? "text" : format);
+    return run_check(problem, format.empty() ? "text" : format);
   } catch (const BadInput& e) {
     std::fprintf(stderr, "cairn: %s\n", e.what());
     return kExitBadInput;
