@@ -18,8 +18,11 @@ esac
 
 # Debian packages the build and the tests need (the core library itself needs only a C++17
 # compiler): CLI11 and nlohmann-json for the cairn tool and the examples, Catch2 v2 for the tests,
-# pkg-config for the install test, time (/usr/bin/time) for bench/burgers_memory.sh.
-packages=(cmake g++ make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time)
+# pkg-config for the install test, time (/usr/bin/time) for bench/burgers_memory.sh; parallel HDF5
+# and Open MPI (headers, libraries, mpirun) for the optional component cairn::hdf5 (Hdf5Storage)
+# and its two-rank test, which CMake skips with a message when they are missing.
+packages=(cmake g++ make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
+  libhdf5-openmpi-dev libopenmpi-dev openmpi-bin)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

@@ -1,8 +1,10 @@
 // Runs a user's solver through any schedule: forward steps, checkpoints, and the adjoint sweep.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -28,6 +30,7 @@ struct DriverStatistics {
   std::int64_t bytes_stored = 0;
   std::int64_t bytes_restored = 0;
   std::int64_t peak_slots = 0;  ///< most checkpoints held at once, all levels together
+  std::int64_t prefetches = 0;  ///< Storage::prefetch hints given to levels that want them
   std::int64_t steps = 0;       ///< T, known once the first step is reversed
   /// Wall-clock time of the run, and its split: user code is step(), adjoint_step() and the
   /// terminal adjoint; storage is store/restore/free; the driver is the rest (reading actions,
@@ -79,7 +82,11 @@ struct DriverOptions {
 /// state and x_T exist, i.e. not during the reverse sweep.
 ///
 /// Any schedule works: actions are read in batches through Schedule::next_actions. Action levels
-/// index `levels` (level 0 first).
+/// index `levels` (level 0 first). For levels whose Storage::prefetch_depth() is positive (e.g.
+/// an AsyncStorage over a disk) the driver looks up to 256 actions ahead and hints their restores
+/// with Storage::prefetch as soon as the slot holds the state and the level's depth allows; other
+/// levels cost no look-ahead. After the last action of a successful reverse sweep every level is
+/// flushed, so a background error cannot go unreported.
 ///
 /// An exception from a user callback (or from storage) propagates. Checkpoints already stored
 /// stay intact, nothing leaks, and the driver can run again: run() and forward() always restart
@@ -108,6 +115,12 @@ class Driver {
     if (!step_ || !adjoint_step_) {
       throw std::invalid_argument("Driver: both step and adjoint_step must be given");
     }
+    prefetch_depth_.reserve(levels_.size());
+    for (const Storage* s : levels_) {
+      prefetch_depth_.push_back(s->prefetch_depth());
+      if (s->prefetch_depth() > 0) prefetching_ = true;
+    }
+    hinted_.assign(levels_.size(), 0);
   }
 
   Driver(Schedule& schedule, Storage& storage, StepFunction step, AdjointStepFunction adjoint_step,
@@ -168,8 +181,60 @@ class Driver {
     if (next_ == filled_) {
       filled_ = schedule_.next_actions(buffer_.data(), buffer_.size());
       next_ = 0;
+      hint_ = 0;
+      waiting_for_store_ = false;
     }
     return buffer_[next_];
+  }
+
+  // Look-ahead for levels that want prefetch hints (only called when one does). buffer_ is then a
+  // window: [next_, filled_) are actions still to run, and every restore before hint_ on such a
+  // level has been hinted. The window is topped up from the schedule once half of it has run.
+  // Called only between actions, when no reference into buffer_ is held.
+  void issue_hints() {
+    if (hint_ < next_) {
+      hint_ = next_;
+      waiting_for_store_ = false;
+    }
+    if (waiting_for_store_) return;
+    for (;;) {
+      if (hint_ == filled_ && !top_up()) return;
+      const Action& a = buffer_[hint_];
+      if (a.kind == ActionKind::end) return;
+      if (a.kind == ActionKind::restore && a.level >= 0 &&
+          static_cast<std::size_t>(a.level) < levels_.size()) {
+        const auto k = static_cast<std::size_t>(a.level);
+        if (prefetch_depth_[k] > 0) {
+          if (hinted_[k] >= prefetch_depth_[k]) return;  // until a hinted restore has run
+          Storage& storage = *levels_[k];
+          if (a.slot < 0 || a.slot >= storage.slots()) return;  // the restore will say why
+          if (storage.held_step(a.slot) != a.step) {
+            waiting_for_store_ = true;  // the store that fills it is still ahead
+            return;
+          }
+          storage.prefetch(a.slot, a.step);
+          ++hinted_[k];
+          ++statistics_.prefetches;
+        }
+      }
+      ++hint_;
+    }
+  }
+
+  // Reads more actions behind filled_, first moving the unrun ones to the front once half the
+  // window has run. Returns false if there is nothing more to read now.
+  bool top_up() {
+    if (filled_ > 0 && buffer_[filled_ - 1].kind == ActionKind::end) return false;
+    if (filled_ == buffer_.size()) {
+      if (next_ < buffer_.size() / 2) return false;
+      std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(next_),
+                buffer_.begin() + static_cast<std::ptrdiff_t>(filled_), buffer_.begin());
+      filled_ -= next_;
+      hint_ -= next_;
+      next_ = 0;
+    }
+    filled_ += schedule_.next_actions(buffer_.data() + filled_, buffer_.size() - filled_);
+    return true;
   }
 
   Storage& level(const Action& action) const {
@@ -188,6 +253,7 @@ class Driver {
       case ActionKind::store: {
         const StateWriter writer = writer_for<State, Adapter>(working_);
         storage.store(action.slot, action.step, writer);
+        waiting_for_store_ = false;
         ++statistics_.stores;
         statistics_.bytes_stored += static_cast<std::int64_t>(writer.bytes);
         std::int64_t held = 0;
@@ -208,6 +274,10 @@ class Driver {
                                       *ctx.bytes = count;
                                     },
                                     &context});
+        if (prefetching_ && next_ - 1 < hint_ &&
+            prefetch_depth_[static_cast<std::size_t>(action.level)] > 0) {
+          --hinted_[static_cast<std::size_t>(action.level)];  // it was hinted
+        }
         ++statistics_.restores;
         statistics_.bytes_restored += static_cast<std::int64_t>(bytes);
         current_ = action.step;
@@ -244,13 +314,16 @@ class Driver {
   void forward_to_final(const State& initial) {
     phase_ = Phase::idle;
     schedule_.reset();
-    next_ = filled_ = 0;
+    next_ = filled_ = hint_ = 0;
+    waiting_for_store_ = false;
+    std::fill(hinted_.begin(), hinted_.end(), 0);
     statistics_ = DriverStatistics{};
     start_ = Clock::now();
     try {
       working_ = initial;
       current_ = 0;
       for (;;) {
+        if (prefetching_) issue_hints();
         const Action& action = peek();
         if (action.kind == ActionKind::reverse) break;
         ++next_;
@@ -293,6 +366,7 @@ class Driver {
     std::int64_t reversed = 0;
     try {
       for (;;) {
+        if (prefetching_) issue_hints();
         const Action& action = peek();
         ++next_;
         ++statistics_.actions;
@@ -321,6 +395,8 @@ class Driver {
             break;
         }
       }
+      // Background work of slow levels (AsyncStorage) must not fail unnoticed.
+      for (Storage* storage : levels_) storage->flush();
     } catch (...) {
       statistics_.seconds_total = before + seconds_since(resumed);
       throw;
@@ -344,9 +420,15 @@ class Driver {
   Phase phase_ = Phase::idle;
   DriverStatistics statistics_;
   Clock::time_point start_;
-  std::array<Action, 64> buffer_{};
+  std::array<Action, 256> buffer_{};
   std::size_t next_ = 0;
   std::size_t filled_ = 0;
+  // Prefetch look-ahead (see issue_hints); unused unless some level wants hints.
+  std::vector<std::int64_t> prefetch_depth_;  // per level
+  std::vector<std::int64_t> hinted_;          // per level: hinted restores still to run
+  bool prefetching_ = false;
+  bool waiting_for_store_ = false;  // the next restore to hint waits for its slot's store
+  std::size_t hint_ = 0;
 };
 
 }  // namespace cairn

@@ -52,6 +52,11 @@ class Storage {
     (void)slot;
     (void)step;
   }
+  /// How many restores ahead this level wants prefetch() hints: the driver hints a restore once
+  /// the slot holds its state (as far as the actions executed so far go) and fewer than this many
+  /// hinted restores of the level are still to come. 0, the default, means no hints, and the
+  /// driver then spends nothing on look-ahead for this level.
+  virtual std::int64_t prefetch_depth() const noexcept { return 0; }
   /// Finishes any work still in flight (background writes) and throws the first error it met.
   /// The default has nothing in flight.
   virtual void flush() {}
