@@ -2,6 +2,11 @@
 // Burgers run, by the discrete adjoint, with checkpoints chosen by Cairn (README, docs/driver.md).
 //
 //   burgers1d [--steps T] [--grid N] [--slots C] [--schedule revolve|store-all] [--gradient FILE]
+//             [--disk-slots D [--disk-path P] [--write-cost W] [--read-cost R] [--disk-in-ram]
+//              [--sync-disk]] [--step-delay-us U]
+//
+// With --disk-slots, checkpoints spill to an HDF5 file (level 1) behind an AsyncStorage, and the
+// schedule is MultilevelRevolve over C RAM and D disk slots (docs/multilevel.md).
 //
 // Prints a short summary, then one JSON line with J and the run's counts and timings.
 #include <unistd.h>
@@ -9,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -19,11 +25,16 @@
 #include <vector>
 
 #include "burgers.hpp"
+#include "cairn/async_storage.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/driver.hpp"
 #include "cairn/memory_storage.hpp"
+#include "cairn/multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
+#if CAIRN_EXAMPLE_HAS_HDF5
+#include "cairn/hdf5_storage.hpp"
+#endif
 
 namespace {
 
@@ -38,6 +49,17 @@ void draw_progress(const cairn::DriverProgress& p) {
                static_cast<int>(done * 100 + 0.5));
   if (p.phase == cairn::DriverProgress::Phase::done) std::fputc('\n', stderr);
   std::fflush(stderr);
+}
+
+// Busy work standing in for a costlier solver step (a sleep would free the core for the I/O
+// thread and flatter the overlap).
+void spin_for(double microseconds) {
+  if (microseconds <= 0) return;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double, std::micro>(microseconds));
+  while (std::chrono::steady_clock::now() < until) {
+  }
 }
 
 }  // namespace
@@ -57,6 +79,38 @@ int main(int argc, char** argv) {
   app.add_option("--schedule", schedule_name, "revolve or store-all")
       ->check(CLI::IsMember({"revolve", "store-all"}));
   app.add_option("--gradient", gradient_file, "write dJ/dx_0 here, one value per line");
+  std::int64_t disk_slots = -1;
+  std::string disk_path;
+  double write_cost = 0;
+  double read_cost = 0;
+  bool disk_in_ram = false;
+  bool sync_disk = false;
+  double step_delay_us = 0;
+  auto* disk_option =
+      app.add_option("--disk-slots", disk_slots,
+                     "add a disk level (HDF5) with D slots: MultilevelRevolve over C RAM "
+                     "and D disk slots")
+          ->check(CLI::NonNegativeNumber);
+  app.add_option("--disk-path", disk_path,
+                 "the HDF5 checkpoint file (default: a fresh file in the temp directory); removed "
+                 "at the end")
+      ->needs(disk_option);
+  app.add_option("--write-cost", write_cost,
+                 "planner's price of one disk write, in forward steps (default 0: the stream "
+                 "is Revolve with C + D slots)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(disk_option);
+  app.add_option("--read-cost", read_cost, "planner's price of one disk read, in forward steps")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(disk_option);
+  app.add_flag("--disk-in-ram", disk_in_ram,
+               "back the disk level with RAM instead (the same stream; a baseline)")
+      ->needs(disk_option);
+  app.add_flag("--sync-disk", sync_disk, "write to HDF5 on the solver's thread (no AsyncStorage)")
+      ->needs(disk_option);
+  app.add_option("--step-delay-us", step_delay_us,
+                 "busy-wait this long in every step, emulating a costlier solver")
+      ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,22 +120,61 @@ int main(int argc, char** argv) {
   try {
     const burgers::Problem problem(grid);
     const State x0 = problem.initial_state();
+    const std::size_t state_bytes = x0.size() * sizeof(double);
     std::unique_ptr<cairn::Schedule> schedule;
     std::int64_t storage_slots = 0;
-    if (schedule_name == "revolve") {
-      schedule = std::make_unique<cairn::Revolve>(steps, slots);
-      storage_slots = std::min(slots, steps);
+    // Declared in this order so that the asynchronous wrapper goes before the file it writes to.
+    std::unique_ptr<cairn::Storage> ram, disk, async_disk;
+    std::vector<cairn::Storage*> levels;
+    std::string disk_file;
+    if (disk_slots >= 0) {
+      if (schedule_name != "revolve") {
+        throw std::invalid_argument("--disk-slots works with the default schedule only");
+      }
+      schedule = std::make_unique<cairn::MultilevelRevolve>(
+          steps,
+          std::vector<cairn::StorageLevel>{cairn::StorageLevel{slots, 0, 0},
+                                           cairn::StorageLevel{disk_slots, write_cost, read_cost}});
+      storage_slots = slots + disk_slots;
+      ram = std::make_unique<cairn::MemoryStorage>(slots, state_bytes);
+      if (disk_in_ram) {
+        disk = std::make_unique<cairn::MemoryStorage>(disk_slots, state_bytes);
+      } else {
+#if CAIRN_EXAMPLE_HAS_HDF5
+        cairn::Hdf5StorageOptions hdf5_options;
+        hdf5_options.path = disk_path;
+        auto hdf5 = std::make_unique<cairn::Hdf5Storage>(disk_slots, state_bytes, hdf5_options);
+        disk_file = hdf5->path();
+        disk = std::move(hdf5);
+        if (!sync_disk) async_disk = std::make_unique<cairn::AsyncStorage>(*disk);
+#else
+        throw std::invalid_argument(
+            "this burgers1d was built without HDF5 (cairn::hdf5); use --disk-in-ram, or install "
+            "libhdf5-openmpi-dev and rebuild");
+#endif
+      }
+      levels = {ram.get(), async_disk ? async_disk.get() : disk.get()};
     } else {
-      schedule = std::make_unique<cairn::StoreAll>(steps);
-      storage_slots = cairn::StoreAll(steps).slots();
+      if (schedule_name == "revolve") {
+        schedule = std::make_unique<cairn::Revolve>(steps, slots);
+        storage_slots = std::min(slots, steps);
+      } else {
+        schedule = std::make_unique<cairn::StoreAll>(steps);
+        storage_slots = cairn::StoreAll(steps).slots();
+      }
+      ram = std::make_unique<cairn::MemoryStorage>(storage_slots, state_bytes);
+      levels = {ram.get()};
     }
-    cairn::MemoryStorage storage(storage_slots, x0.size() * sizeof(double));
 
     cairn::DriverOptions options;
     options.measure_time = true;  // the summary shows where the time went
     if (isatty(fileno(stderr))) options.progress = draw_progress;
     cairn::Driver<State> driver(
-        *schedule, storage, [&](std::int64_t, State& x) { problem.step(x); },
+        *schedule, levels,
+        [&](std::int64_t, State& x) {
+          spin_for(step_delay_us);
+          problem.step(x);
+        },
         [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); },
         options);
 
@@ -128,6 +221,12 @@ int main(int argc, char** argv) {
     j["steps"] = steps;
     j["grid"] = grid;
     j["slots"] = storage_slots;
+    if (disk_slots >= 0) {
+      j["disk_slots"] = disk_slots;
+      j["disk"] = disk_in_ram ? "ram" : (sync_disk ? "hdf5" : "hdf5+async");
+      if (!disk_file.empty()) j["disk_path"] = disk_file;
+    }
+    if (step_delay_us > 0) j["step_delay_us"] = step_delay_us;
     j["J"] = J;
     j["step_calls"] = s.step_calls;
     j["adjoint_calls"] = s.adjoint_calls;
