@@ -2,10 +2,10 @@
 //
 //   cairn_bench_hdf5 [--slots N] [--mib S] [--dir D] [--repeat R] [--no-fsync]
 //
-// Writes N slots of S MiB (default 4 x 64 MiB) through Hdf5Storage (store: copy into the staging
-// buffer, CRC-32C, one HDF5 write, metadata flush), then reads them back (restore: one HDF5 read,
-// CRC-32C check, copy out); and writes/reads the same N * S bytes with write()/read() of S bytes
-// at a time into one file. Both sides the same way:
+// Writes N slots of S MiB (default 4 x 64 MiB) of a std::vector through Hdf5Storage (store: one
+// HDF5 write straight from the vector with CRC-32C beside it, metadata flush), then reads them back
+// (restore: one HDF5 read into the staging buffer, CRC-32C check, copy out); and writes/reads the
+// same N * S bytes with write()/read() of S bytes at a time into one file. Both sides the same way:
 //  - fsync: the write time includes an fsync of the file at the end (--no-fsync: none, so the
 //    writes measure the page cache);
 //  - reads: the file's pages are dropped from the page cache first (fsync, then

@@ -297,7 +297,7 @@ struct AsyncStorage::Impl {
                                     std::memcpy(destination, buffer.data.get(), buffer.bytes);
                                   }
                                 },
-                                &b, b.bytes});
+                                &b, b.bytes, b.data.get()});
         break;
       }
       case JobKind::read:
@@ -306,18 +306,20 @@ struct AsyncStorage::Impl {
           unsigned char* data;
           std::size_t capacity;
           std::size_t* bytes;
+          unsigned char* take(std::size_t count) const {
+            if (count > capacity) {
+              throw std::length_error("the checkpoint has " + std::to_string(count) +
+                                      " bytes, more than a slot's " + std::to_string(capacity));
+            }
+            *bytes = count;
+            return data;
+          }
         } target{buffers[job.buffer].data.get(), bytes_per_slot, &read_bytes};
         inner.restore(job.slot, job.step,
                       StateReader{[](void* context, const void* source, std::size_t count) {
-                                    auto& t = *static_cast<Target*>(context);
-                                    if (count > t.capacity) {
-                                      throw std::length_error("the checkpoint has " +
-                                                              std::to_string(count) +
-                                                              " bytes, more than a slot's " +
-                                                              std::to_string(t.capacity));
-                                    }
-                                    if (count != 0) std::memcpy(t.data, source, count);
-                                    *t.bytes = count;
+                                    unsigned char* data =
+                                        static_cast<Target*>(context)->take(count);
+                                    if (count != 0) std::memcpy(data, source, count);
                                   },
                                   &target});
         break;

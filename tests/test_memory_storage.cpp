@@ -79,3 +79,14 @@ TEST_CASE("MemoryStorage: a failed store leaves that slot empty and the others i
   storage.restore_array(0, 0, &back, 1);
   REQUIRE(back == 1.0);
 }
+
+TEST_CASE("writer_for offers contiguous states as one block and others not", "[storage]") {
+  const std::vector<double> v{1, 2, 3};
+  CHECK(cairn::writer_for(v).contiguous == v.data());
+  struct Point {
+    double x, y;
+  };
+  const Point p{1, 2};
+  CHECK(cairn::writer_for(p).contiguous == &p);
+  CHECK(cairn::is_contiguous_state<std::vector<double>>);
+}

@@ -57,8 +57,9 @@ struct Hdf5StorageOptions {
 /// throws Hdf5StorageError if it differs from what was stored, so a file changed or truncated
 /// behind our back cannot give a wrong gradient.
 ///
-/// Memory: one staging buffer of slot_bytes (a state is copied into it, checksummed and written;
-/// read back into it, checked and copied out), allocated by the constructor, plus a few bytes per
+/// Memory: one staging buffer of slot_bytes (a contiguous state -- StateWriter::contiguous -- is
+/// written from its own memory; any other is copied into the buffer first; a restore reads into
+/// the buffer, checks and copies out), allocated by the constructor, plus a few bytes per
 /// slot. File: at most slots * slot_bytes bytes (times the number of ranks), a slot's space being
 /// allocated when the slot is first written. I/O per store: one write of the state's bytes and a
 /// metadata flush of a few KiB; per restore: one read of the state's bytes. Serially nothing is

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cairn/storage.hpp"
@@ -33,6 +34,13 @@ namespace cairn {
 ///
 /// copy_in receives the byte count that copy_out wrote and must throw if it cannot hold it;
 /// neither may allocate if the reverse sweep is to stay allocation-free.
+///
+/// An adapter may also offer the state as one block of memory, which lets a file level write
+/// from the state directly (no staging copy):
+///
+///     static const void* contiguous(const State& x);  // its bytes(x) bytes, or null
+///
+/// The adapters below for std::vector, std::array and trivially copyable types do.
 template <typename State, typename Enable = void>
 struct StateAdapter {
   static_assert(sizeof(State) == 0,
@@ -61,6 +69,7 @@ struct StateAdapter<std::vector<T, Allocator>, std::enable_if_t<std::is_triviall
     if (count != bytes(x)) detail::state_size_mismatch(bytes(x), count);
     if (count != 0) std::memcpy(x.data(), in, count);
   }
+  static const void* contiguous(const std::vector<T, Allocator>& x) noexcept { return x.data(); }
 };
 
 template <typename State>
@@ -71,15 +80,31 @@ struct StateAdapter<State, std::enable_if_t<std::is_trivially_copyable_v<State>>
     if (count != sizeof(State)) detail::state_size_mismatch(sizeof(State), count);
     std::memcpy(&x, in, sizeof(State));
   }
+  static const void* contiguous(const State& x) noexcept { return &x; }
 };
+
+namespace detail {
+template <typename Adapter, typename State, typename = void>
+struct has_contiguous : std::false_type {};
+template <typename Adapter, typename State>
+struct has_contiguous<Adapter, State,
+                      std::void_t<decltype(Adapter::contiguous(std::declval<const State&>()))>>
+    : std::true_type {};
+}  // namespace detail
+
+/// Whether `Adapter` offers a State as one block of memory (see StateAdapter).
+template <typename State, typename Adapter = StateAdapter<State>>
+inline constexpr bool is_contiguous_state = detail::has_contiguous<Adapter, State>::value;
 
 /// A StateWriter that copies `state` out through its adapter. `state` must outlive the writer.
 template <typename State, typename Adapter = StateAdapter<State>>
 StateWriter writer_for(const State& state) {
+  const void* block = nullptr;
+  if constexpr (is_contiguous_state<State, Adapter>) block = Adapter::contiguous(state);
   return StateWriter{[](const void* context, void* destination) {
                        Adapter::copy_out(*static_cast<const State*>(context), destination);
                      },
-                     &state, Adapter::bytes(state)};
+                     &state, Adapter::bytes(state), block};
 }
 
 /// A StateReader that copies a checkpoint into `state` through its adapter.

@@ -13,6 +13,10 @@ struct StateWriter {
   void (*write)(const void* context, void* destination);
   const void* context;
   std::size_t bytes;
+  /// The state's `bytes` bytes as one contiguous block, or null. When given, a storage may read
+  /// them from here (until store() returns) instead of calling write(): a file level then writes
+  /// the user's memory directly and saves a copy. writer_for() sets it for contiguous states.
+  const void* contiguous = nullptr;
 };
 
 /// A state being restored: `read(context, source, bytes)` copies the checkpoint into it.

@@ -572,12 +572,15 @@ void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter&
   const std::size_t index = checked_slot(slot, slots_);
   Impl::Slot& s = m.slots[index];
 
-  // 1. Sizes: every rank learns every part's size (and whether its copy worked).
+  // 1. Sizes: every rank learns every part's size (and whether its copy worked). A contiguous
+  // state is written from where it lies; any other is copied into the staging buffer first.
   const bool fits = state.bytes <= slot_bytes_;
   std::exception_ptr copy_error;
-  if (fits) {
+  const auto* source = static_cast<const unsigned char*>(state.contiguous);
+  if (fits && source == nullptr) {
     try {
       state.write(state.context, m.staging.get());
+      source = m.staging.get();
     } catch (...) {
       copy_error = std::current_exception();
     }
@@ -619,7 +622,7 @@ void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter&
   }
 
   // 3. The data: this rank's part at its offset, in one (collective) write; a large part's
-  // checksum is computed meanwhile on a helper thread (both only read the staging buffer).
+  // checksum is computed meanwhile on a helper thread (both only read the source).
   std::string problem;
   if (m.before_write) {
     try {
@@ -630,7 +633,7 @@ void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter&
   }
   std::uint32_t crc = 0;
   {
-    Checksummer checksum(m.staging.get(), state.bytes, &crc);
+    Checksummer checksum(source, state.bytes, &crc);
     // A rank whose write was refused still joins the other ranks' collective write, with nothing.
     const hsize_t count = problem.empty() ? static_cast<hsize_t>(state.bytes) : 0;
     if (count != 0 || m.parallel()) {
@@ -639,7 +642,7 @@ void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter&
       const bool written = file_space.valid() &&
                            select(file_space.get(), memory_space, offset, count) &&
                            H5Dwrite(s.dataset.get(), H5T_NATIVE_UCHAR, memory_space.get(),
-                                    file_space.get(), m.dxpl.get(), m.staging.get()) >= 0;
+                                    file_space.get(), m.dxpl.get(), source) >= 0;
       if (!written && problem.empty()) problem = hdf5_cause();
       H5Eclear2(H5E_DEFAULT);
     }
@@ -698,6 +701,9 @@ void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReade
                 " bytes, but the slot's data end at byte " + std::to_string(end);
     }
   }
+  // Reads go through the staging buffer and reach the state only once the checksum has passed,
+  // so a failed restore leaves the caller's state as it was.
+  unsigned char* target = m.staging.get();
   std::uint32_t crc = 0;
   if (s.bytes != 0 || m.parallel()) {
     const hsize_t count = problem.empty() ? static_cast<hsize_t>(s.bytes) : 0;
@@ -708,16 +714,16 @@ void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReade
       // One (collective) read, then the checksum.
       read = read && select(file_space.get(), memory_space, s.offset, count) &&
              H5Dread(s.dataset.get(), H5T_NATIVE_UCHAR, memory_space.get(), file_space.get(),
-                     m.dxpl.get(), m.staging.get()) >= 0;
-      if (read) crc = detail::crc32c(m.staging.get(), s.bytes);
+                     m.dxpl.get(), target) >= 0;
+      if (read) crc = detail::crc32c(target, s.bytes);
     } else {
       // Serial and large: read in pieces while a helper thread checksums the pieces already in.
-      PipelinedChecksum checksum(m.staging.get(), s.bytes);
+      PipelinedChecksum checksum(target, s.bytes);
       for (hsize_t done = 0; read && done < count; done += kReadPiece) {
         const hsize_t piece = std::min<hsize_t>(kReadPiece, count - done);
         read = select(file_space.get(), memory_space, s.offset + done, piece) &&
                H5Dread(s.dataset.get(), H5T_NATIVE_UCHAR, memory_space.get(), file_space.get(),
-                       m.dxpl.get(), m.staging.get() + done) >= 0;
+                       m.dxpl.get(), target + done) >= 0;
         if (read) checksum.ready(static_cast<std::size_t>(done + piece));
       }
       crc = checksum.finish();
