@@ -321,7 +321,11 @@ struct AsyncStorage::Impl {
                                         static_cast<Target*>(context)->take(count);
                                     if (count != 0) std::memcpy(data, source, count);
                                   },
-                                  &target});
+                                  &target,
+                                  [](void* context, std::size_t count) -> void* {
+                                    // The staging buffer is scratch until the read is done.
+                                    return static_cast<Target*>(context)->take(count);
+                                  }});
         break;
       }
       default:

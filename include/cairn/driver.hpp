@@ -267,13 +267,24 @@ class Driver {
           State* state;
           std::size_t* bytes;
         } context{&working_, &bytes};
+        // The working state is scratch until the restore returns (a failed restore ends the
+        // run), so a file level may read straight into it.
+        void* (*scratch)(void*, std::size_t) = nullptr;
+        if constexpr (detail::has_contiguous_for<Adapter, State>::value) {
+          scratch = [](void* c, std::size_t count) -> void* {
+            auto& ctx = *static_cast<Context*>(c);
+            void* block = Adapter::contiguous_for(*ctx.state, count);
+            *ctx.bytes = count;
+            return block;
+          };
+        }
         storage.restore(action.slot, action.step,
                         StateReader{[](void* c, const void* source, std::size_t count) {
                                       auto& ctx = *static_cast<Context*>(c);
                                       Adapter::copy_in(*ctx.state, source, count);
                                       *ctx.bytes = count;
                                     },
-                                    &context});
+                                    &context, scratch});
         if (prefetching_ && next_ - 1 < hint_ &&
             prefetch_depth_[static_cast<std::size_t>(action.level)] > 0) {
           --hinted_[static_cast<std::size_t>(action.level)];  // it was hinted

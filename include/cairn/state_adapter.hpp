@@ -36,9 +36,10 @@ namespace cairn {
 /// neither may allocate if the reverse sweep is to stay allocation-free.
 ///
 /// An adapter may also offer the state as one block of memory, which lets a file level write
-/// from the state directly (no staging copy):
+/// from it and read into it directly (no staging copy):
 ///
-///     static const void* contiguous(const State& x);  // its bytes(x) bytes, or null
+///     static const void* contiguous(const State& x);              // its bytes(x) bytes, or null
+///     static void* contiguous_for(State& x, std::size_t bytes);  // throws like copy_in, or null
 ///
 /// The adapters below for std::vector, std::array and trivially copyable types do.
 template <typename State, typename Enable = void>
@@ -70,6 +71,10 @@ struct StateAdapter<std::vector<T, Allocator>, std::enable_if_t<std::is_triviall
     if (count != 0) std::memcpy(x.data(), in, count);
   }
   static const void* contiguous(const std::vector<T, Allocator>& x) noexcept { return x.data(); }
+  static void* contiguous_for(std::vector<T, Allocator>& x, std::size_t count) {
+    if (count != bytes(x)) detail::state_size_mismatch(bytes(x), count);
+    return x.data();
+  }
 };
 
 template <typename State>
@@ -81,6 +86,10 @@ struct StateAdapter<State, std::enable_if_t<std::is_trivially_copyable_v<State>>
     std::memcpy(&x, in, sizeof(State));
   }
   static const void* contiguous(const State& x) noexcept { return &x; }
+  static void* contiguous_for(State& x, std::size_t count) {
+    if (count != sizeof(State)) detail::state_size_mismatch(sizeof(State), count);
+    return &x;
+  }
 };
 
 namespace detail {
@@ -89,6 +98,13 @@ struct has_contiguous : std::false_type {};
 template <typename Adapter, typename State>
 struct has_contiguous<Adapter, State,
                       std::void_t<decltype(Adapter::contiguous(std::declval<const State&>()))>>
+    : std::true_type {};
+template <typename Adapter, typename State, typename = void>
+struct has_contiguous_for : std::false_type {};
+template <typename Adapter, typename State>
+struct has_contiguous_for<
+    Adapter, State,
+    std::void_t<decltype(Adapter::contiguous_for(std::declval<State&>(), std::size_t{}))>>
     : std::true_type {};
 }  // namespace detail
 
@@ -107,7 +123,21 @@ StateWriter writer_for(const State& state) {
                      &state, Adapter::bytes(state), block};
 }
 
-/// A StateReader that copies a checkpoint into `state` through its adapter.
+/// For a StateReader whose context points at a State that is scratch until the restore returns:
+/// the StateReader::scratch_block function of its adapter, or null if it has no contiguous_for.
+template <typename State, typename Adapter = StateAdapter<State>>
+constexpr auto scratch_block_function() noexcept -> void* (*)(void*, std::size_t) {
+  if constexpr (detail::has_contiguous_for<Adapter, State>::value) {
+    return [](void* context, std::size_t bytes) -> void* {
+      return Adapter::contiguous_for(*static_cast<State*>(context), bytes);
+    };
+  } else {
+    return nullptr;
+  }
+}
+
+/// A StateReader that copies a checkpoint into `state` through its adapter. The state is touched
+/// only with a verified checkpoint (scratch_block is null).
 template <typename State, typename Adapter = StateAdapter<State>>
 StateReader reader_for(State& state) {
   return StateReader{[](void* context, const void* source, std::size_t bytes) {

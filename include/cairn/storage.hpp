@@ -23,6 +23,13 @@ struct StateWriter {
 struct StateReader {
   void (*read)(void* context, const void* source, std::size_t bytes);
   void* context;
+  /// Optional, for a state that is scratch until the restore returns (a driver's working state):
+  /// returns the state's block of `bytes` bytes (throwing, as read() would, if it cannot hold
+  /// them; null if the state is not one block). A storage may then read the checkpoint straight
+  /// into it and verify it afterwards; if that fails, restore() throws and the state's contents
+  /// are unspecified. When null (reader_for's choice), a storage touches the state only with a
+  /// checkpoint it has verified.
+  void* (*scratch_block)(void* context, std::size_t bytes) = nullptr;
 };
 
 /// Slots on one storage level. Storage never decides anything: a schedule says which slot to use.

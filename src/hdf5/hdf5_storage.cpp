@@ -702,8 +702,18 @@ void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReade
     }
   }
   // Reads go through the staging buffer and reach the state only once the checksum has passed,
-  // so a failed restore leaves the caller's state as it was.
+  // so a failed restore leaves the caller's state as it was -- unless the caller says its state is
+  // scratch (StateReader::scratch_block, as the driver does): then, serially, the bytes are read
+  // straight into it, saving a copy. Under MPI the staging buffer is always used, so that a size
+  // error on one rank cannot break the collective read.
   unsigned char* target = m.staging.get();
+  bool direct = false;
+  if (problem.empty() && !m.parallel() && state.scratch_block != nullptr && s.bytes != 0) {
+    if (auto* block = static_cast<unsigned char*>(state.scratch_block(state.context, s.bytes))) {
+      target = block;
+      direct = true;
+    }
+  }
   std::uint32_t crc = 0;
   if (s.bytes != 0 || m.parallel()) {
     const hsize_t count = problem.empty() ? static_cast<hsize_t>(s.bytes) : 0;
@@ -745,7 +755,7 @@ void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReade
            "cannot restore x_" + std::to_string(step) + ": " +
                (failed == m.rank ? problem : "rank " + std::to_string(failed) + " failed to read"));
   }
-  state.read(state.context, m.staging.get(), s.bytes);
+  if (!direct) state.read(state.context, m.staging.get(), s.bytes);
 }
 
 void Hdf5Storage::free(std::int64_t slot) {

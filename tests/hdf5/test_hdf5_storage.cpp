@@ -219,6 +219,44 @@ TEST_CASE("Hdf5Storage stores contiguous states in place and others through its 
   REQUIRE(restored(storage, 1, 6, n) == x);
 }
 
+TEST_CASE("Hdf5Storage reads straight into a scratch state and still checks it", "[hdf5]") {
+  // A reader that declares its state scratch (StateReader::scratch_block, as the driver's does)
+  // gets the bytes without the staging copy; the checksum is still verified.
+  const std::size_t n = (std::size_t{3} << 20) + 3;
+  const Bytes x = random_bytes(n, 7);
+  Hdf5Storage storage(1, n);
+  storage.store(0, 2, cairn::writer_for(x));
+  Bytes into(n, 0);
+  cairn::StateReader scratch = cairn::reader_for(into);
+  REQUIRE(scratch.scratch_block == nullptr);  // reader_for keeps the verified-copy guarantee
+  scratch.scratch_block = cairn::scratch_block_function<Bytes>();
+  int copies = 0;
+  struct Context {
+    Bytes* state;
+    int* copies;
+  } context{&into, &copies};
+  scratch.context = &context;
+  scratch.read = [](void* c, const void* source, std::size_t bytes) {
+    auto& ctx = *static_cast<Context*>(c);
+    std::memcpy(ctx.state->data(), source, bytes);
+    ++*ctx.copies;
+  };
+  scratch.scratch_block = [](void* c, std::size_t bytes) -> void* {
+    auto& ctx = *static_cast<Context*>(c);
+    REQUIRE(bytes == ctx.state->size());
+    return ctx.state->data();
+  };
+  storage.restore(0, 2, scratch);
+  REQUIRE(copies == 0);
+  REQUIRE(into == x);
+  // A wrong size is refused by the block function before anything is read.
+  Bytes small(10, 0);
+  cairn::StateReader too_small = cairn::reader_for(small);
+  too_small.scratch_block = cairn::scratch_block_function<Bytes>();
+  REQUIRE_THROWS_AS(storage.restore(0, 2, too_small), std::invalid_argument);
+  REQUIRE(storage.held_step(0) == 2);
+}
+
 TEST_CASE("Hdf5Storage overwrites a slot in place and keeps the count", "[hdf5]") {
   Hdf5Storage storage(2, 4096);
   const Bytes a = random_bytes(4096, 1);
