@@ -3,7 +3,7 @@
 //
 //   burgers1d [--steps T] [--grid N] [--slots C] [--schedule revolve|store-all] [--gradient FILE]
 //             [--disk-slots D [--disk-path P] [--write-cost W] [--read-cost R] [--disk-in-ram]
-//              [--sync-disk]] [--step-delay-us U]
+//              [--sync-disk] [--staging-buffers K]] [--step-delay-us U]
 //
 // With --disk-slots, checkpoints spill to an HDF5 file (level 1) behind an AsyncStorage, and the
 // schedule is MultilevelRevolve over C RAM and D disk slots (docs/multilevel.md).
@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
       ->needs(disk_option);
   app.add_flag("--sync-disk", sync_disk, "write to HDF5 on the solver's thread (no AsyncStorage)")
       ->needs(disk_option);
+  std::size_t staging_buffers = cairn::AsyncStorageOptions{}.staging_buffers;
+  app.add_option("--staging-buffers", staging_buffers,
+                 "AsyncStorage staging buffers, each one state (default 2)")
+      ->check(CLI::PositiveNumber)
+      ->needs(disk_option);
   app.add_option("--step-delay-us", step_delay_us,
                  "busy-wait this long in every step, emulating a costlier solver")
       ->check(CLI::NonNegativeNumber);
@@ -146,7 +151,11 @@ int main(int argc, char** argv) {
         auto hdf5 = std::make_unique<cairn::Hdf5Storage>(disk_slots, state_bytes, hdf5_options);
         disk_file = hdf5->path();
         disk = std::move(hdf5);
-        if (!sync_disk) async_disk = std::make_unique<cairn::AsyncStorage>(*disk);
+        if (!sync_disk) {
+          cairn::AsyncStorageOptions async_options;
+          async_options.staging_buffers = staging_buffers;
+          async_disk = std::make_unique<cairn::AsyncStorage>(*disk, async_options);
+        }
 #else
         throw std::invalid_argument(
             "this burgers1d was built without HDF5 (cairn::hdf5); use --disk-in-ram, or install "
@@ -225,6 +234,18 @@ int main(int argc, char** argv) {
       j["disk_slots"] = disk_slots;
       j["disk"] = disk_in_ram ? "ram" : (sync_disk ? "hdf5" : "hdf5+async");
       if (!disk_file.empty()) j["disk_path"] = disk_file;
+      if (async_disk) {
+        // Where the disk level's restores were served from: a prefetch or a staged copy means
+        // the solver did not wait for the disk.
+        const cairn::AsyncStorageCounters c =
+            static_cast<const cairn::AsyncStorage&>(*async_disk).counters();
+        j["disk_io"] = {{"stores", c.stores},
+                        {"store_waits", c.store_waits},
+                        {"restores_staged", c.restores_staged},
+                        {"restores_prefetched", c.restores_prefetched},
+                        {"restores_read", c.restores_read},
+                        {"prefetches_dropped", c.prefetches_dropped}};
+      }
     }
     if (step_delay_us > 0) j["step_delay_us"] = step_delay_us;
     j["J"] = J;
