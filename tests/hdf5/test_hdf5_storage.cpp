@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/async_storage.hpp"
 #include "cairn/hdf5_storage.hpp"
 #include "cairn/memory_storage.hpp"
 #include "cairn/state_adapter.hpp"
@@ -546,6 +547,46 @@ TEST_CASE("Hdf5Storage: a write failure (injected) leaves that slot empty and al
     disk_full = false;  // space again: the slot works
     storage.store(1, 10, cairn::writer_for(user));
     REQUIRE(restored(storage, 1, 10, n) == user);
+  }
+  REQUIRE(dir.entries() == 0);
+}
+
+TEST_CASE("AsyncStorage over Hdf5Storage: a background write failure names file and slot",
+          "[hdf5]") {
+  // The failing write runs on the I/O thread after store() has returned; it surfaces at the next
+  // call with the file and the slot in the message, the other slots keep their checkpoints, and
+  // the user's state was never touched.
+  TempDir dir;
+  const ScopedTmpdir tmpdir(dir.path);
+  Hdf5StorageOptions options;
+  options.before_write = [](std::int64_t slot) {
+    if (slot == 1) throw std::runtime_error("No space left on device (injected)");
+  };
+  {
+    const std::size_t n = 50000;
+    Hdf5Storage disk(3, n, options);
+    const std::string path = disk.path();
+    cairn::AsyncStorage storage(disk);
+    const Bytes zero = random_bytes(n, 1);
+    const Bytes one = random_bytes(n, 2);
+    const Bytes one_before = one;
+    storage.store(0, 4, cairn::writer_for(zero));
+    storage.store(1, 8, cairn::writer_for(one));  // returns: the write is queued
+    std::string message;
+    try {
+      storage.flush();
+    } catch (const std::runtime_error& e) {
+      message = e.what();
+    }
+    INFO(message);
+    REQUIRE(message.find(path) != std::string::npos);
+    REQUIRE(message.find("slot 1") != std::string::npos);
+    REQUIRE(message.find("No space left on device (injected)") != std::string::npos);
+    REQUIRE(storage.held_step(1) == -1);
+    REQUIRE(one == one_before);
+    Bytes back(n, 0);
+    storage.restore(0, 4, cairn::reader_for(back));
+    REQUIRE(back == zero);
   }
   REQUIRE(dir.entries() == 0);
 }
