@@ -50,11 +50,13 @@ struct StepCosts {
 /// steps, i.e. it is Revolve with c0 + c1 slots. Slots are freed with `free` actions as soon as
 /// their checkpoint will not be read again.
 ///
-/// Cost of planning: the constructor fills tables of 3 (c0 + 1)(c1' + 1)(T + 1) doubles, where
-/// c1' = 0 for an unlimited or absent second level and c1 otherwise (table_bytes() tells; it
-/// throws std::length_error above `max_table_bytes`), in O(T^2 (c0 + 1)(c1' + 1)) time: T = 10^4
-/// with 10 RAM slots and an unlimited disk plans in about 0.1 s (docs/benchmarks.md). The whole
-/// stream is then kept as a vector of actions (32 bytes each); next() is a copy.
+/// Cost of planning: the constructor fills tables of (2 n + 1)(c0' + 1)(c1' + 1)(T + 1) + T + 1
+/// doubles, n the number of levels, where a level with at least T slots (or unlimited, or absent)
+/// counts as c' = 0 and otherwise c' is its slot count (table_bytes() tells; it throws
+/// std::length_error above `max_table_bytes`), in O(n T^2 (c0' + 1)(c1' + 1)) time: T = 10^4 with
+/// 10 RAM slots and an unlimited disk plans in 0.4 s (docs/benchmarks.md). The tables are freed
+/// before the constructor returns; the stream is kept as a vector of actions (32 bytes each) and
+/// next() copies one.
 class MultilevelRevolve final : public Schedule {
  public:
   static constexpr std::size_t default_max_table_bytes = std::size_t{1} << 30;

@@ -159,8 +159,9 @@ void add_cost_options(CLI::App& command, Problem& problem) {
 
 void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {
   command.add_option("--steps,-T", problem.steps_text, "number of time steps T (>= 1)")->required();
-  auto* slots = command.add_option("--slots,-c", problem.slots_text,
-                                   "checkpoint slots c (>= 1), the slot of x_0 included");
+  auto* slots = command.add_option(
+      "--slots,-c", problem.slots_text,
+      "checkpoint slots c (>= 1, or >= 0 with --disk-slots), the slot of x_0 included");
   if (with_schedule) {
     command.add_option("--schedule", problem.schedule, "which schedule")
         ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}))
