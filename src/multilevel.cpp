@@ -350,6 +350,18 @@ class Planner {
   std::int64_t next_fresh_[2] = {0, 0};
 };
 
+// The most slots of `level` a stream holds at once (the planner frees a slot before reusing it).
+std::int64_t peak_slots(const std::vector<Action>& actions, Level level) {
+  std::int64_t held = 0;
+  std::int64_t peak = 0;
+  for (const Action& a : actions) {
+    if (a.level != level) continue;
+    if (a.kind == ActionKind::store) peak = std::max(peak, ++held);
+    if (a.kind == ActionKind::free) --held;
+  }
+  return peak;
+}
+
 void check_cost(const char* what, double value, bool positive = false) {
   if (!std::isfinite(value) || value < 0 || (positive && value == 0)) {
     throw std::invalid_argument(std::string("MultilevelRevolve: ") + what + " = " +
@@ -393,9 +405,24 @@ MultilevelRevolve::MultilevelRevolve(std::int64_t steps, std::vector<StorageLeve
     throw std::invalid_argument("MultilevelRevolve: " + std::to_string(steps) +
                                 " steps need at least one slot to hold x_0; all levels have 0");
   }
+  // A finite second level that the unlimited plan never overfills changes nothing: that plan is
+  // then feasible, hence optimal, and far cheaper to find (an unlimited level adds no table
+  // dimension). So try it first; only if it needs more slots than there are, plan with the count.
+  if (levels_.size() == 2 && levels_[1].slots < steps) {
+    std::vector<StorageLevel> relaxed = levels_;
+    relaxed[1].slots = unlimited_slots;
+    Planner planner(steps, relaxed, step_costs_, max_table_bytes);
+    table_bytes_ = planner.table_bytes();
+    std::vector<Action> actions = planner.emit();
+    if (peak_slots(actions, 1) <= levels_[1].slots) {
+      optimal_cost_ = planner.optimum();
+      actions_ = std::move(actions);
+      return;
+    }
+  }
   Planner planner(steps, levels_, step_costs_, max_table_bytes);
   optimal_cost_ = planner.optimum();
-  table_bytes_ = planner.table_bytes();
+  table_bytes_ = std::max(table_bytes_, planner.table_bytes());
   actions_ = planner.emit();
 }
 

@@ -298,6 +298,23 @@ TEST_CASE("multilevel: a level with as many slots as steps is the same as an unl
   }
 }
 
+TEST_CASE("multilevel: a finite disk the unlimited plan fits in is planned as unlimited",
+          "[multilevel]") {
+  // 2000 disk slots for 3000 steps: a table with a disk dimension would take about 2000 times
+  // the memory; the unlimited plan needs far fewer disk slots, so it is used, exactly.
+  const Prices p{1, 2, 0, 0, 3, 2};
+  MultilevelRevolve unlimited(3000, two_levels(6, cairn::unlimited_slots, p),
+                              StepCosts{p.uf, p.ub});
+  MultilevelRevolve finite(3000, two_levels(6, 2000, p), StepCosts{p.uf, p.ub},
+                           std::size_t{64} << 20);
+  CHECK(finite.optimal_cost() == unlimited.optimal_cost());
+  CHECK(finite.table_bytes() == unlimited.table_bytes());
+  const Verdict verdict = check_stream(finite);
+  REQUIRE(verdict.legal);
+  CHECK(verdict.costs.levels[1].peak_slots <= 2000);
+  CHECK(verdict.checked_cost == finite.optimal_cost());
+}
+
 TEST_CASE("multilevel: slow disk is used only where it pays", "[multilevel]") {
   // Few RAM slots, a disk whose I/O costs a fraction of a step: the disk takes checkpoints.
   MultilevelRevolve cheap_disk(1000,
