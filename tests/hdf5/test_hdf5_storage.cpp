@@ -591,6 +591,34 @@ TEST_CASE("AsyncStorage over Hdf5Storage: a background write failure names file 
   REQUIRE(dir.entries() == 0);
 }
 
+TEST_CASE("Hdf5Storage: a read-only file system gives a clear error even to root", "[hdf5]") {
+  // Permissions do not stop root; a read-only mount does.
+  TempDir dir;
+  const fs::path mount_point = dir.path / "readonly";
+  fs::create_directory(mount_point);
+  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) {
+    WARN("skipped: cannot mount a read-only tmpfs here (" << std::strerror(errno)
+                                                          << "); needs root (CAP_SYS_ADMIN)");
+    return;
+  }
+  struct Unmount {
+    fs::path where;
+    ~Unmount() { ::umount2(where.c_str(), MNT_DETACH); }
+  } unmount{mount_point};
+  Hdf5StorageOptions options;
+  options.path = (mount_point / "run.h5").string();
+  try {
+    Hdf5Storage storage(2, 64, options);
+    FAIL("a checkpoint file was created on a read-only file system");
+  } catch (const Hdf5StorageError& e) {
+    INFO(e.what());
+    CHECK(e.path() == options.path);
+    CHECK(std::string(e.what()).find(options.path) != std::string::npos);
+    CHECK(std::string(e.what()).find("Read-only file system") != std::string::npos);
+  }
+  REQUIRE(fs::is_empty(mount_point));
+}
+
 TEST_CASE("Hdf5Storage: a full file system (1 MiB tmpfs) gives a clear error", "[hdf5]") {
   TempDir dir;
   const fs::path mount_point = dir.path / "small";
