@@ -91,6 +91,19 @@ expect 2 'do not apply to --schedule store-all' -- "$cairn" schedule -T 10 --sch
 expect 2 '--write-cost' -- "$cairn" schedule -T 10 -c 2 --disk-slots 2 --write-cost -1
 expect 2 "--disk-slots: 'lots'" -- "$cairn" schedule -T 10 -c 2 --disk-slots lots
 
+# --- online: T learnt at the end; legal, and the offline repetition bound of the same run
+"$cairn" schedule --online -T 10 -c 3 > "$work/online.jsonl" || fail "online schedule"
+[[ $(head -n 2 "$work/online.jsonl" | tail -n 1) == '{"op":"advance","from":0,"to":1}' ]] ||
+  fail "an online stream advances one step at a time forward"
+[[ $(tail -n 1 "$work/online.jsonl") == '{"op":"end"}' ]] || fail "online stream must finish with end"
+expect 0 '"max_advances_per_step":3,' -- bash -c "'$cairn' check -T 10 -c 3 -f json < '$work/online.jsonl'"
+expect 0 '"max_advances_per_step":8,' -- "$cairn" schedule --online -T 1e6 -c 20 -f summary
+expect 0 '"offline_repetitions":8,"offline_forward_steps":6815968' -- \
+  "$cairn" schedule --online -T 1e6 -c 20 -f summary
+expect 0 'r(T+1, c) = 3, t(T+1, c) = 18)' -- "$cairn" schedule --online -T 10 -c 3 -f text
+expect 2 '--online takes only --steps and --slots' -- "$cairn" schedule --online -T 10 -c 3 --disk-slots 2
+expect 2 '--online takes only --steps and --slots' -- "$cairn" schedule --online -T 10 -c 3 --schedule multilevel
+
 # --- bad input: a clear message on stderr and exit status 2
 expect 2 "--steps: '0' is below the minimum; give a whole number from 1" -- "$cairn" info -T 0 -c 3
 expect 2 "--slots: '0' is below the minimum" -- "$cairn" info -T 10 -c 0

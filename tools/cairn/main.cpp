@@ -16,6 +16,7 @@
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/online.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/version.hpp"
@@ -54,6 +55,7 @@ struct Problem {
   std::string slots_text;
   std::string disk_slots_text;
   std::string schedule = "revolve";
+  bool online = false;  // simulate a run that learns T only at its end
   Prices prices;
   std::int64_t steps = 0;
   std::int64_t slots = 0;
@@ -84,6 +86,13 @@ struct Problem {
         // With a disk level, RAM may have no slot at all.
         slots = parse_integer_argument("--slots", slots_text, disk_slots >= 0 ? 0 : 1);
       }
+      if (online) {
+        if (disk_slots >= 0 || prices.given || schedule != "revolve") {
+          throw BadInput(
+              "--online takes only --steps and --slots (one level, no costs, no --schedule)");
+        }
+        schedule = "online";
+      }
       if (disk_slots >= 0 || prices.given) schedule = "multilevel";
     } catch (const std::invalid_argument& e) {
       throw BadInput(e.what());
@@ -100,6 +109,7 @@ struct Problem {
 
   std::unique_ptr<cairn::Schedule> make_schedule() const {
     if (schedule == "revolve") return std::make_unique<cairn::Revolve>(steps, slots);
+    if (schedule == "online") return std::make_unique<cairn::SimulatedOnlineRun>(steps, slots);
     if (schedule == "multilevel") {
       return std::make_unique<cairn::MultilevelRevolve>(
           steps, levels(), cairn::StepCosts{prices.forward, prices.backward});
@@ -166,6 +176,9 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
     command.add_option("--schedule", problem.schedule, "which schedule")
         ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}))
         ->default_str("revolve");
+    command.add_flag("--online", problem.online,
+                     "simulate an online run: OnlineRevolve learns T only after the last step; "
+                     "the stream advances to x_T");
     command.add_option("--disk-slots", problem.disk_slots_text,
                        "slots on a disk level (level 1), an integer or \"unlimited\"; implies "
                        "--schedule multilevel");
@@ -282,6 +295,11 @@ int run_schedule(Problem& problem, const std::string& format) {
       j["cost"] = cairn::cost(result.costs, problem.prices.model());
       j["optimal_cost"] = static_cast<const cairn::MultilevelRevolve&>(*schedule).optimal_cost();
     }
+    if (problem.schedule == "online") {
+      // The offline optimum for the same run (it computes x_T): Revolve on T + 1 steps.
+      j["offline_repetitions"] = cairn::repetitions(problem.steps + 1, problem.slots);
+      j["offline_forward_steps"] = cairn::forward_cost(problem.steps + 1, problem.slots);
+    }
     j["ns_per_action"] = seconds * 1e9 / static_cast<double>(actions);
     sink = checksum;
     std::cout << j.dump() << '\n';
@@ -297,6 +315,11 @@ int run_schedule(Problem& problem, const std::string& format) {
       b += ", r = " + std::to_string(cairn::repetitions(problem.steps, problem.slots)) +
            ", t = " + std::to_string(cairn::forward_cost(problem.steps, problem.slots)) +
            " forward steps";
+    }
+    if (problem.schedule == "online") {
+      b += " (T learnt at the end; offline bound for a run that computes x_T: r(T+1, c) = " +
+           std::to_string(cairn::repetitions(problem.steps + 1, problem.slots)) + ", t(T+1, c) = " +
+           std::to_string(cairn::forward_cost(problem.steps + 1, problem.slots)) + ")";
     }
     if (problem.schedule == "multilevel") b += multilevel_summary(problem, *schedule);
     out.line_done();
