@@ -12,6 +12,7 @@
 #include "cairn/check.hpp"
 #include "cairn/driver.hpp"
 #include "cairn/memory_storage.hpp"
+#include "cairn/online.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 
@@ -295,4 +296,80 @@ TEST_CASE("driver: options, progress reports and argument errors", "[driver]") {
   cairn::Driver<State> lost(disk_asking, storage, step, adjoint);
   REQUIRE_THROWS_WITH(lost.run(State(8), [](const State& x) { return x; }),
                       Catch::Contains("storage level 1 but only 1 level(s) were given"));
+}
+
+TEST_CASE("driver: an online run ending on the user's condition gives the store-all gradient",
+          "[driver][online]") {
+  // The loop stops when the energy of the wave around the conserved mean 0.5 (a quantity the
+  // program does not know in steps) falls below a fraction of its start; the gradient must equal
+  // store-all's over the same T bit for bit, with as many step calls as the checked online stream
+  // has forward steps.
+  struct Case {
+    std::int64_t N, c;
+    double threshold;
+  };
+  for (const Case k : {Case{16, 1, 0.99}, Case{16, 2, 0.9}, Case{32, 3, 0.5}, Case{64, 5, 0.2},
+                       Case{50, 10, 0.1}, Case{8, 30, 0.05}}) {
+    const burgers::Problem problem(k.N);
+    const State x0 = problem.initial_state();
+    const auto energy = [](const State& x) {
+      double e = 0;
+      for (const double v : x) e += (v - 0.5) * (v - 0.5);
+      return e;
+    };
+    const double stop_below = k.threshold * energy(x0);
+    cairn::OnlineRevolve online(k.c);
+    cairn::MemoryStorage storage(k.c, x0.size() * sizeof(double));
+    cairn::Driver<State> driver(
+        online, storage, [&](std::int64_t, State& x) { problem.step(x); },
+        [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
+    driver.start(x0);
+    while (energy(driver.state()) >= stop_below && driver.steps() < 100000) driver.step();
+    const std::int64_t T = driver.steps();
+    REQUIRE(T >= 1);
+    REQUIRE(T < 100000);  // the condition was met
+    double J = 0;
+    const State gradient = driver.finish([&](const State& xT) {
+      J = problem.objective(xT);
+      return problem.objective_gradient(xT);
+    });
+    INFO("N = " << k.N << ", c = " << k.c << ", T = " << T);
+    cairn::StoreAll all(T);
+    const Outcome reference = burgers_gradient(problem, all, all.slots());
+    REQUIRE(bitwise_equal(gradient, reference.gradient));
+    REQUIRE(std::memcmp(&J, &reference.J, sizeof(double)) == 0);
+    const cairn::DriverStatistics& s = driver.statistics();
+    cairn::SimulatedOnlineRun simulated(T, k.c);
+    const cairn::CheckResult checked = cairn::check(simulated, T, {k.c});
+    REQUIRE(checked.legal);
+    CHECK(s.step_calls == checked.costs.forward_steps);
+    CHECK(s.adjoint_calls == T);
+    CHECK(s.steps == T);
+    CHECK(s.peak_slots <= k.c);
+    CHECK(checked.costs.max_advances_per_step == cairn::repetitions(T + 1, k.c));
+  }
+}
+
+TEST_CASE("driver: online misuse is refused with a clear message", "[driver][online]") {
+  using Catch::Matchers::Contains;
+  const burgers::Problem problem(8);
+  const State x0 = problem.initial_state();
+  cairn::MemoryStorage storage(3, x0.size() * sizeof(double));
+  const auto step = [&](std::int64_t, State& x) { problem.step(x); };
+  const auto adjoint = [&](std::int64_t, const State& x, State& l) { problem.adjoint_step(x, l); };
+  const auto terminal = [&](const State& xT) { return problem.objective_gradient(xT); };
+  cairn::Revolve revolve(10, 3);
+  cairn::Driver<State> offline(revolve, storage, step, adjoint);
+  CHECK_THROWS_WITH(offline.start(x0), Contains("need an OnlineRevolve schedule"));
+  cairn::OnlineRevolve online(3);
+  cairn::Driver<State> driver(online, storage, step, adjoint);
+  CHECK_THROWS_WITH(driver.run(x0, terminal), Contains("use start(), step() and finish()"));
+  CHECK_THROWS_WITH(driver.step(), Contains("call start() first"));
+  driver.start(x0);
+  CHECK_THROWS_WITH(driver.finish(terminal), Contains("made no step"));
+  driver.step();
+  driver.step();
+  const State gradient = driver.finish(terminal);
+  CHECK(gradient.size() == x0.size());
+  CHECK_THROWS_WITH(driver.finish(terminal), Contains("no online run in progress"));
 }

@@ -47,18 +47,23 @@ class Problem {
     return u;
   }
 
+  /// A time step adapted to the state: 0.5 min(dx^2 / (2 nu), 2 nu / max|u|^2), the stability
+  /// bound above with the state's own maximum. It grows as the wave decays, so a run to a given
+  /// end time has a number of steps that is known only when it gets there.
+  double adaptive_dt(const std::vector<double>& u) const {
+    double u_max = 0.0;
+    for (const double v : u) u_max = std::max(u_max, std::abs(v));
+    const double convective = u_max > 0 ? 2.0 * nu_ / (u_max * u_max) : dx_ * dx_ / (2.0 * nu_);
+    return 0.5 * std::min(dx_ * dx_ / (2.0 * nu_), convective);
+  }
+
   /// x_i -> x_{i+1} in place, without allocating: the two old values that the sweep overwrites
   /// before it reads them (u_{i-1} and, for the last point, u_0) are kept aside.
-  void step(std::vector<double>& u) const {
-    const std::size_t n = u.size();
-    const double first = u[0];
-    double left = u[n - 1];
-    for (std::size_t i = 0; i < n; ++i) {
-      const double centre = u[i];
-      const double right = i + 1 < n ? u[i + 1] : first;
-      u[i] = centre - a_ * (right * right - left * left) + b_ * (right - 2.0 * centre + left);
-      left = centre;
-    }
+  void step(std::vector<double>& u) const { step_with(u, a_, b_); }
+
+  /// The same with time step `dt` (e.g. adaptive_dt(u) of the state being stepped).
+  void step(std::vector<double>& u, double dt) const {
+    step_with(u, dt / (4.0 * dx_), nu_ * dt / (dx_ * dx_));
   }
 
   /// lambda_{i+1} -> lambda_i in place, given x_i: the transpose of the step's Jacobian,
@@ -66,16 +71,12 @@ class Problem {
   ///               + 2 a u_j (lambda_{j+1} - lambda_{j-1}).
   /// The step's Jacobian depends on x_i only, so nothing of the step needs recomputing.
   void adjoint_step(const std::vector<double>& u, std::vector<double>& lambda) const {
-    const std::size_t n = lambda.size();
-    const double first = lambda[0];
-    double left = lambda[n - 1];
-    for (std::size_t j = 0; j < n; ++j) {
-      const double centre = lambda[j];
-      const double right = j + 1 < n ? lambda[j + 1] : first;
-      lambda[j] =
-          (1.0 - 2.0 * b_) * centre + b_ * (left + right) + 2.0 * a_ * u[j] * (right - left);
-      left = centre;
-    }
+    adjoint_with(u, lambda, a_, b_);
+  }
+
+  /// The same for a step of size `dt`, held fixed (the time steps are not differentiated).
+  void adjoint_step(const std::vector<double>& u, std::vector<double>& lambda, double dt) const {
+    adjoint_with(u, lambda, dt / (4.0 * dx_), nu_ * dt / (dx_ * dx_));
   }
 
   double objective(const std::vector<double>& u) const {
@@ -98,6 +99,31 @@ class Problem {
   }
 
  private:
+  static void step_with(std::vector<double>& u, double a, double b) {
+    const std::size_t n = u.size();
+    const double first = u[0];
+    double left = u[n - 1];
+    for (std::size_t i = 0; i < n; ++i) {
+      const double centre = u[i];
+      const double right = i + 1 < n ? u[i + 1] : first;
+      u[i] = centre - a * (right * right - left * left) + b * (right - 2.0 * centre + left);
+      left = centre;
+    }
+  }
+
+  static void adjoint_with(const std::vector<double>& u, std::vector<double>& lambda, double a,
+                           double b) {
+    const std::size_t n = lambda.size();
+    const double first = lambda[0];
+    double left = lambda[n - 1];
+    for (std::size_t j = 0; j < n; ++j) {
+      const double centre = lambda[j];
+      const double right = j + 1 < n ? lambda[j + 1] : first;
+      lambda[j] = (1.0 - 2.0 * b) * centre + b * (left + right) + 2.0 * a * u[j] * (right - left);
+      left = centre;
+    }
+  }
+
   static constexpr double kPi = 3.14159265358979323846;
   std::int64_t grid_;
   double nu_;

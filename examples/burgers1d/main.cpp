@@ -4,6 +4,7 @@
 //   burgers1d [--steps T] [--grid N] [--slots C] [--schedule revolve|store-all] [--gradient FILE]
 //             [--disk-slots D [--disk-path P] [--write-cost W] [--read-cost R] [--disk-in-ram]
 //              [--sync-disk] [--staging-buffers K]] [--step-delay-us U]
+//             [--adaptive-dt] [--online --end-time E]
 //
 // With --disk-slots, checkpoints spill to an HDF5 file (level 1) behind an AsyncStorage, and the
 // schedule is MultilevelRevolve over C RAM and D disk slots (docs/multilevel.md).
@@ -30,6 +31,7 @@
 #include "cairn/driver.hpp"
 #include "cairn/memory_storage.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/online.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #if CAIRN_EXAMPLE_HAS_HDF5
@@ -116,6 +118,20 @@ int main(int argc, char** argv) {
   app.add_option("--step-delay-us", step_delay_us,
                  "busy-wait this long in every step, emulating a costlier solver")
       ->check(CLI::NonNegativeNumber);
+  bool adaptive = false;
+  bool online = false;
+  double end_time = 0;
+  app.add_flag("--adaptive-dt", adaptive,
+               "time step from the state's own CFL bound (held fixed in the adjoint)");
+  auto* end_option =
+      app.add_option("--end-time", end_time,
+                     "with --online: run until this time; the steps it takes are not known in "
+                     "advance (adaptive dt)")
+          ->check(CLI::PositiveNumber);
+  app.add_flag("--online", online,
+               "OnlineRevolve with C slots: T is learnt when the end time is reached (implies "
+               "--adaptive-dt; --steps is ignored)")
+      ->needs(end_option);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -132,7 +148,18 @@ int main(int argc, char** argv) {
     std::unique_ptr<cairn::Storage> ram, disk, async_disk;
     std::vector<cairn::Storage*> levels;
     std::string disk_file;
-    if (disk_slots >= 0) {
+    if (online) adaptive = true;
+    if (online && (disk_slots >= 0 || schedule_name != "revolve")) {
+      throw std::invalid_argument(
+          "--online works with --slots only (no --disk-slots, no --schedule); compare with "
+          "--adaptive-dt --steps T --schedule store-all");
+    }
+    if (online) {
+      schedule = std::make_unique<cairn::OnlineRevolve>(slots);
+      storage_slots = slots;
+      ram = std::make_unique<cairn::MemoryStorage>(slots, state_bytes);
+      levels = {ram.get()};
+    } else if (disk_slots >= 0) {
       if (schedule_name != "revolve") {
         throw std::invalid_argument("--disk-slots works with the default schedule only");
       }
@@ -182,16 +209,40 @@ int main(int argc, char** argv) {
         *schedule, levels,
         [&](std::int64_t, State& x) {
           spin_for(step_delay_us);
-          problem.step(x);
+          if (adaptive) {
+            problem.step(x, problem.adaptive_dt(x));
+          } else {
+            problem.step(x);
+          }
         },
-        [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); },
+        [&](std::int64_t, const State& x, State& lambda) {
+          if (adaptive) {
+            problem.adjoint_step(x, lambda, problem.adaptive_dt(x));
+          } else {
+            problem.adjoint_step(x, lambda);
+          }
+        },
         options);
 
     double J = 0;
-    const State gradient = driver.run(x0, [&](const State& xT) {
+    const auto terminal = [&](const State& xT) {
       J = problem.objective(xT);
       return problem.objective_gradient(xT);
-    });
+    };
+    State gradient;
+    if (online) {
+      // Our own loop, ending on a condition in time: the number of steps shows only at the end.
+      double t = 0;
+      driver.start(x0);
+      while (t < end_time) {
+        t += problem.adaptive_dt(driver.state());
+        driver.step();
+      }
+      steps = driver.steps();
+      gradient = driver.finish(terminal);
+    } else {
+      gradient = driver.run(x0, terminal);
+    }
     const cairn::DriverStatistics& s = driver.statistics();
 
     if (!gradient_file.empty()) {
@@ -248,6 +299,8 @@ int main(int argc, char** argv) {
       }
     }
     if (step_delay_us > 0) j["step_delay_us"] = step_delay_us;
+    if (adaptive) j["adaptive_dt"] = true;
+    if (online) j["end_time"] = end_time;
     j["J"] = J;
     j["step_calls"] = s.step_calls;
     j["adjoint_calls"] = s.adjoint_calls;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cairn/action.hpp"
+#include "cairn/online.hpp"
 #include "cairn/schedule.hpp"
 #include "cairn/state_adapter.hpp"
 #include "cairn/storage.hpp"
@@ -121,6 +122,7 @@ class Driver {
       if (s->prefetch_depth() > 0) prefetching_ = true;
     }
     hinted_.assign(levels_.size(), 0);
+    online_ = dynamic_cast<OnlineRevolve*>(&schedule_);
   }
 
   Driver(Schedule& schedule, Storage& storage, StepFunction step, AdjointStepFunction adjoint_step,
@@ -154,10 +156,93 @@ class Driver {
     return adjoint;
   }
 
+  /// Online use, when T is not known in advance: the schedule is an OnlineRevolve and the forward
+  /// loop is yours, ending on your condition:
+  ///
+  ///     driver.start(x0);
+  ///     while (!done(driver.state())) driver.step();
+  ///     Adjoint lambda0 = driver.finish(terminal);
+  ///
+  /// start() makes x_0 the working state and stores it; step() makes one step() call and the
+  /// stores the schedule asks for; finish() learns T = steps(), gives x_T to `terminal` and runs
+  /// the reverse sweep. Step calls: T plus the schedule's recomputations; adjoint calls: T.
+  /// seconds_total counts from start() (your loop's own time included). Throws std::logic_error
+  /// if the schedule is not an OnlineRevolve, or for step()/finish() outside a run.
+  void start(const State& initial) {
+    OnlineRevolve& online = online_schedule("start");
+    phase_ = Phase::idle;
+    next_ = filled_ = hint_ = 0;
+    waiting_for_store_ = false;
+    std::fill(hinted_.begin(), hinted_.end(), 0);
+    statistics_ = DriverStatistics{};
+    start_ = Clock::now();
+    working_ = initial;
+    current_ = 0;
+    ++statistics_.actions;
+    execute_storage(online.start());
+    phase_ = Phase::online_forward;
+  }
+
+  /// One step of an online run: x_i -> x_{i+1}, then what the schedule decides to keep.
+  void step() {
+    OnlineRevolve& online = online_schedule("step");
+    if (phase_ != Phase::online_forward) {
+      throw std::logic_error(
+          "Driver::step: no online run in progress; call start() first (again after finish() or "
+          "an exception)");
+    }
+    try {
+      timed_user([&] { step_(current_, working_); });
+      ++statistics_.step_calls;
+      ++current_;
+      for (const Action& action : online.advanced()) {
+        ++statistics_.actions;
+        execute_storage(action);
+      }
+    } catch (...) {
+      phase_ = Phase::idle;
+      throw;
+    }
+  }
+
+  /// The working state: x_i after i = steps() steps of an online run.
+  const State& state() const noexcept { return working_; }
+  /// Steps made so far in an online run.
+  std::int64_t steps() const noexcept { return online_ != nullptr ? online_->steps() : 0; }
+
+  /// Ends an online run after T = steps() >= 1 steps: returns lambda_0 for lambda_T =
+  /// terminal(x_T).
+  Adjoint finish(const TerminalAdjoint& terminal) {
+    OnlineRevolve& online = online_schedule("finish");
+    if (phase_ != Phase::online_forward || current_ < 1) {
+      throw std::logic_error(phase_ != Phase::online_forward
+                                 ? "Driver::finish: no online run in progress; call start() first"
+                                 : "Driver::finish: the run made no step; call step() first");
+    }
+    phase_ = Phase::idle;
+    online.finish();
+    statistics_.steps = current_;
+    statistics_.seconds_total = seconds_since(start_);
+    next_ = filled_ = hint_ = 0;
+    Adjoint adjoint = timed_user([&] { return terminal(working_); });
+    reverse_sweep(adjoint);
+    return adjoint;
+  }
+
   const DriverStatistics& statistics() const noexcept { return statistics_; }
 
  private:
-  enum class Phase { idle, forward_done };
+  enum class Phase { idle, forward_done, online_forward };
+
+  OnlineRevolve& online_schedule(const char* method) const {
+    if (online_ == nullptr) {
+      throw std::logic_error(std::string("Driver::") + method +
+                             ": start/step/finish need an OnlineRevolve schedule; this driver "
+                             "runs '" +
+                             schedule_.name() + "' (use run(), or forward() and backward())");
+    }
+    return *online_;
+  }
   using Clock = std::chrono::steady_clock;
 
   template <typename F>
@@ -323,6 +408,11 @@ class Driver {
 
   // Executes actions up to (not including) the first reverse, then computes x_T into final_.
   void forward_to_final(const State& initial) {
+    if (online_ != nullptr) {
+      throw std::logic_error(
+          "Driver::run/forward: an OnlineRevolve schedule learns T only at the end: use start(), "
+          "step() and finish()");
+    }
     phase_ = Phase::idle;
     schedule_.reset();
     next_ = filled_ = hint_ = 0;
@@ -429,6 +519,7 @@ class Driver {
   State final_{};
   std::int64_t current_ = 0;  // index of the working state, -1 if undefined
   Phase phase_ = Phase::idle;
+  OnlineRevolve* online_ = nullptr;  // the schedule, when it is an online one
   DriverStatistics statistics_;
   Clock::time_point start_;
   std::array<Action, 256> buffer_{};

@@ -56,6 +56,26 @@ fi
 "$program" --steps 50 --grid 8 --disk-path "$work/c.h5" >/dev/null 2>&1
 [[ $? == 2 ]] || fail "--disk-path without --disk-slots must be refused with exit status 2"
 
+# Online: the run ends at a time, with the time step adapted to the state, so T shows only at the
+# end; the gradient must be store-all's over the same T adaptive steps, bit for bit.
+for slots in 1 3 8; do
+  out=$("$program" --online --end-time 12 --grid 48 --slots $slots --gradient "$work/online.txt") ||
+    fail "online run (c = $slots)"
+  json=$(tail -n 1 <<<"$out")
+  T=$(sed -n 's/.*"steps":\([0-9]*\).*/\1/p' <<<"$json")
+  [[ $json == *'"schedule":"online"'*'"adaptive_dt":true,"end_time":12.0'* && $T -gt 100 ]] ||
+    fail "online JSON (c = $slots): $json"
+  [[ $json == *"\"adjoint_calls\":$T,"* ]] || fail "online run must reverse its $T steps: $json"
+  "$program" --adaptive-dt --steps "$T" --grid 48 --schedule store-all \
+    --gradient "$work/online-all.txt" >/dev/null || fail "store-all with adaptive dt, T = $T"
+  cmp -s "$work/online.txt" "$work/online-all.txt" ||
+    fail "online gradient (c = $slots, T = $T) differs from store-all"
+done
+"$program" --online --grid 8 >/dev/null 2>&1
+[[ $? == 2 ]] || fail "--online without --end-time must be refused with exit status 2"
+out=$("$program" --online --end-time 1 --grid 8 --disk-slots 2 2>&1)
+[[ $? == 1 && $out == *"--online works with --slots only"* ]] || fail "--online with a disk: $out"
+
 "$program" --steps 0 >/dev/null 2>&1
 [[ $? == 2 ]] || fail "--steps 0 must be refused with exit status 2"
 "$program" --grid 2 >/dev/null 2>&1
