@@ -62,6 +62,25 @@ struct TempDir {
   }
 };
 
+/// A 1 MiB tmpfs mounted at `where` (created) while alive, with `flags` (e.g. MS_RDONLY).
+/// mounted() is false where mounting is not permitted (it needs root, CAP_SYS_ADMIN); why() says
+/// why.
+struct ScopedTmpfs {
+  fs::path where;
+  bool ok = false;
+  std::string error;
+  ScopedTmpfs(const fs::path& mount_point, unsigned long flags) : where(mount_point) {
+    fs::create_directory(where);
+    ok = ::mount("tmpfs", where.c_str(), "tmpfs", flags, "size=1m") == 0;
+    if (!ok) error = std::strerror(errno);
+  }
+  ~ScopedTmpfs() {
+    if (ok) ::umount2(where.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return ok; }
+  const std::string& why() const { return error; }
+};
+
 /// Points TMPDIR (std::filesystem::temp_directory_path) at a directory while alive.
 struct ScopedTmpdir {
   std::string old;
@@ -594,17 +613,13 @@ TEST_CASE("AsyncStorage over Hdf5Storage: a background write failure names file 
 TEST_CASE("Hdf5Storage: a read-only file system gives a clear error even to root", "[hdf5]") {
   // Permissions do not stop root; a read-only mount does.
   TempDir dir;
-  const fs::path mount_point = dir.path / "readonly";
-  fs::create_directory(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) {
-    WARN("skipped: cannot mount a read-only tmpfs here (" << std::strerror(errno)
+  const ScopedTmpfs tmpfs(dir.path / "readonly", MS_RDONLY);
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a read-only tmpfs here (" << tmpfs.why()
                                                           << "); needs root (CAP_SYS_ADMIN)");
     return;
   }
-  struct Unmount {
-    fs::path where;
-    ~Unmount() { ::umount2(where.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
+  const fs::path& mount_point = tmpfs.where;
   Hdf5StorageOptions options;
   options.path = (mount_point / "run.h5").string();
   try {
@@ -621,17 +636,13 @@ TEST_CASE("Hdf5Storage: a read-only file system gives a clear error even to root
 
 TEST_CASE("Hdf5Storage: a full file system (1 MiB tmpfs) gives a clear error", "[hdf5]") {
   TempDir dir;
-  const fs::path mount_point = dir.path / "small";
-  fs::create_directory(mount_point);
-  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    WARN("skipped: cannot mount a 1 MiB tmpfs here (" << std::strerror(errno)
+  const ScopedTmpfs tmpfs(dir.path / "small", 0);
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a 1 MiB tmpfs here (" << tmpfs.why()
                                                       << "); needs root (CAP_SYS_ADMIN)");
     return;
   }
-  struct Unmount {
-    fs::path where;
-    ~Unmount() { ::umount2(where.c_str(), MNT_DETACH); }
-  } unmount{mount_point};
+  const fs::path& mount_point = tmpfs.where;
   {
     const std::size_t n = 400 * 1024;  // two fit in 1 MiB, a third does not
     Hdf5StorageOptions options;

@@ -128,42 +128,25 @@ struct Problem {
 };
 
 void add_cost_options(CLI::App& command, Problem& problem) {
-  const auto mark = [&problem](double) { problem.prices.given = true; };
-  command
-      .add_option_function<double>(
-          "--write-cost",
-          [&problem, mark](double v) {
-            problem.prices.write = v;
-            mark(v);
-          },
-          "cost of one store on the disk level, in the unit of --forward-cost (default 0)")
+  // Each price option sets its field and records that a price was given (which selects the
+  // multilevel schedule).
+  const auto price = [&](const char* name, double Prices::*field, const char* help) {
+    return command.add_option_function<double>(
+        name,
+        [&problem, field](double value) {
+          problem.prices.*field = value;
+          problem.prices.given = true;
+        },
+        help);
+  };
+  price("--write-cost", &Prices::write,
+        "cost of one store on the disk level, in the unit of --forward-cost (default 0)")
       ->check(CLI::NonNegativeNumber);
-  command
-      .add_option_function<double>(
-          "--read-cost",
-          [&problem, mark](double v) {
-            problem.prices.read = v;
-            mark(v);
-          },
-          "cost of one restore from the disk level (default 0)")
+  price("--read-cost", &Prices::read, "cost of one restore from the disk level (default 0)")
       ->check(CLI::NonNegativeNumber);
-  command
-      .add_option_function<double>(
-          "--forward-cost",
-          [&problem, mark](double v) {
-            problem.prices.forward = v;
-            mark(v);
-          },
-          "cost uf of one forward step (default 1)")
+  price("--forward-cost", &Prices::forward, "cost uf of one forward step (default 1)")
       ->check(CLI::PositiveNumber);
-  command
-      .add_option_function<double>(
-          "--backward-cost",
-          [&problem, mark](double v) {
-            problem.prices.backward = v;
-            mark(v);
-          },
-          "cost ub of one adjoint step (default 0)")
+  price("--backward-cost", &Prices::backward, "cost ub of one adjoint step (default 0)")
       ->check(CLI::NonNegativeNumber);
 }
 
