@@ -239,14 +239,6 @@ Action OnlineRevolve::next() {
   }
 }
 
-std::size_t OnlineRevolve::next_actions(Action* out, std::size_t capacity) {
-  for (std::size_t i = 0; i < capacity; ++i) {
-    out[i] = next();
-    if (out[i].kind == ActionKind::end) return i + 1;
-  }
-  return capacity;
-}
-
 SimulatedOnlineRun::SimulatedOnlineRun(std::int64_t steps, std::int64_t slots)
     : steps_(steps), online_(slots) {
   if (steps < 1) {

@@ -170,12 +170,7 @@ class Driver {
   /// if the schedule is not an OnlineRevolve, or for step()/finish() outside a run.
   void start(const State& initial) {
     OnlineRevolve& online = online_schedule("start");
-    phase_ = Phase::idle;
-    next_ = filled_ = hint_ = 0;
-    waiting_for_store_ = false;
-    std::fill(hinted_.begin(), hinted_.end(), 0);
-    statistics_ = DriverStatistics{};
-    start_ = Clock::now();
+    begin_run();
     working_ = initial;
     current_ = 0;
     ++statistics_.actions;
@@ -233,6 +228,16 @@ class Driver {
 
  private:
   enum class Phase { idle, forward_done, online_forward };
+
+  // A run starts: empty action window, no hints given, fresh statistics and clock.
+  void begin_run() {
+    phase_ = Phase::idle;
+    next_ = filled_ = hint_ = 0;
+    waiting_for_store_ = false;
+    std::fill(hinted_.begin(), hinted_.end(), 0);
+    statistics_ = DriverStatistics{};
+    start_ = Clock::now();
+  }
 
   OnlineRevolve& online_schedule(const char* method) const {
     if (online_ == nullptr) {
@@ -413,13 +418,8 @@ class Driver {
           "Driver::run/forward: an OnlineRevolve schedule learns T only at the end: use start(), "
           "step() and finish()");
     }
-    phase_ = Phase::idle;
     schedule_.reset();
-    next_ = filled_ = hint_ = 0;
-    waiting_for_store_ = false;
-    std::fill(hinted_.begin(), hinted_.end(), 0);
-    statistics_ = DriverStatistics{};
-    start_ = Clock::now();
+    begin_run();
     try {
       working_ = initial;
       current_ = 0;

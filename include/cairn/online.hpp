@@ -57,7 +57,6 @@ class OnlineRevolve final : public Schedule {
 
   /// The reverse sweep (after finish()); before finish() next() throws std::logic_error.
   Action next() override;
-  std::size_t next_actions(Action* out, std::size_t capacity) override;
   /// Restarts the reverse sweep from its first action (after finish()).
   void reset() override;
   const char* name() const noexcept override { return "online"; }
