@@ -45,6 +45,11 @@ struct Hdf5StorageOptions {
   /// Replace a file that already exists at `path`; by default such a file is an error, so that a
   /// typo cannot overwrite (and then remove) a file that is not ours.
   bool overwrite = false;
+  /// Remove the file's name as soon as every rank has it open (ignored with keep_file): the data
+  /// stay reachable through the open file until the storage is destroyed, and nothing is left on
+  /// disk even when the process is killed or MPI_Abort ends it. The price: restores can no longer
+  /// tell a truncated file by its size (the checksum still catches changed data).
+  bool unlink_while_open = false;
   /// Test-only fault injection: called with the slot just before a slot's bytes are written. An
   /// exception it throws is handled exactly as a failed write (for example a full disk): the store
   /// throws Hdf5StorageError with its message as the cause and the slot is left empty.

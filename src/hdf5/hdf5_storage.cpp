@@ -187,6 +187,7 @@ struct Hdf5Storage::Impl {
   std::string path;
   bool keep_file = false;
   bool file_exists = false;  // ours to remove
+  bool anonymous = false;    // unlinked while open (Hdf5StorageOptions::unlink_while_open)
   std::function<void(std::int64_t)> before_write;
   MPI_Comm comm = MPI_COMM_NULL;  // our duplicate, or MPI_COMM_NULL when serial
   int rank = 0;
@@ -314,6 +315,14 @@ void Hdf5Storage::Impl::open(const Hdf5StorageOptions& options, std::int64_t slo
   write_attribute(file.get(), "slots", H5T_NATIVE_INT64, 0, &slot_count);
   write_attribute(file.get(), "slot_bytes", H5T_NATIVE_UINT64, 0, &bytes_per_slot);
   write_attribute(file.get(), "ranks", H5T_NATIVE_INT, 0, &ranks);
+  if (options.unlink_while_open && !options.keep_file) {
+    // Once every rank has the file open, drop its name: the data live until the file is closed,
+    // and nothing is left behind however the process ends.
+    if (parallel()) MPI_Barrier(comm);
+    if (rank == 0) ::unlink(path.c_str());
+    file_exists = false;
+    anonymous = true;
+  }
 
   dxpl = Handle(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
   ok = dxpl.valid();
@@ -691,7 +700,7 @@ void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReade
 
   std::string problem;
   // A file cut short reads as zeros past its end: say so rather than only "checksum mismatch".
-  if (s.bytes != 0 && s.address != HADDR_UNDEF) {
+  if (s.bytes != 0 && s.address != HADDR_UNDEF && !m.anonymous) {
     struct stat info {};
     const std::uint64_t end = s.address + s.offset + s.bytes;
     if (::stat(m.path.c_str(), &info) != 0) {

@@ -30,8 +30,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "cairn/action.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
@@ -97,6 +95,9 @@ struct Trajectory {
   // Where the run stands.
   Phase phase = Phase::idle;
   std::vector<PetscReal> times;  // t_0 .. t_n of the forward run
+  // The TS's time step when it stood at x_k, which the step k -> k+1 used unless the controller
+  // changed it during the step; a recomputation repeats it to the last bit.
+  std::vector<PetscReal> step_sizes;
   Action pending{};
   bool has_pending = false;
   std::int64_t advance_target = 0;  // forward: the TS runs on its own until this step
@@ -335,7 +336,11 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
   for (std::int64_t k = from; k < to; ++k) {
     SetClock(t, ts, k);
     const auto next = static_cast<std::size_t>(k + 1);
-    ts->time_step = t.times[next] - t.times[next - 1];
+    // The forward run's own step size when it is consistent with where the step landed (it is,
+    // unless a controller rejected the step or clipped it at the final time).
+    PetscReal dt = t.step_sizes[next - 1];
+    if (t.times[next - 1] + dt != t.times[next]) dt = t.times[next] - t.times[next - 1];
+    ts->time_step = dt;
     // A first-same-as-last Runge-Kutta method reuses the last stage of the TS's previous step;
     // that stage belongs to x_k only if the TS's last step produced x_k.
     if (t.landed != k) ts->steprestart = PETSC_TRUE;
@@ -518,6 +523,7 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     // A new forward run (TSSolve again without an adjoint in between): start over.
     t.phase = Phase::forward;
     t.times.clear();
+    t.step_sizes.clear();
     t.has_pending = false;
     t.advance_target = 0;
     if (t.schedule && !t.online) t.schedule->reset();
@@ -529,6 +535,7 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
              "cairn: TSTrajectorySet for step %d, expected step %d", static_cast<int>(stepnum),
              static_cast<int>(t.times.size()));
   t.times.push_back(time);
+  t.step_sizes.push_back(ts->time_step);
   if (t.online) {
     PetscCall(SetOnline(tj, ts, stepnum, x));
   } else {
@@ -605,6 +612,7 @@ PetscErrorCode ResetRun(TSTrajectory tj) {
   t.online = nullptr;
   t.phase = Phase::idle;
   t.times.clear();
+  t.step_sizes.clear();
   t.has_pending = false;
   t.position = t.landed = -1;
   t.final_step_in_ts = false;
@@ -788,7 +796,8 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
     cairn::Hdf5StorageOptions options;
     options.path = o.disk_file;
     options.keep_file = tj->keepfiles;
-    options.overwrite = !o.disk_file.empty();
+    // PETSc ends a failed run with MPI_Abort: only a file without a name is sure to go away.
+    options.unlink_while_open = true;
     try {
       t.disk_storage = std::make_unique<cairn::Hdf5Storage>(comm_of(tj), t.disk_slots,
                                                             std::max<std::size_t>(t.disk_slot_bytes, 1), options);
@@ -796,14 +805,6 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
       SETERRQ(comm_of(tj), PETSC_ERR_FILE_OPEN, "cairn: cannot open the disk checkpoint file: %s", e.what());
     }
     t.disk_path = t.disk_storage->path();
-    if (!tj->keepfiles) {
-      // Every rank has the file open now (the constructor is collective): without a name it is
-      // removed when closed, also when the program is killed or aborts on an error.
-      PetscMPIInt rank = 0;
-      PetscCallMPI(MPI_Barrier(comm_of(tj)));
-      PetscCallMPI(MPI_Comm_rank(comm_of(tj), &rank));
-      if (rank == 0) ::unlink(t.disk_path.c_str());
-    }
     t.disk.assign(static_cast<std::size_t>(t.disk_slots), DiskSlot{});
   }
 #endif
