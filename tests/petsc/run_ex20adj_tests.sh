@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# PETSc's tutorial ex20adj (Van der Pol, CN, 15 steps), unmodified, with the TSTrajectory type
+# cairn loaded through -dll_append: the argument sets of its revolve tests must print PETSc's own
+# reference output (output/ex20adj_2.out), the recomputations must be the optimum t(15, c), and
+# bad options must fail with a clear message. Disk checkpoints go to a private TMPDIR that must be
+# empty afterwards.
+# usage: run_ex20adj_tests.sh EX20ADJ LIBCAIRN_PETSC OUTPUT_DIR CAIRN_CLI
+set -uo pipefail
+ex=$1 plugin=$2 reference=$3/ex20adj_2.out cli=$4
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch/tmp
+mkdir -p "$TMPDIR"
+base=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 -dll_append "$plugin")
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# 1. Sensitivities equal to PETSc's reference output, digit for digit. The first four are the
+#    revolve tests 8, 9, 12 and 13 of ex20adj.c; the online pair mirrors tests 10 and 11.
+while IFS= read -r args; do
+  # shellcheck disable=SC2086
+  if ! "$ex" "${base[@]}" -ts_trajectory_type cairn $args >"$scratch/out" 2>&1; then
+    fail "ex20adj $args exited with an error:"
+    cat "$scratch/out"
+  elif ! diff -u "$reference" "$scratch/out" >"$scratch/diff"; then
+    fail "ex20adj $args printed other sensitivities than $reference:"
+    cat "$scratch/diff"
+  else
+    echo "ok: ex20adj -ts_trajectory_type cairn $args matches ex20adj_2.out"
+  fi
+done <<'ARGS'
+-ts_trajectory_max_cps_ram 5 -ts_trajectory_solution_only
+-ts_trajectory_max_cps_ram 5 -ts_trajectory_solution_only 0
+-ts_trajectory_max_cps_ram 3 -ts_trajectory_max_cps_disk 8 -ts_trajectory_solution_only
+-ts_trajectory_max_cps_ram 3 -ts_trajectory_max_cps_disk 8 -ts_trajectory_solution_only 0
+-ts_trajectory_max_cps_ram 5 -ts_trajectory_cairn_online -ts_trajectory_solution_only
+-ts_trajectory_max_cps_ram 5 -ts_trajectory_cairn_online -ts_trajectory_solution_only 0
+-ts_trajectory_max_cps_ram 1 -ts_trajectory_solution_only
+-ts_trajectory_max_cps_ram 0 -ts_trajectory_max_cps_disk 4 -ts_trajectory_solution_only
+ARGS
+
+# 2. Recomputations: with the solution only, the trajectory's TSStep calls are the schedule's
+#    forward steps, and for Revolve that is the optimum t(T, c) of the closed form.
+for c in 1 2 3 5 8 14; do
+  expected=$("$cli" info --steps 15 --slots "$c" | awk '/forward steps t\(T,c\)/ {print $4}')
+  got=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$c" \
+    -ts_trajectory_solution_only -ts_trajectory_view 2>&1 |
+    awk -F'= ' '/total number of recomputations/ {print $2}')
+  if [[ $got != "$expected" ]]; then
+    fail "c = $c: $got recomputations, but t(15, $c) = $expected"
+  else
+    echo "ok: c = $c: $got recomputations = t(15, $c)"
+  fi
+done
+# With stages stored, a slot that still holds x_n and the stages of step n-1 -> n spares that
+# step: strictly fewer recomputations than t(15, 5) = 23, and the sum is the schedule's.
+view=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 5 \
+  -ts_trajectory_solution_only 0 -ts_trajectory_view 2>&1)
+recomputed=$(awk -F': ' '/Cairn recomputed steps/ {print $2}' <<<"$view")
+reused=$(awk -F': ' '/Cairn taped steps served from stored stages/ {print $2}' <<<"$view")
+if ((recomputed + reused != 23 || reused < 1)); then
+  fail "stages: $recomputed recomputed + $reused served from stages, expected a sum of 23"
+else
+  echo "ok: stages stored: $recomputed recomputed + $reused served from stages = 23"
+fi
+
+# 3. Adaptive steps (TSAdapt basic): the step count is unknown, so the online schedule runs; it
+#    must print what PETSc's memory type (every step stored) prints.
+adaptive=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 -ts_adapt_type basic)
+"$ex" "${adaptive[@]}" -ts_trajectory_type memory >"$scratch/memory" 2>&1
+"$ex" "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 3 \
+  -ts_trajectory_view >"$scratch/cairn" 2>&1
+if ! grep -q "Cairn schedule: online (the step count was unknown: adaptive time steps)" "$scratch/cairn"; then
+  fail "adaptive steps did not select the online schedule:"
+  cat "$scratch/cairn"
+elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
+  <(grep -v "^ \|TSTrajectory Object" "$scratch/cairn") >"$scratch/diff"; then
+  fail "adaptive steps: cairn and memory print different sensitivities:"
+  cat "$scratch/diff"
+else
+  echo "ok: adaptive steps: the online schedule prints what the memory type prints"
+fi
+
+# 4. -ts_trajectory_monitor prints every action.
+monitor=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 5 \
+  -ts_trajectory_solution_only -ts_trajectory_monitor 2>&1)
+for line in "cairn: store x_0 in RAM slot 0" "cairn: advance x_0 -> x_6 (TSSolve)" \
+  "cairn: reverse step 14: x_15 and its stages are still in the TS" \
+  "cairn: restore x_12 from RAM slot 4" "cairn: reverse step 0: recompute x_0 -> x_1" \
+  "cairn: every step reversed"; do
+  grep -qF "$line" <<<"$monitor" || fail "-ts_trajectory_monitor does not print '$line'"
+done
+echo "ok: -ts_trajectory_monitor"
+
+# 5. Bad input: a PETSc error naming the option, what was wrong and what is allowed.
+expect_error() {
+  local message=$1
+  shift
+  if "$ex" "$@" >"$scratch/out" 2>&1; then
+    fail "ex20adj $* succeeded; expected the error '$message'"
+  elif ! grep -qF "$message" "$scratch/out"; then
+    fail "ex20adj $* failed without the message '$message':"
+    cat "$scratch/out"
+  else
+    echo "ok: error '$message'"
+  fi
+}
+expect_error "cairn: -ts_trajectory_max_cps_ram -3 is not allowed: give the number of checkpoints in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep every step" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram -3
+expect_error "cairn: -ts_trajectory_max_cps_disk -2 is not allowed" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk -2
+expect_error "must be finite and >= 0 (the price of one checkpoint's write or read, in forward steps)" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 3 \
+  -ts_trajectory_cairn_disk_read_cost -1
+expect_error "the online schedule is used, and it needs -ts_trajectory_max_cps_ram C >= 1" \
+  "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn
+expect_error "cairn: disk checkpoints need the number of steps before the run (adaptive time steps)" \
+  "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 \
+  -ts_trajectory_max_cps_disk 4
+expect_error "cairn: cannot open the disk checkpoint file: Hdf5Storage: file '$scratch/missing/c.h5'" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
+  -ts_trajectory_cairn_disk_file "$scratch/missing/c.h5"
+touch "$scratch/taken.h5"
+expect_error "the file exists already" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
+  -ts_trajectory_cairn_disk_file "$scratch/taken.h5"
+[[ -s $scratch/taken.h5 ]] && fail "a refused disk file was written to"
+
+# 6. Nothing left behind by the disk runs above, the failed ones included.
+# (Open MPI keeps its own session folders there for a moment after a run: only ours count.)
+left=$(find "$TMPDIR" -name 'cairn-checkpoints-*')
+if [[ -n $left ]]; then
+  fail "checkpoint files left behind: $left"
+else
+  echo "ok: no checkpoint file left behind"
+fi
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all ex20adj checks passed"
