@@ -1,12 +1,14 @@
 static const char help[] =
-  "2-D diffusion-reaction u_t = D (u_xx + u_yy) + r u (1 - u) on the periodic unit square (DMDA),\n"
-  "with the adjoint gradient of J = 1/2 int u(T)^2 with respect to u(0), through TSAdjointSolve.\n"
-  "The trajectory is whatever -ts_trajectory_type says: memory (PETSc's, every step) or cairn.\n"
-  "Options:\n"
-  "  -D <1e-4>             diffusion coefficient\n"
-  "  -r <1>                reaction rate\n"
-  "  -gradient_file <f>    write dJ/du(0) there (PETSc binary, no .info file) to compare runs\n"
-  "  -da_grid_x/-da_grid_y <64> the grid; -ts_type rk -ts_rk_type 4 (default) or -ts_type cn\n";
+    "2-D diffusion-reaction u_t = D (u_xx + u_yy) + r u (1 - u) on the periodic unit square "
+    "(DMDA),\n"
+    "with the adjoint gradient of J = 1/2 int u(T)^2 with respect to u(0), through "
+    "TSAdjointSolve.\n"
+    "The trajectory is whatever -ts_trajectory_type says: memory (PETSc's, every step) or cairn.\n"
+    "Options:\n"
+    "  -D <1e-4>             diffusion coefficient\n"
+    "  -r <1>                reaction rate\n"
+    "  -gradient_file <f>    write dJ/du(0) there (PETSc binary, no .info file) to compare runs\n"
+    "  -da_grid_x/-da_grid_y <64> the grid; -ts_type rk -ts_rk_type 4 (default) or -ts_type cn\n";
 
 /* This program does not know about Cairn: it is an ordinary TSAdjoint code. It links
  * libcairn_petsc only to register the type "cairn" without -dll_append (CairnTSTrajectoryRegister),
@@ -22,19 +24,19 @@ typedef struct {
   PetscReal D, r;
 } AppCtx;
 
-static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ptr)
-{
-  AppCtx       *app = (AppCtx *)ptr;
-  DM            da;
-  Vec           Ul;
-  PetscInt      i, j, xs, ys, xm, ym, Mx, My;
-  PetscReal     sx, sy;
+static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void* ptr) {
+  AppCtx* app = (AppCtx*)ptr;
+  DM da;
+  Vec Ul;
+  PetscInt i, j, xs, ys, xm, ym, Mx, My;
+  PetscReal sx, sy;
   PetscScalar **u, **f;
 
   PetscFunctionBeginUser;
   (void)t;
   PetscCall(TSGetDM(ts, &da));
-  PetscCall(DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(
+      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
   sx = app->D * (PetscReal)(Mx * Mx);
   sy = app->D * (PetscReal)(My * My);
   PetscCall(DMGetLocalVector(da, &Ul));
@@ -46,7 +48,8 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ptr)
   for (j = ys; j < ys + ym; j++) {
     for (i = xs; i < xs + xm; i++) {
       const PetscScalar c = u[j][i];
-      f[j][i] = sx * (u[j][i - 1] - 2 * c + u[j][i + 1]) + sy * (u[j - 1][i] - 2 * c + u[j + 1][i]) + app->r * c * (1 - c);
+      f[j][i] = sx * (u[j][i - 1] - 2 * c + u[j][i + 1]) +
+                sy * (u[j - 1][i] - 2 * c + u[j + 1][i]) + app->r * c * (1 - c);
     }
   }
   PetscCall(DMDAVecRestoreArray(da, F, &f));
@@ -55,25 +58,25 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void *ptr)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ptr)
-{
-  AppCtx       *app = (AppCtx *)ptr;
-  DM            da;
-  PetscInt      i, j, xs, ys, xm, ym, Mx, My;
-  PetscReal     sx, sy;
-  PetscScalar **u;
+static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void* ptr) {
+  AppCtx* app = (AppCtx*)ptr;
+  DM da;
+  PetscInt i, j, xs, ys, xm, ym, Mx, My;
+  PetscReal sx, sy;
+  PetscScalar** u;
 
   PetscFunctionBeginUser;
   (void)t;
   PetscCall(TSGetDM(ts, &da));
-  PetscCall(DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(
+      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
   sx = app->D * (PetscReal)(Mx * Mx);
   sy = app->D * (PetscReal)(My * My);
   PetscCall(DMDAVecGetArrayRead(da, U, &u));
   PetscCall(DMDAGetCorners(da, &xs, &ys, NULL, &xm, &ym, NULL));
   for (j = ys; j < ys + ym; j++) {
     for (i = xs; i < xs + xm; i++) {
-      MatStencil  row = {0}, col[5] = {{0}};
+      MatStencil row = {0}, col[5] = {{0}};
       PetscScalar v[5];
       row.i = i;
       row.j = j;
@@ -95,43 +98,44 @@ static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void 
   PetscFunctionReturn(0);
 }
 
-/* A smooth bump on a background: u0 = 0.3 + 0.5 exp(-40 |x - (0.4, 0.6)|^2) + 0.05 sin(2 pi x) cos(4 pi y). */
-static PetscErrorCode FormInitialSolution(DM da, Vec U)
-{
-  PetscInt      i, j, xs, ys, xm, ym, Mx, My;
-  PetscScalar **u;
+/* A smooth bump on a background: u0 = 0.3 + 0.5 exp(-40 |x - (0.4, 0.6)|^2) + 0.05 sin(2 pi x)
+ * cos(4 pi y). */
+static PetscErrorCode FormInitialSolution(DM da, Vec U) {
+  PetscInt i, j, xs, ys, xm, ym, Mx, My;
+  PetscScalar** u;
 
   PetscFunctionBeginUser;
-  PetscCall(DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(
+      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
   PetscCall(DMDAVecGetArray(da, U, &u));
   PetscCall(DMDAGetCorners(da, &xs, &ys, NULL, &xm, &ym, NULL));
   for (j = ys; j < ys + ym; j++) {
     for (i = xs; i < xs + xm; i++) {
       const PetscReal x = (PetscReal)i / (PetscReal)Mx, y = (PetscReal)j / (PetscReal)My;
       const PetscReal d2 = (x - 0.4) * (x - 0.4) + (y - 0.6) * (y - 0.6);
-      u[j][i]            = 0.3 + 0.5 * PetscExpReal(-40 * d2) + 0.05 * PetscSinReal(2 * PETSC_PI * x) * PetscCosReal(4 * PETSC_PI * y);
+      u[j][i] = 0.3 + 0.5 * PetscExpReal(-40 * d2) +
+                0.05 * PetscSinReal(2 * PETSC_PI * x) * PetscCosReal(4 * PETSC_PI * y);
     }
   }
   PetscCall(DMDAVecRestoreArray(da, U, &u));
   PetscFunctionReturn(0);
 }
 
-int main(int argc, char **argv)
-{
-  AppCtx         app = {1e-4, 1};
-  DM             da;
-  TS             ts;
-  Vec            u, lambda;
-  Mat            J;
-  PetscInt       Mx, My, steps;
-  PetscMPIInt    size;
-  PetscReal      objective, norm, cell;
+int main(int argc, char** argv) {
+  AppCtx app = {1e-4, 1};
+  DM da;
+  TS ts;
+  Vec u, lambda;
+  Mat J;
+  PetscInt Mx, My, steps;
+  PetscMPIInt size;
+  PetscReal objective, norm, cell;
   PetscLogDouble t0, t1, t2;
-  char           file[PETSC_MAX_PATH_LEN] = "";
-  PetscBool      write_gradient = PETSC_FALSE;
-  TSType         type;
-  struct rusage  usage;
-  double         peak_mib, peak_mib_max;
+  char file[PETSC_MAX_PATH_LEN] = "";
+  PetscBool write_gradient = PETSC_FALSE;
+  TSType type;
+  struct rusage usage;
+  double peak_mib, peak_mib_max;
 
   PetscFunctionBeginUser;
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
@@ -139,12 +143,16 @@ int main(int argc, char **argv)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-D", &app.D, NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-r", &app.r, NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-gradient_file", file, sizeof file, &write_gradient));
+  PetscCall(
+      PetscOptionsGetString(NULL, NULL, "-gradient_file", file, sizeof file, &write_gradient));
 
-  PetscCall(DMDACreate2d(PETSC_COMM_WORLD, DM_BOUNDARY_PERIODIC, DM_BOUNDARY_PERIODIC, DMDA_STENCIL_STAR, 64, 64, PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, &da));
+  PetscCall(DMDACreate2d(PETSC_COMM_WORLD, DM_BOUNDARY_PERIODIC, DM_BOUNDARY_PERIODIC,
+                         DMDA_STENCIL_STAR, 64, 64, PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL,
+                         &da));
   PetscCall(DMSetFromOptions(da));
   PetscCall(DMSetUp(da));
-  PetscCall(DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+  PetscCall(
+      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
   cell = 1.0 / (PetscReal)(Mx * My);
   PetscCall(DMCreateGlobalVector(da, &u));
   PetscCall(VecDuplicate(u, &lambda));
@@ -184,10 +192,14 @@ int main(int argc, char **argv)
   peak_mib = (double)usage.ru_maxrss / 1024.0; /* Linux: KiB */
   PetscCallMPI(MPI_Allreduce(&peak_mib, &peak_mib_max, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
   PetscCall(TSGetType(ts, &type));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "{\"grid\":[%" PetscInt_FMT ",%" PetscInt_FMT "],\"ranks\":%d,\"ts\":\"%s\",\"steps\":%" PetscInt_FMT ",\"objective\":%.17g,\"gradient_norm\":%.17g,"
-                        "\"forward_seconds\":%.4f,\"adjoint_seconds\":%.4f,\"peak_rss_mib_max_rank\":%.1f}\n",
-                        Mx, My, (int)size, type, steps, (double)objective, (double)norm, t1 - t0, t2 - t1, peak_mib_max));
+  PetscCall(PetscPrintf(
+      PETSC_COMM_WORLD,
+      "{\"grid\":[%" PetscInt_FMT ",%" PetscInt_FMT
+      "],\"ranks\":%d,\"ts\":\"%s\",\"steps\":%" PetscInt_FMT
+      ",\"objective\":%.17g,\"gradient_norm\":%.17g,"
+      "\"forward_seconds\":%.4f,\"adjoint_seconds\":%.4f,\"peak_rss_mib_max_rank\":%.1f}\n",
+      Mx, My, (int)size, type, steps, (double)objective, (double)norm, t1 - t0, t2 - t1,
+      peak_mib_max));
 
   if (write_gradient) {
     PetscViewer viewer;

@@ -68,7 +68,7 @@ struct Options {
 };
 
 struct Counters {
-  std::int64_t recomputed = 0;    // TSStep calls made by the trajectory
+  std::int64_t recomputed = 0;     // TSStep calls made by the trajectory
   std::int64_t stages_reused = 0;  // taped steps served from stored stages instead of a TSStep
   std::int64_t stores[2] = {0, 0};
   std::int64_t restores[2] = {0, 0};
@@ -117,16 +117,23 @@ struct Trajectory {
   bool counted_this_run = false;
 };
 
-Trajectory& data(TSTrajectory tj) { return *static_cast<Trajectory*>(tj->data); }
+Trajectory& data(TSTrajectory tj) {
+  return *static_cast<Trajectory*>(tj->data);
+}
 
-MPI_Comm comm_of(TSTrajectory tj) { return PetscObjectComm(reinterpret_cast<PetscObject>(tj)); }
+MPI_Comm comm_of(TSTrajectory tj) {
+  return PetscObjectComm(reinterpret_cast<PetscObject>(tj));
+}
 
-const char* level_name(int level) { return level == ram_level ? "RAM" : "disk"; }
+const char* level_name(int level) {
+  return level == ram_level ? "RAM" : "disk";
+}
 
 // Prints one line of -ts_trajectory_monitor.
-#define CAIRN_MONITOR(tj, format, ...) \
-  do { \
-    if ((tj)->monitor) PetscCall(PetscViewerASCIIPrintf((tj)->monitor, "cairn: " format "\n", __VA_ARGS__)); \
+#define CAIRN_MONITOR(tj, format, ...)                                                      \
+  do {                                                                                      \
+    if ((tj)->monitor)                                                                      \
+      PetscCall(PetscViewerASCIIPrintf((tj)->monitor, "cairn: " format "\n", __VA_ARGS__)); \
   } while (0)
 
 // ---- RAM slots ----
@@ -175,7 +182,8 @@ void write_vectors(const void* context, void* destination) {
   for (Vec v : vs.vectors) {
     PetscInt n = 0;
     const PetscScalar* a = nullptr;
-    if (VecGetLocalSize(v, &n) || VecGetArrayRead(v, &a)) throw std::runtime_error("VecGetArrayRead failed");
+    if (VecGetLocalSize(v, &n) || VecGetArrayRead(v, &a))
+      throw std::runtime_error("VecGetArrayRead failed");
     std::memcpy(out, a, static_cast<std::size_t>(n) * sizeof(PetscScalar));
     out += static_cast<std::size_t>(n) * sizeof(PetscScalar);
     if (VecRestoreArrayRead(v, &a)) throw std::runtime_error("VecRestoreArrayRead failed");
@@ -189,9 +197,11 @@ void read_vectors(void* context, const void* source, std::size_t bytes) {
   for (Vec v : vs.vectors) {
     PetscInt n = 0;
     PetscScalar* a = nullptr;
-    if (VecGetLocalSize(v, &n) || VecGetArrayWrite(v, &a)) throw std::runtime_error("VecGetArrayWrite failed");
+    if (VecGetLocalSize(v, &n) || VecGetArrayWrite(v, &a))
+      throw std::runtime_error("VecGetArrayWrite failed");
     const std::size_t b = static_cast<std::size_t>(n) * sizeof(PetscScalar);
-    if (used + b > bytes) throw std::runtime_error("a disk checkpoint is shorter than the vectors it restores");
+    if (used + b > bytes)
+      throw std::runtime_error("a disk checkpoint is shorter than the vectors it restores");
     std::memcpy(a, in + used, b);
     used += b;
     if (VecRestoreArrayWrite(v, &a)) throw std::runtime_error("VecRestoreArrayWrite failed");
@@ -257,8 +267,9 @@ PetscErrorCode LoadDisk(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t 
   try {
     t.disk_storage->restore(slot, step, reader);
   } catch (const std::exception& e) {
-    SETERRQ(comm_of(tj), PETSC_ERR_FILE_READ, "cairn: reading x_%lld from disk slot %lld failed: %s",
-            static_cast<long long>(step), static_cast<long long>(slot), e.what());
+    SETERRQ(comm_of(tj), PETSC_ERR_FILE_READ,
+            "cairn: reading x_%lld from disk slot %lld failed: %s", static_cast<long long>(step),
+            static_cast<long long>(slot), e.what());
   }
   tj->diskreads++;
 #else
@@ -289,12 +300,14 @@ PetscErrorCode Store(TSTrajectory tj, TS ts, const Action& a, Vec x, bool stages
   }
   t.counters.peak_slots[level] = std::max(t.counters.peak_slots[level], used);
   CAIRN_MONITOR(tj, "store x_%lld%s in %s slot %lld", static_cast<long long>(a.step),
-                with_stages ? " (with its stages)" : "", level_name(level), static_cast<long long>(a.slot));
+                with_stages ? " (with its stages)" : "", level_name(level),
+                static_cast<long long>(a.slot));
   PetscFunctionReturn(0);
 }
 
 // Makes the TS hold x_step as the state after step - 1 -> step: ptime, ptime_prev and the step
-// number. The time step is set by the caller (forward for a recomputation, negative for an adjoint).
+// number. The time step is set by the caller (forward for a recomputation, negative for an
+// adjoint).
 void SetClock(Trajectory& t, TS ts, std::int64_t step) {
   const auto k = static_cast<std::size_t>(step);
   ts->ptime = t.times[k];
@@ -321,7 +334,8 @@ PetscErrorCode Restore(TSTrajectory tj, TS ts, const Action& a) {
   t.landed = -1;
   t.final_step_in_ts = false;
   CAIRN_MONITOR(tj, "restore x_%lld from %s slot %lld", static_cast<long long>(a.step),
-                level_name(a.level == ram_level ? ram_level : disk_level), static_cast<long long>(a.slot));
+                level_name(a.level == ram_level ? ram_level : disk_level),
+                static_cast<long long>(a.slot));
   PetscFunctionReturn(0);
 }
 
@@ -347,13 +361,15 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
     PetscCall(TSStep(ts));
     PetscCheck(ts->reason >= 0, comm_of(tj), PETSC_ERR_NOT_CONVERGED,
                "cairn: recomputing step %lld -> %lld failed (TSConvergedReason %d)",
-               static_cast<long long>(k), static_cast<long long>(k + 1), static_cast<int>(ts->reason));
+               static_cast<long long>(k), static_cast<long long>(k + 1),
+               static_cast<int>(ts->reason));
     const PetscReal expected = t.times[next];
     PetscCheck(std::abs(ts->ptime - expected) <= 1e-10 * std::max<PetscReal>(1, std::abs(expected)),
                comm_of(tj), PETSC_ERR_PLIB,
                "cairn: recomputing step %lld reached t = %g, but the forward run reached t = %g; "
                "the time step controller does not repeat its steps",
-               static_cast<long long>(k), static_cast<double>(ts->ptime), static_cast<double>(expected));
+               static_cast<long long>(k), static_cast<double>(ts->ptime),
+               static_cast<double>(expected));
     PetscCall(TSPostStep(ts));
     ts->reason = reason;  // TSStep may declare the run over (max steps or time) when it is not
     t.landed = k + 1;
@@ -395,7 +411,8 @@ PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
         t.counters.restores[ram_level]++;
         served = true;
         CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from RAM slot %lld",
-                      static_cast<long long>(n - 1), static_cast<long long>(n), static_cast<long long>(i));
+                      static_cast<long long>(n - 1), static_cast<long long>(n),
+                      static_cast<long long>(i));
       }
       for (std::size_t i = 0; i < t.disk.size() && !served; ++i) {
         if (t.disk[i].step != n || !t.disk[i].has_stages) continue;
@@ -403,14 +420,16 @@ PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
         t.counters.restores[disk_level]++;
         served = true;
         CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from disk slot %lld",
-                      static_cast<long long>(n - 1), static_cast<long long>(n), static_cast<long long>(i));
+                      static_cast<long long>(n - 1), static_cast<long long>(n),
+                      static_cast<long long>(i));
       }
     }
     if (served) {
       t.counters.stages_reused++;
     } else {
-      CAIRN_MONITOR(tj, "reverse step %lld: recompute x_%lld -> x_%lld", static_cast<long long>(n - 1),
-                    static_cast<long long>(n - 1), static_cast<long long>(n));
+      CAIRN_MONITOR(tj, "reverse step %lld: recompute x_%lld -> x_%lld",
+                    static_cast<long long>(n - 1), static_cast<long long>(n - 1),
+                    static_cast<long long>(n));
       PetscCall(Recompute(tj, ts, n - 1, n));
     }
   }
@@ -491,8 +510,9 @@ PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
     } else if (a.kind == ActionKind::free) {
       // Slots are reused by the schedule; their content stays valid until it is overwritten.
     } else if (a.kind == ActionKind::advance) {
-      PetscCheck(a.from() == n, comm_of(tj), PETSC_ERR_PLIB, "cairn: advance from x_%lld at step %lld",
-                 static_cast<long long>(a.from()), static_cast<long long>(n));
+      PetscCheck(a.from() == n, comm_of(tj), PETSC_ERR_PLIB,
+                 "cairn: advance from x_%lld at step %lld", static_cast<long long>(a.from()),
+                 static_cast<long long>(n));
       CAIRN_MONITOR(tj, "advance x_%lld -> x_%lld (TSSolve)", static_cast<long long>(a.from()),
                     static_cast<long long>(a.to));
       t.advance_target = a.to;
@@ -506,15 +526,17 @@ PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
       t.advance_target = N;
       break;
     } else {
-      SETERRQ(comm_of(tj), PETSC_ERR_PLIB, "cairn: unexpected %s during the forward run at step %lld",
-              cairn::to_string(a.kind), static_cast<long long>(n));
+      SETERRQ(comm_of(tj), PETSC_ERR_PLIB,
+              "cairn: unexpected %s during the forward run at step %lld", cairn::to_string(a.kind),
+              static_cast<long long>(n));
     }
     t.has_pending = false;
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, PetscReal time, Vec x) {
+PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, PetscReal time,
+                                     Vec x) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   PetscCheck(t.phase != Phase::idle || stepnum == 0, comm_of(tj), PETSC_ERR_ORDER,
@@ -530,7 +552,8 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     if (t.online) t.planned_steps = -1;
   }
   PetscCheck(t.phase == Phase::forward, comm_of(tj), PETSC_ERR_ORDER,
-             "cairn: TSTrajectorySet at step %d after the forward run ended", static_cast<int>(stepnum));
+             "cairn: TSTrajectorySet at step %d after the forward run ended",
+             static_cast<int>(stepnum));
   PetscCheck(static_cast<std::size_t>(stepnum) == t.times.size(), comm_of(tj), PETSC_ERR_ORDER,
              "cairn: TSTrajectorySet for step %d, expected step %d", static_cast<int>(stepnum),
              static_cast<int>(t.times.size()));
@@ -575,8 +598,8 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
         break;
       case ActionKind::store:
         PetscCheck(t.position == a.step, comm_of(tj), PETSC_ERR_PLIB,
-                   "cairn: store of x_%lld while the TS holds x_%lld", static_cast<long long>(a.step),
-                   static_cast<long long>(t.position));
+                   "cairn: store of x_%lld while the TS holds x_%lld",
+                   static_cast<long long>(a.step), static_cast<long long>(t.position));
         PetscCall(Store(tj, ts, a, ts->vec_sol, t.landed == a.step));
         break;
       case ActionKind::advance:
@@ -593,7 +616,8 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
         PetscFunctionReturn(0);
       case ActionKind::end:
         SETERRQ(comm_of(tj), PETSC_ERR_ORDER,
-                "cairn: TSTrajectoryGet(%d) after every step was reversed", static_cast<int>(stepnum));
+                "cairn: TSTrajectoryGet(%d) after every step was reversed",
+                static_cast<int>(stepnum));
     }
   }
 }
@@ -635,23 +659,25 @@ PetscErrorCode TSTrajectoryDestroy_Cairn(TSTrajectory tj) {
 
 PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o) {
   PetscFunctionBegin;
-  PetscCheck(o.max_cps_ram == -1 || o.max_cps_ram >= 1 || (o.max_cps_ram == 0 && o.max_cps_disk > 0),
-             comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: -ts_trajectory_max_cps_ram %d is not allowed: give the number of checkpoints "
-             "in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep "
-             "every step",
-             static_cast<int>(o.max_cps_ram));
+  PetscCheck(
+      o.max_cps_ram == -1 || o.max_cps_ram >= 1 || (o.max_cps_ram == 0 && o.max_cps_disk > 0),
+      comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+      "cairn: -ts_trajectory_max_cps_ram %d is not allowed: give the number of checkpoints "
+      "in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep "
+      "every step",
+      static_cast<int>(o.max_cps_ram));
   PetscCheck(o.max_cps_disk >= 0, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
              "cairn: -ts_trajectory_max_cps_disk %d is not allowed: give the number of checkpoints "
              "on disk (0, the default, for none)",
              static_cast<int>(o.max_cps_disk));
-  PetscCheck(std::isfinite(o.write_cost) && o.write_cost >= 0 && std::isfinite(o.read_cost) &&
-                 o.read_cost >= 0,
-             comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: -ts_trajectory_cairn_disk_write_cost %g and -ts_trajectory_cairn_disk_read_cost "
-             "%g must be finite and >= 0 (the price of one checkpoint's write or read, in forward "
-             "steps)",
-             static_cast<double>(o.write_cost), static_cast<double>(o.read_cost));
+  PetscCheck(
+      std::isfinite(o.write_cost) && o.write_cost >= 0 && std::isfinite(o.read_cost) &&
+          o.read_cost >= 0,
+      comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+      "cairn: -ts_trajectory_cairn_disk_write_cost %g and -ts_trajectory_cairn_disk_read_cost "
+      "%g must be finite and >= 0 (the price of one checkpoint's write or read, in forward "
+      "steps)",
+      static_cast<double>(o.write_cost), static_cast<double>(o.read_cost));
 #ifndef CAIRN_PETSC_HAVE_HDF5
   PetscCheck(o.max_cps_disk == 0, comm_of(tj), PETSC_ERR_SUP,
              "cairn: -ts_trajectory_max_cps_disk %d needs the HDF5 disk level, and this "
@@ -662,7 +688,8 @@ PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj, PetscOptionItems* PetscOptionsObject) {
+PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj,
+                                                PetscOptionItems* PetscOptionsObject) {
   Options& o = data(tj).options;
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Cairn checkpointing trajectory options");
@@ -681,9 +708,10 @@ PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj, PetscOptionItem
                              o.read_cost, &o.read_cost, nullptr));
   char file[PETSC_MAX_PATH_LEN] = "";
   PetscBool given = PETSC_FALSE;
-  PetscCall(PetscOptionsString("-ts_trajectory_cairn_disk_file",
-                               "The HDF5 file for disk checkpoints (default: a new file in $TMPDIR)",
-                               "", file, file, sizeof file, &given));
+  PetscCall(
+      PetscOptionsString("-ts_trajectory_cairn_disk_file",
+                         "The HDF5 file for disk checkpoints (default: a new file in $TMPDIR)", "",
+                         file, file, sizeof file, &given));
   if (given) o.disk_file = file;
   PetscOptionsHeadEnd();
   PetscCall(CheckOptions(tj, o));
@@ -697,7 +725,9 @@ PetscErrorCode KnownStepCount(TS ts, std::int64_t* steps, std::string* why_not) 
   PetscFunctionBegin;
   *steps = -1;
   PetscBool fixed = PETSC_TRUE;
-  if (ts->adapt) PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(ts->adapt), TSADAPTNONE, &fixed));
+  if (ts->adapt)
+    PetscCall(
+        PetscObjectTypeCompare(reinterpret_cast<PetscObject>(ts->adapt), TSADAPTNONE, &fixed));
   if (!fixed) {
     *why_not = "adaptive time steps";
     PetscFunctionReturn(0);
@@ -707,7 +737,8 @@ PetscErrorCode KnownStepCount(TS ts, std::int64_t* steps, std::string* why_not) 
     PetscFunctionReturn(0);
   }
   const double span = static_cast<double>(ts->max_time - ts->ptime);
-  const double reach = static_cast<double>(ts->max_steps - ts->steps) * static_cast<double>(ts->time_step);
+  const double reach =
+      static_cast<double>(ts->max_steps - ts->steps) * static_cast<double>(ts->time_step);
   if (!(reach < span * (1 - 1e-9))) {
     *why_not = "-ts_max_time may end the run before -ts_max_steps";
     PetscFunctionReturn(0);
@@ -799,10 +830,11 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
     // PETSc ends a failed run with MPI_Abort: only a file without a name is sure to go away.
     options.unlink_while_open = true;
     try {
-      t.disk_storage = std::make_unique<cairn::Hdf5Storage>(comm_of(tj), t.disk_slots,
-                                                            std::max<std::size_t>(t.disk_slot_bytes, 1), options);
+      t.disk_storage = std::make_unique<cairn::Hdf5Storage>(
+          comm_of(tj), t.disk_slots, std::max<std::size_t>(t.disk_slot_bytes, 1), options);
     } catch (const std::exception& e) {
-      SETERRQ(comm_of(tj), PETSC_ERR_FILE_OPEN, "cairn: cannot open the disk checkpoint file: %s", e.what());
+      SETERRQ(comm_of(tj), PETSC_ERR_FILE_OPEN, "cairn: cannot open the disk checkpoint file: %s",
+              e.what());
     }
     t.disk_path = t.disk_storage->path();
     t.disk.assign(static_cast<std::size_t>(t.disk_slots), DiskSlot{});
@@ -815,38 +847,51 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   PetscBool ascii = PETSC_FALSE;
-  PetscCall(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(viewer), PETSCVIEWERASCII, &ascii));
+  PetscCall(
+      PetscObjectTypeCompare(reinterpret_cast<PetscObject>(viewer), PETSCVIEWERASCII, &ascii));
   if (!ascii) PetscFunctionReturn(0);
   const Counters& c = t.counters;
   if (t.kind.empty()) PetscFunctionReturn(0);  // not set up yet
   if (t.kind == "online") {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn schedule: online (the step count was unknown: %s), %lld checkpoints in RAM\n",
-                                     t.why_online.c_str(), static_cast<long long>(t.ram_slots)));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "  Cairn schedule: online (the step count was unknown: %s), %lld checkpoints in RAM\n",
+        t.why_online.c_str(), static_cast<long long>(t.ram_slots)));
   } else if (t.kind == "multilevel") {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn schedule: multilevel, %lld steps, %lld checkpoints in RAM and %lld on disk (write %g, read %g forward steps)\n",
-                                     static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots),
-                                     static_cast<long long>(t.disk_slots), static_cast<double>(t.options.write_cost),
-                                     static_cast<double>(t.options.read_cost)));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "  Cairn schedule: multilevel, %lld steps, %lld checkpoints in RAM and %lld on disk (write "
+        "%g, read %g forward steps)\n",
+        static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots),
+        static_cast<long long>(t.disk_slots), static_cast<double>(t.options.write_cost),
+        static_cast<double>(t.options.read_cost)));
   } else {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn schedule: revolve, %lld steps, %lld checkpoints in RAM\n",
-                                     static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots)));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "  Cairn schedule: revolve, %lld steps, %lld checkpoints in RAM\n",
+        static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots)));
   }
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn checkpoint content: %s\n",
                                    t.keep_stages ? "solution and stages" : "solution only"));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n", static_cast<long long>(c.recomputed)));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n",
+                                   static_cast<long long>(c.recomputed)));
   if (t.planned_forward >= 0) {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn forward steps of the schedule: %lld (the recomputed steps with solution only)\n",
-                                     static_cast<long long>(t.planned_forward)));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "  Cairn forward steps of the schedule: %lld (the recomputed steps with solution only)\n",
+        static_cast<long long>(t.planned_forward)));
   }
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn taped steps served from stored stages: %lld\n",
                                    static_cast<long long>(c.stages_reused)));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn RAM: %lld stores, %lld restores, peak %lld checkpoints\n",
-                                   static_cast<long long>(c.stores[ram_level]), static_cast<long long>(c.restores[ram_level]),
-                                   static_cast<long long>(c.peak_slots[ram_level])));
+  PetscCall(PetscViewerASCIIPrintf(
+      viewer, "  Cairn RAM: %lld stores, %lld restores, peak %lld checkpoints\n",
+      static_cast<long long>(c.stores[ram_level]), static_cast<long long>(c.restores[ram_level]),
+      static_cast<long long>(c.peak_slots[ram_level])));
   if (t.disk_slots > 0) {
-    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn disk: %lld writes, %lld reads, peak %lld checkpoints\n",
-                                     static_cast<long long>(c.stores[disk_level]), static_cast<long long>(c.restores[disk_level]),
-                                     static_cast<long long>(c.peak_slots[disk_level])));
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "  Cairn disk: %lld writes, %lld reads, peak %lld checkpoints\n",
+        static_cast<long long>(c.stores[disk_level]),
+        static_cast<long long>(c.restores[disk_level]),
+        static_cast<long long>(c.peak_slots[disk_level])));
   }
   PetscFunctionReturn(0);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the build tree into a scratch prefix, then builds tests/consumer against it twice:
 # with find_package(Cairn CONFIG) and with pkg-config. Removes the scratch folder afterwards.
-# Usage: run_consumer_test.sh BUILD_DIR CONSUMER_SOURCE WORK_DIR CMAKE CXX
+# With a sixth argument, PETSc's tutorial ex20adj, also loads the installed libcairn_petsc.so into
+# it with -dll_append: the plugin must find libcairn next to itself without LD_LIBRARY_PATH.
+# Usage: run_consumer_test.sh BUILD_DIR CONSUMER_SOURCE WORK_DIR CMAKE CXX [EX20ADJ]
 set -euo pipefail
-build=$1 source=$2 work=$3 cmake=$4 cxx=$5
+build=$1 source=$2 work=$3 cmake=$4 cxx=$5 ex20adj=${6:-}
 rm -rf "$work"
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
@@ -30,4 +32,13 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 out=$(LD_LIBRARY_PATH=$libdir "$work/pc-consumer")
 echo "$out"
 [[ $out == *"r = 7, t = 490, legal = 1, forward steps = 490, gradient = 1.26765e+30"* ]]
+if [[ -n $ex20adj ]]; then
+  echo "== the installed PETSc plugin, loaded with -dll_append"
+  out=$("$ex20adj" -ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 \
+    -dll_append "$libdir/libcairn_petsc.so" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 3 \
+    -ts_trajectory_view)
+  [[ $out == *"Cairn schedule: revolve, 15 steps, 3 checkpoints in RAM"* ]] || { echo "$out"; exit 1; }
+  [[ -e $prefix/include/cairn/petsc_trajectory.h ]] || { echo "not installed: petsc_trajectory.h"; exit 1; }
+  echo "plugin loaded from $libdir"
+fi
 echo "consumer test passed"

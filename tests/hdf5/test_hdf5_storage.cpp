@@ -436,6 +436,45 @@ TEST_CASE("Hdf5Storage removes its file at destruction unless keep_file", "[hdf5
   REQUIRE_FALSE(fs::exists(options.path));
 }
 
+TEST_CASE("Hdf5Storage with unlink_while_open works on a file that has no name", "[hdf5]") {
+  TempDir dir;
+  const ScopedTmpdir tmpdir(dir.path);
+  Hdf5StorageOptions options;
+  options.unlink_while_open = true;
+  std::string path;
+  {
+    Hdf5Storage storage(3, 4096, options);
+    path = storage.path();
+    REQUIRE_FALSE(fs::exists(path));  // gone at once: a killed process leaves nothing behind
+    REQUIRE(dir.entries() == 0);
+    const auto a = random_bytes(4096, 7);
+    const auto b = random_bytes(1000, 8);
+    storage.store(0, 0, cairn::writer_for(a));
+    storage.store(2, 5, cairn::writer_for(b));
+    std::vector<unsigned char> back(4096);
+    storage.restore(0, 0, cairn::reader_for(back));
+    REQUIRE(back == a);
+    back.assign(1000, 0);
+    storage.restore(2, 5, cairn::reader_for(back));
+    REQUIRE(back == b);
+    // A new file may take the old name meanwhile: the destructor must not remove it.
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fclose(f);
+  }
+  REQUIRE(fs::exists(path));
+  fs::remove(path);
+
+  // keep_file wins: the file keeps its name.
+  options.keep_file = true;
+  {
+    Hdf5Storage storage(1, 8, options);
+    path = storage.path();
+    REQUIRE(fs::exists(path));
+  }
+  REQUIRE(fs::exists(path));
+  fs::remove(path);
+}
+
 TEST_CASE("Hdf5Storage says which path it cannot write and why", "[hdf5]") {
   TempDir dir;
   Hdf5StorageOptions options;
