@@ -4,8 +4,8 @@
 # every step (the baseline) and with cairn at c = 5, 20 and 50 RAM checkpoints; then, at equal
 # memory, cairn against PETSc's two-level -ts_trajectory_stride scheme (the limited-memory mode
 # that works without the external revolve package).
-# Prints peak resident memory of the larger rank and wall time (forward + adjoint), each as a ratio
-# to the baseline of the same run, and the recomputed steps.
+# Prints peak resident memory of the larger rank and wall time (forward + adjoint, the best of 3
+# runs), each as a ratio to the baseline of the same run, and the recomputed steps.
 # Usage: bench/petsc_heat2d.sh [BUILD_DIR]   (env: GRID=128 STEPS=400 RANKS=2)
 set -euo pipefail
 build=${1:-build}
@@ -40,7 +40,18 @@ $(awk -v f="$(field forward_seconds <<<"$json")" -v a="$(field adjoint_seconds <
 state_kib=$((GRID * GRID * 8 / 1024 / RANKS))
 echo "petsc_heat2d: grid ${GRID}x${GRID}, $STEPS RK4 steps, $RANKS ranks;" \
   "one state is $state_kib KiB per rank, a checkpoint with its 4 stages 5x that"
-read -r base_mem base_s base_re _ _ < <(run -ts_trajectory_type memory)
+best() {  # the run with the least wall time of 3
+  local line best_line="" best_s=1e300
+  for _ in 1 2 3; do
+    line=$(run "$@")
+    if awk -v a="$(cut -d' ' -f2 <<<"$line")" -v b="$best_s" 'BEGIN {exit !(a < b)}'; then
+      best_line=$line
+      best_s=$(cut -d' ' -f2 <<<"$line")
+    fi
+  done
+  echo "$best_line"
+}
+read -r base_mem base_s base_re _ _ < <(best -ts_trajectory_type memory)
 printf '%-44s %10s %8s %10s %8s %10s\n' "trajectory" "peak MiB" "ratio" "seconds" "ratio" "recomputed"
 row() {
   printf '%-44s %10.1f %8.3f %10.3f %8.3f %10d\n' "$1" "$2" \
@@ -49,21 +60,27 @@ row() {
 }
 row "memory (every step, PETSc)" "$base_mem" "$base_s" "$base_re"
 for c in 5 20 50; do
-  read -r mem s re _ _ < <(run -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$c")
+  read -r mem s re _ _ < <(best -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$c")
   row "cairn, c = $c" "$mem" "$s" "$re"
 done
 
 echo
-echo "Equal memory: s RAM checkpoints and one disk checkpoint per s steps (solution only)"
-printf '%-50s %10s %8s %8s %9s\n' "trajectory" "recomputed" "writes" "reads" "seconds"
+echo "Equal memory: s RAM checkpoints and one disk checkpoint per s steps, solution only. PETSc's"
+echo "stride scheme with -ts_trajectory_save_stack 0 (its default, save_stack 1, writes almost every"
+echo "state to disk: N - s writes); cairn's multilevel schedule with the same s and ceil(N/s) slots,"
+echo "priced as free I/O (fewest recomputations: t(N, s + N/s)) and at 1 forward step per write/read."
+printf '%-58s %10s %8s %8s %9s\n' "trajectory" "recomputed" "writes" "reads" "seconds"
 for stride in 10 20 40; do
   disk=$(((STEPS + stride - 1) / stride))
   read -r _ ps petsc pw pr < <(run -ts_trajectory_type memory -ts_trajectory_stride "$stride" \
-    -ts_trajectory_solution_only)
-  read -r _ cs cairn cw cr < <(run -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$stride" \
-    -ts_trajectory_max_cps_disk "$disk" -ts_trajectory_solution_only)
-  printf '%-50s %10d %8d %8d %9.3f\n' "memory -ts_trajectory_stride $stride (PETSc)" "$petsc" "$pw" "$pr" "$ps"
-  printf '%-50s %10d %8d %8d %9.3f  recomputed ratio cairn/stride %.3f\n' \
-    "cairn -max_cps_ram $stride -max_cps_disk $disk" "$cairn" "$cw" "$cr" "$cs" \
-    "$(awk -v p="$petsc" -v c="$cairn" 'BEGIN {print c / p}')"
+    -ts_trajectory_save_stack 0 -ts_trajectory_solution_only)
+  printf '%-58s %10d %8d %8d %9.3f\n' "memory -ts_trajectory_stride $stride (PETSc)" "$petsc" "$pw" "$pr" "$ps"
+  for price in 0 1; do
+    read -r _ cs cairn cw cr < <(run -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$stride" \
+      -ts_trajectory_max_cps_disk "$disk" -ts_trajectory_solution_only \
+      -ts_trajectory_cairn_disk_write_cost "$price" -ts_trajectory_cairn_disk_read_cost "$price")
+    printf '%-58s %10d %8d %8d %9.3f  recomputed: %.3f of stride\n' \
+      "cairn ram $stride + disk $disk, I/O price $price" "$cairn" "$cw" "$cr" "$cs" \
+      "$(awk -v p="$petsc" -v c="$cairn" 'BEGIN {print c / p}')"
+  done
 done
