@@ -541,6 +541,10 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
   PetscFunctionBegin;
   PetscCheck(t.phase != Phase::idle || stepnum == 0, comm_of(tj), PETSC_ERR_ORDER,
              "cairn: the trajectory starts at step 0, not %d", static_cast<int>(stepnum));
+  PetscCheck(!ts->forward_solve, comm_of(tj), PETSC_ERR_SUP,
+             "cairn: second-order adjoints (TSAdjointSetForward) need the tangent linear "
+             "sensitivities of every step, which this trajectory does not checkpoint; use "
+             "-ts_trajectory_type memory for them");
   if (stepnum == 0) {
     // A new forward run (TSSolve again without an adjoint in between): start over.
     t.phase = Phase::forward;

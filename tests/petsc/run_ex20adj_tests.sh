@@ -4,9 +4,11 @@
 # reference output (output/ex20adj_2.out), the recomputations must be the optimum t(15, c), and
 # bad options must fail with a clear message. Disk checkpoints go to a private TMPDIR that must be
 # empty afterwards.
-# usage: run_ex20adj_tests.sh EX20ADJ LIBCAIRN_PETSC OUTPUT_DIR CAIRN_CLI
+# Then ex20opt_ic, the same problem in a TAO loop (TSSolve and TSAdjointSolve many times over),
+# must print what it prints with PETSc's memory type.
+# usage: run_ex20adj_tests.sh EX20ADJ LIBCAIRN_PETSC OUTPUT_DIR CAIRN_CLI EX20OPT_IC
 set -uo pipefail
-ex=$1 plugin=$2 reference=$3/ex20adj_2.out cli=$4
+ex=$1 plugin=$2 reference=$3/ex20adj_2.out cli=$4 optimiser=$5
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export TMPDIR=$scratch/tmp
@@ -95,7 +97,24 @@ for line in "cairn: store x_0 in RAM slot 0" "cairn: advance x_0 -> x_6 (TSSolve
 done
 echo "ok: -ts_trajectory_monitor"
 
-# 5. Bad input: a PETSc error naming the option, what was wrong and what is allowed.
+# 5. Repeated use: ex20opt_ic's first test (TAO with gradients only; no -ts_max_steps there, so
+#    the online schedule runs, once per gradient).
+while IFS= read -r args; do
+  # shellcheck disable=SC2086
+  "$optimiser" $args >"$scratch/memory" 2>&1
+  # shellcheck disable=SC2086
+  "$optimiser" $args -dll_append "$plugin" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 4 \
+    >"$scratch/cairn" 2>&1
+  if ! grep -q "TAO,  Function value" "$scratch/memory" || ! diff "$scratch/memory" "$scratch/cairn"; then
+    fail "ex20opt_ic $args: cairn and memory print different optimisation histories"
+  else
+    echo "ok: ex20opt_ic $args: $(grep -c 'TAO,' "$scratch/cairn") TAO iterations as with memory"
+  fi
+done <<'ARGS'
+-ts_type cn -viewer_binary_skip_info -tao_monitor -mu 1000 -ts_dt 0.03125
+ARGS
+
+# 6. Bad input: a PETSc error naming the option, what was wrong and what is allowed.
 expect_error() {
   local message=$1
   shift
@@ -123,13 +142,20 @@ expect_error "cairn: disk checkpoints need the number of steps before the run (a
 expect_error "cairn: cannot open the disk checkpoint file: Hdf5Storage: file '$scratch/missing/c.h5'" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
   -ts_trajectory_cairn_disk_file "$scratch/missing/c.h5"
+# ex20opt_ic's second test uses Hessian products (second-order adjoints): refused, not wrong.
+"$optimiser" -ts_type beuler -viewer_binary_skip_info -tao_monitor -mu 100 -ts_dt 0.01 \
+  -tao_type bntr -tao_bnk_pc_type none -dll_append "$plugin" -ts_trajectory_type cairn \
+  -ts_trajectory_max_cps_ram 4 >"$scratch/out" 2>&1 && fail "second-order adjoint accepted"
+grep -qF "cairn: second-order adjoints (TSAdjointSetForward) need the tangent linear sensitivities" \
+  "$scratch/out" && echo "ok: error for second-order adjoints" ||
+  fail "no clear error for second-order adjoints: $(grep 'ERROR' "$scratch/out" | head -3)"
 touch "$scratch/taken.h5"
 expect_error "the file exists already" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
   -ts_trajectory_cairn_disk_file "$scratch/taken.h5"
 [[ -s $scratch/taken.h5 ]] && fail "a refused disk file was written to"
 
-# 6. Nothing left behind by the disk runs above, the failed ones included.
+# 7. Nothing left behind by the disk runs above, the failed ones included.
 # (Open MPI keeps its own session folders there for a moment after a run: only ours count.)
 left=$(find "$TMPDIR" -name 'cairn-checkpoints-*')
 if [[ -n $left ]]; then
