@@ -16,8 +16,8 @@ namespace cairn::ode {
 
 /// x -> W_L tanh(... tanh(W_1 x + b_1) ...) + b_L, applied to a batch of rows, with a hand-written
 /// reverse pass. Parameters are one flat array: for each layer, W (outputs x inputs, row-major),
-/// then b. The widths are small here (2 -> 50 -> 2), so plain loops are used rather than a BLAS:
-/// at that size a GEMM call costs more than it saves.
+/// then b. Plain loops rather than a BLAS: for 2 -> 50 -> 2 and 20 rows a forward pass takes about
+/// 9 us, 7 of them in tanh (docs/neural_ode.md), so a GEMM could only speed up the rest.
 class Mlp {
  public:
   /// widths = {inputs, hidden..., outputs}, at least two entries, all >= 1.
