@@ -24,7 +24,8 @@ double best_of(int runs, F&& f) {
   for (int r = 0; r < runs; ++r) {
     const auto start = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -38,8 +39,9 @@ int main(int argc, char** argv) {
   std::vector<double> theta;
   mlp.initialize(theta, 0);
   const cairn::ode::CubedMlpField field(mlp, 1);
-  std::printf("spiral model 2 -> 50 -> 2, one trajectory from y0 = (2, 0), RK4, Revolve with c = %lld\n",
-              static_cast<long long>(c));
+  std::printf(
+      "spiral model 2 -> 50 -> 2, one trajectory from y0 = (2, 0), RK4, Revolve with c = %lld\n",
+      static_cast<long long>(c));
   std::printf("%8s %10s %10s %9s %9s %11s %11s %10s\n", "T", "f (us)", "a (us)", "a / f",
               "measured", "predicted", "(T + t)/T", "t(T, c)");
   for (std::int64_t substeps : {1, 10, 100}) {
@@ -48,9 +50,8 @@ int main(int argc, char** argv) {
     obs.targets = truth;
     const std::int64_t T = obs.steps();
     const int runs = T > 50000 ? 3 : 7;
-    const cairn::ode::ExplicitRungeKutta rk(field, cairn::ode::rk4(), 0.0,
-                                            (25.0 / 999) / static_cast<double>(substeps),
-                                            theta.data());
+    const cairn::ode::ExplicitRungeKutta rk(
+        field, cairn::ode::rk4(), 0.0, (25.0 / 999) / static_cast<double>(substeps), theta.data());
     // The two costs on their own: T forward steps; T adjoint steps (taped step + transpose).
     std::vector<double> y = truth.front(), lambda(2, 1e-3), grad(theta.size(), 0.0);
     const double forward = best_of(runs, [&] {
@@ -80,8 +81,9 @@ int main(int argc, char** argv) {
                 f * 1e6, a * 1e6, a / f, t_revolve / t_all, predicted,
                 static_cast<double>(T + t) / static_cast<double>(T), static_cast<long long>(t));
   }
-  std::printf("measured = gradient time with Revolve / with store-all (best of 7, or 3 for T = 99900);\n"
-              "predicted = ((t + 1) f + T a) / (T (f + a)) from the costs of one step (f) and one\n"
-              "adjoint step (a) timed alone; (T + t)/T counts forward work only.\n");
+  std::printf(
+      "measured = gradient time with Revolve / with store-all (best of 7, or 3 for T = 99900);\n"
+      "predicted = ((t + 1) f + T a) / (T (f + a)) from the costs of one step (f) and one\n"
+      "adjoint step (a) timed alone; (T + t)/T counts forward work only.\n");
   return 0;
 }
