@@ -19,6 +19,7 @@
 #include "cairn/online.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
+#include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
 #include "integer_argument.hpp"
 
@@ -54,12 +55,14 @@ struct Problem {
   std::string steps_text;
   std::string slots_text;
   std::string disk_slots_text;
+  std::string interval_text;
   std::string schedule = "revolve";
   bool online = false;  // simulate a run that learns T only at its end
   Prices prices;
   std::int64_t steps = 0;
   std::int64_t slots = 0;
   std::int64_t disk_slots = -1;  // -1: no disk level
+  std::int64_t interval = 0;     // Uniform's k
 
   void parse() {
     try {
@@ -68,6 +71,27 @@ struct Problem {
         disk_slots = disk_slots_text == "unlimited"
                          ? cairn::unlimited_slots
                          : parse_integer_argument("--disk-slots", disk_slots_text, 0);
+      }
+      if (!interval_text.empty() && schedule != "uniform") {
+        throw BadInput("--interval applies to --schedule uniform only");
+      }
+      if (schedule == "uniform") {
+        if (disk_slots >= 0 || prices.given || online) {
+          throw BadInput(
+              "--schedule uniform takes --steps and --interval K (or --slots C to pick the best "
+              "K for C slots); no disk level, costs or --online");
+        }
+        if (!interval_text.empty()) {
+          interval = parse_integer_argument("--interval", interval_text, 1);
+        } else if (!slots_text.empty()) {
+          interval = cairn::Uniform::best_interval_for_slots(
+              steps, parse_integer_argument("--slots", slots_text, 1));
+        } else {
+          throw BadInput(
+              "--schedule uniform needs --interval K (a checkpoint every K steps) or --slots C");
+        }
+        slots = cairn::Uniform::slots_needed(steps, interval);
+        return;
       }
       if (schedule == "store-all") {
         if (!slots_text.empty()) {
@@ -110,6 +134,7 @@ struct Problem {
   std::unique_ptr<cairn::Schedule> make_schedule() const {
     if (schedule == "revolve") return std::make_unique<cairn::Revolve>(steps, slots);
     if (schedule == "online") return std::make_unique<cairn::SimulatedOnlineRun>(steps, slots);
+    if (schedule == "uniform") return std::make_unique<cairn::Uniform>(steps, interval);
     if (schedule == "multilevel") {
       return std::make_unique<cairn::MultilevelRevolve>(
           steps, levels(), cairn::StepCosts{prices.forward, prices.backward});
@@ -157,8 +182,11 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
       "checkpoint slots c (>= 1, or >= 0 with --disk-slots), the slot of x_0 included");
   if (with_schedule) {
     command.add_option("--schedule", problem.schedule, "which schedule")
-        ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}))
+        ->check(CLI::IsMember({"revolve", "store-all", "multilevel", "uniform"}))
         ->default_str("revolve");
+    command.add_option("--interval", problem.interval_text,
+                       "--schedule uniform: a checkpoint every K steps (default: the K with the "
+                       "fewest forward steps that fits --slots)");
     command.add_flag("--online", problem.online,
                      "simulate an online run: OnlineRevolve learns T only after the last step; "
                      "the stream advances to x_T");
