@@ -124,6 +124,24 @@ expect 2 'line 1: "advance" needs an integer field "to"' -- bash -c "echo '{\"op
 expect 2 'level "tape" is unknown' -- bash -c "echo '{\"op\":\"free\",\"slot\":0,\"level\":\"tape\"}' | '$cairn' check -T 1 -c 1"
 expect 0 '0.1.0' -- "$cairn" --version
 
+# --- uniform: the textbook baseline
+expect 0 '"schedule":"uniform","steps":100,"slots":18,"legal":true' -- "$cairn" schedule -T 100 --schedule uniform --interval 10 -f summary
+# T = 100, k = 10: 2T - 1 - T/k = 189 advances (N - 1 + N (1 - 1/k)).
+expect 0 '"forward_steps":189,' -- "$cairn" schedule -T 100 --schedule uniform --interval 10 -f summary
+expect 0 '"slots":18,' -- "$cairn" schedule -T 100 --schedule uniform --slots 18 -f summary
+expect 2 "uniform checkpointing needs at least 18" -- "$cairn" schedule -T 100 --schedule uniform --slots 17
+expect 2 "--schedule uniform needs --interval K" -- "$cairn" schedule -T 100 --schedule uniform
+expect 2 "--interval applies to --schedule uniform only" -- "$cairn" schedule -T 100 -c 3 --interval 4
+
+# --- plot: one mark per action (the legend adds one of each kind but stores)
+expect 0 '' -- "$cairn" plot -T 100 -c 3 -o "$work/r.svg"
+[[ $(head -c 4 "$work/r.svg") == "<svg" ]] || fail "plot did not write an SVG"
+[[ $(grep -c 'fill="#2a9d3a" stroke' "$work/r.svg") == 28 ]] || fail "plot: expected 28 store marks"
+[[ $(grep -c '<circle' "$work/r.svg") == 100 ]] || fail "plot: expected 99 restore marks + legend"
+[[ $(grep -c 'stroke="#c0262d"' "$work/r.svg") == 101 ]] || fail "plot: expected 100 reverses + legend"
+expect 2 "--output is required" -- "$cairn" plot -T 10 -c 2
+expect 2 "too many to draw legibly" -- "$cairn" plot -T 100000 -c 3 -o "$work/big.svg"
+
 if ((failures > 0)); then
   echo "$failures CLI check(s) failed"
   exit 1

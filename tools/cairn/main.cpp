@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -22,6 +23,7 @@
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
 #include "integer_argument.hpp"
+#include "plot.hpp"
 
 namespace {
 
@@ -483,6 +485,37 @@ int run_check(Problem& problem, const std::string& format) {
 
 }  // namespace
 
+int run_plot(Problem& problem, const std::string& svg_path, const std::string& png_path) {
+  problem.parse();
+  const auto schedule = problem.make_schedule();
+  std::string title = problem.schedule + " schedule, T = " + std::to_string(problem.steps);
+  if (problem.schedule == "uniform") {
+    title += ", interval k = " + std::to_string(problem.interval);
+  } else if (problem.schedule != "store-all") {
+    title += ", c = " + std::to_string(problem.slots);
+  }
+  if (problem.disk_slots >= 0) {
+    title += " RAM + " +
+             (problem.disk_slots == cairn::unlimited_slots ? std::string("unlimited")
+                                                           : std::to_string(problem.disk_slots)) +
+             " disk";
+  }
+  const std::string svg = schedule_svg(*schedule, problem.steps, title);
+  std::FILE* out = std::fopen(svg_path.c_str(), "w");
+  if (out == nullptr) throw BadInput("cannot write '" + svg_path + "'");
+  const bool written = std::fwrite(svg.data(), 1, svg.size(), out) == svg.size();
+  if (std::fclose(out) != 0 || !written)
+    throw std::runtime_error("writing '" + svg_path + "' failed");
+  if (!png_path.empty()) {
+    const std::string command = "rsvg-convert -o '" + png_path + "' '" + svg_path + "'";
+    if (std::system(command.c_str()) != 0) {
+      throw std::runtime_error("converting to PNG failed (" + command +
+                               "); install librsvg2-bin for rsvg-convert, or use the SVG");
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"cairn " CAIRN_VERSION_STRING
                ": optimal checkpointing schedules for adjoint time stepping"};
@@ -511,6 +544,13 @@ int main(int argc, char** argv) {
   check->add_option("--format,-f", format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  auto* plot = app.add_subcommand("plot", "draw a schedule as an SVG picture (and PNG)");
+  add_problem_options(*plot, problem, true);
+  std::string svg_path, png_path;
+  plot->add_option("--output,-o", svg_path, "the SVG file to write")->required();
+  plot->add_option("--png", png_path,
+                   "also write a PNG (needs rsvg-convert, from Debian's librsvg2-bin)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -523,6 +563,7 @@ int main(int argc, char** argv) {
   try {
     if (schedule->parsed()) return run_schedule(problem, format.empty() ? "jsonl" : format);
     if (info->parsed()) return run_info(problem, format.empty() ? "text" : format);
+    if (plot->parsed()) return run_plot(problem, svg_path, png_path);
     return run_check(problem, format.empty() ? "text" : format);
   } catch (const BadInput& e) {
     std::fprintf(stderr, "cairn: %s\n", e.what());
