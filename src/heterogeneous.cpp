@@ -1,0 +1,276 @@
+#include "cairn/heterogeneous.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace cairn {
+
+namespace {
+
+constexpr double infinity = std::numeric_limits<double>::infinity();
+constexpr std::int32_t no_store = -1;
+
+// Opt(i, j, m) for every segment of two or more steps and every m in [0, M]: values and the split
+// that achieves them (no_store, or k). Segment (i, j) is row offset_[i] + (j - i - 2).
+class Tables {
+ public:
+  Tables(const std::vector<double>& prefix, const std::vector<std::int64_t>& units,
+         std::int64_t memory, std::size_t max_bytes)
+      : prefix_(prefix),
+        units_(units),
+        steps_(static_cast<std::int64_t>(units.size())),
+        width_(static_cast<std::size_t>(memory) + 1) {
+    const auto T = static_cast<std::size_t>(steps_);
+    const std::size_t rows = T >= 2 ? T * (T - 1) / 2 : 0;
+    const std::size_t cell = sizeof(double) + sizeof(std::int32_t);
+    if (rows != 0 && width_ > max_bytes / cell / rows) {
+      throw std::length_error(
+          "HeterogeneousRevolve: the planning tables for T = " + std::to_string(T) + " and " +
+          std::to_string(width_ - 1) + " memory units would take " + std::to_string(rows) + " x " +
+          std::to_string(width_) + " cells of " + std::to_string(cell) + " bytes, more than the " +
+          std::to_string(max_bytes) +
+          " allowed; use a coarser memory_unit, fewer steps, or a larger max_table_bytes");
+    }
+    bytes_ = rows * width_ * cell;
+    value_.assign(rows * width_, infinity);
+    split_.assign(rows * width_, no_store);
+    offset_.resize(T + 1, 0);
+    std::size_t row = 0;
+    for (std::size_t i = 0; i < T; ++i) {
+      offset_[i] = row;
+      row += T - i >= 2 ? T - i - 1 : 0;
+    }
+  }
+
+  std::size_t bytes() const noexcept { return bytes_; }
+
+  double forward(std::int64_t i, std::int64_t k) const {
+    return prefix_[static_cast<std::size_t>(k)] - prefix_[static_cast<std::size_t>(i)];
+  }
+
+  // Opt(i, j, .) as a row pointer (j >= i + 2).
+  const double* row(std::int64_t i, std::int64_t j) const {
+    return &value_[(offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(j - i - 2)) *
+                   width_];
+  }
+  std::int32_t split(std::int64_t i, std::int64_t j, std::int64_t m) const {
+    return split_[(offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(j - i - 2)) *
+                      width_ +
+                  static_cast<std::size_t>(m)];
+  }
+  double value(std::int64_t i, std::int64_t j, std::int64_t m) const {
+    return j == i + 1 ? 0.0 : row(i, j)[m];
+  }
+
+  void fill() {
+    const std::int64_t M = static_cast<std::int64_t>(width_) - 1;
+    std::vector<double> candidate(width_);
+    for (std::int64_t length = 2; length <= steps_; ++length) {
+      for (std::int64_t i = 0; i + length <= steps_; ++i) {
+        const std::int64_t j = i + length;
+        const std::size_t base =
+            (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
+        double* out = &value_[base];
+        std::int32_t* choice = &split_[base];
+        // No store: advance from x_i to each x_l, l = j-1 .. i+1, once per reversed step.
+        double none = 0;
+        for (std::int64_t l = j - 1; l > i; --l) none += forward(i, l);
+        for (std::int64_t m = 0; m <= M; ++m) {
+          out[m] = none;
+          choice[m] = no_store;
+        }
+        for (std::int64_t k = i + 1; k < j; ++k) {
+          const std::int64_t u = units_[static_cast<std::size_t>(k)];
+          if (u > M) continue;
+          const double to_k = forward(i, k);
+          for (std::int64_t m = u; m <= M; ++m) {
+            // Same terms in the same order as when the stream is emitted.
+            const double c = to_k + value(k, j, m - u) + value(i, k, m);
+            if (c < out[m]) {
+              out[m] = c;
+              choice[m] = static_cast<std::int32_t>(k);
+            }
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  const std::vector<double>& prefix_;
+  const std::vector<std::int64_t>& units_;
+  std::int64_t steps_;
+  std::size_t width_;
+  std::size_t bytes_ = 0;
+  std::vector<double> value_;
+  std::vector<std::int32_t> split_;
+  std::vector<std::size_t> offset_;
+};
+
+// Emits the stream the tables describe, keeping track of slots and bytes held.
+class Emitter {
+ public:
+  Emitter(const Tables& tables, const std::vector<ChainStep>& chain, std::vector<Action>& out)
+      : tables_(tables), chain_(chain), out_(out) {}
+
+  void run(std::int64_t memory_after_x0) {
+    const std::int64_t slot = take_slot(0);
+    out_.push_back(Action::make_store(slot, 0));
+    working_ = 0;
+    segment(0, static_cast<std::int64_t>(chain_.size()), memory_after_x0, slot);
+    out_.push_back(Action::make_end());
+  }
+
+  std::int64_t peak_slots() const noexcept { return peak_slots_; }
+  std::uint64_t peak_bytes() const noexcept { return peak_bytes_; }
+
+ private:
+  void be_at(std::int64_t i, std::int64_t slot) {
+    if (working_ != i) {
+      out_.push_back(Action::make_restore(slot, i));
+      working_ = i;
+    }
+  }
+  void advance(std::int64_t from, std::int64_t to) {
+    if (to > from) {
+      out_.push_back(Action::make_advance(from, to));
+      working_ = to;
+    }
+  }
+  void reverse(std::int64_t i) {
+    out_.push_back(Action::make_reverse(i));
+    working_ = -1;
+  }
+  std::int64_t take_slot(std::int64_t state) {
+    std::int64_t slot;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = next_slot_++;
+    }
+    ++held_;
+    held_bytes_ += chain_[static_cast<std::size_t>(state)].state_bytes;
+    peak_slots_ = std::max(peak_slots_, held_);
+    peak_bytes_ = std::max(peak_bytes_, held_bytes_);
+    return slot;
+  }
+  void give_back(std::int64_t slot, std::int64_t state) {
+    out_.push_back(Action::make_free(slot));
+    free_slots_.push_back(slot);
+    --held_;
+    held_bytes_ -= chain_[static_cast<std::size_t>(state)].state_bytes;
+  }
+
+  // Reverse steps i..j-1 with x_i in `slot` and m units free.
+  void segment(std::int64_t i, std::int64_t j, std::int64_t m, std::int64_t slot) {
+    if (j == i + 1) {
+      be_at(i, slot);
+      reverse(i);
+      return;
+    }
+    const std::int32_t k = tables_.split(i, j, m);
+    if (k == no_store) {
+      for (std::int64_t l = j - 1; l >= i; --l) {
+        be_at(i, slot);
+        advance(i, l);
+        reverse(l);
+      }
+      return;
+    }
+    be_at(i, slot);
+    advance(i, k);
+    const std::int64_t k_slot = take_slot(k);
+    out_.push_back(Action::make_store(k_slot, k));
+    const auto units = static_cast<std::int64_t>(
+        (chain_[static_cast<std::size_t>(k)].state_bytes + unit_ - 1) / unit_);
+    segment(k, j, m - units, k_slot);
+    give_back(k_slot, k);
+    segment(i, k, m, slot);
+  }
+
+ public:
+  std::uint64_t unit_ = 1;
+
+ private:
+  const Tables& tables_;
+  const std::vector<ChainStep>& chain_;
+  std::vector<Action>& out_;
+  std::int64_t working_ = -1;
+  std::vector<std::int64_t> free_slots_;
+  std::int64_t next_slot_ = 0;
+  std::int64_t held_ = 0;
+  std::uint64_t held_bytes_ = 0;
+  std::int64_t peak_slots_ = 0;
+  std::uint64_t peak_bytes_ = 0;
+};
+
+}  // namespace
+
+HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::uint64_t budget_bytes,
+                                           std::uint64_t memory_unit, std::size_t max_table_bytes)
+    : chain_(std::move(chain)) {
+  if (chain_.empty()) throw std::invalid_argument("HeterogeneousRevolve: the chain has no step");
+  std::uint64_t gcd = 0;
+  for (std::size_t i = 0; i < chain_.size(); ++i) {
+    const ChainStep& s = chain_[i];
+    if (!(std::isfinite(s.forward_cost) && s.forward_cost >= 0 && std::isfinite(s.backward_cost) &&
+          s.backward_cost >= 0)) {
+      throw std::invalid_argument("HeterogeneousRevolve: step " + std::to_string(i) +
+                                  " has a negative or non-finite cost; costs must be finite and "
+                                  ">= 0");
+    }
+    if (s.state_bytes == 0) {
+      throw std::invalid_argument("HeterogeneousRevolve: state x_" + std::to_string(i) +
+                                  " has size 0; sizes must be >= 1 byte");
+    }
+    gcd = std::gcd(gcd, s.state_bytes);
+  }
+  unit_ = memory_unit == 0 ? gcd : memory_unit;
+  const auto units_of = [&](std::uint64_t bytes) {
+    return static_cast<std::int64_t>((bytes + unit_ - 1) / unit_);
+  };
+  const auto budget_units = static_cast<std::int64_t>(budget_bytes / unit_);
+  const std::int64_t x0 = units_of(chain_.front().state_bytes);
+  if (budget_units < x0) {
+    throw std::invalid_argument("HeterogeneousRevolve: the budget of " +
+                                std::to_string(budget_bytes) + " bytes cannot hold x_0 (" +
+                                std::to_string(chain_.front().state_bytes) +
+                                " bytes); every schedule keeps x_0");
+  }
+  std::vector<double> prefix(chain_.size() + 1, 0.0);
+  std::vector<std::int64_t> units(chain_.size());
+  double backward = 0;
+  for (std::size_t i = 0; i < chain_.size(); ++i) {
+    prefix[i + 1] = prefix[i] + chain_[i].forward_cost;
+    units[i] = units_of(chain_[i].state_bytes);
+    backward += chain_[i].backward_cost;
+  }
+  // No stream holds more than the T states x_0..x_{T-1}: a larger budget changes nothing.
+  std::int64_t all = 0;
+  for (std::int64_t u : units) all += u;
+  const std::int64_t memory = std::min(budget_units, all) - x0;
+
+  Tables tables(prefix, units, memory, max_table_bytes);
+  tables.fill();
+  table_bytes_ = tables.bytes();
+  const std::int64_t T = steps();
+  optimal_cost_ = tables.value(0, T, memory) + backward;
+  Emitter emitter(tables, chain_, actions_);
+  emitter.unit_ = unit_;
+  emitter.run(memory);
+  peak_slots_ = emitter.peak_slots();
+  peak_bytes_ = emitter.peak_bytes();
+}
+
+Action HeterogeneousRevolve::next() {
+  if (position_ >= actions_.size()) return Action::make_end();
+  return actions_[position_++];
+}
+
+}  // namespace cairn

@@ -1,0 +1,211 @@
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "cairn/binomial.hpp"
+#include "cairn/check.hpp"
+#include "cairn/heterogeneous.hpp"
+
+namespace {
+
+using cairn::ChainStep;
+using cairn::HeterogeneousRevolve;
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+// Dijkstra over every legal stream of a small chain: the node is (working state, steps not yet
+// reversed, which states are held); holding must stay within the budget; advances cost f, the
+// rest nothing (the reverse costs are the same for every stream).
+double brute_force(const std::vector<ChainStep>& chain, std::uint64_t budget) {
+  const int T = static_cast<int>(chain.size());
+  struct Node {
+    int working;
+    int unreversed;
+    std::uint32_t held;
+  };
+  const auto key = [](const Node& n) {
+    return (static_cast<std::uint64_t>(n.working + 1) << 40) |
+           (static_cast<std::uint64_t>(n.unreversed) << 32) | n.held;
+  };
+  const auto bytes = [&](std::uint32_t held) {
+    std::uint64_t b = 0;
+    for (int i = 0; i < T; ++i) {
+      if (held >> i & 1u) b += chain[static_cast<std::size_t>(i)].state_bytes;
+    }
+    return b;
+  };
+  std::unordered_map<std::uint64_t, double> distance;
+  std::unordered_map<std::uint64_t, Node> nodes;
+  using Entry = std::pair<double, std::uint64_t>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  const auto relax = [&](Node n, double d) {
+    n.held &= (n.unreversed >= 32) ? ~0u : ((1u << n.unreversed) - 1);
+    const auto k = key(n);
+    const auto it = distance.find(k);
+    if (it != distance.end() && it->second <= d) return;
+    distance[k] = d;
+    nodes[k] = n;
+    queue.push({d, k});
+  };
+  relax(Node{0, T, 0}, 0);
+  while (!queue.empty()) {
+    const auto [d, k] = queue.top();
+    queue.pop();
+    if (distance[k] < d) continue;
+    const Node n = nodes[k];
+    if (n.unreversed == 0) return d;
+    if (n.working >= 0 && n.working + 1 <= n.unreversed - 1) {
+      relax(Node{n.working + 1, n.unreversed, n.held},
+            d + chain[static_cast<std::size_t>(n.working)].forward_cost);
+    }
+    if (n.working == n.unreversed - 1) relax(Node{-1, n.unreversed - 1, n.held}, d);
+    if (n.working >= 0 && !(n.held >> n.working & 1u)) {
+      const std::uint32_t held = n.held | (1u << n.working);
+      if (bytes(held) <= budget) relax(Node{n.working, n.unreversed, held}, d);
+    }
+    for (int i = 0; i < n.unreversed; ++i) {
+      if (!(n.held >> i & 1u)) continue;
+      relax(Node{i, n.unreversed, n.held}, d);
+      relax(Node{n.working, n.unreversed, n.held & ~(1u << i)}, d);
+    }
+  }
+  return inf;
+}
+
+// Replays a stream: the most bytes held at once (a free or an overwrite releases a slot's state).
+std::uint64_t peak_bytes_of(HeterogeneousRevolve& schedule) {
+  std::unordered_map<std::int64_t, std::uint64_t> slot_bytes;
+  std::uint64_t held = 0, peak = 0;
+  schedule.reset();
+  for (cairn::Action a = schedule.next(); a.kind != cairn::ActionKind::end; a = schedule.next()) {
+    if (a.kind == cairn::ActionKind::store) {
+      held -= slot_bytes[a.slot];
+      slot_bytes[a.slot] = schedule.chain()[static_cast<std::size_t>(a.step)].state_bytes;
+      held += slot_bytes[a.slot];
+      peak = std::max(peak, held);
+    } else if (a.kind == cairn::ActionKind::free) {
+      held -= slot_bytes[a.slot];
+      slot_bytes[a.slot] = 0;
+    }
+  }
+  schedule.reset();
+  return peak;
+}
+
+}  // namespace
+
+TEST_CASE("HeterogeneousRevolve with equal costs and sizes is Revolve: t(T c)", "[heterogeneous]") {
+  for (std::int64_t T = 1; T <= 60; ++T) {
+    for (std::int64_t c = 1; c <= 8; ++c) {
+      std::vector<ChainStep> chain(static_cast<std::size_t>(T), ChainStep{1, 0, 8});
+      HeterogeneousRevolve schedule(chain, static_cast<std::uint64_t>(8 * c));
+      INFO("T = " << T << ", c = " << c);
+      REQUIRE(schedule.optimal_cost() == static_cast<double>(cairn::forward_cost(T, c)));
+      const auto result = cairn::check(schedule, T, {schedule.slots()});
+      INFO(result.reason);
+      REQUIRE(result.legal);
+      REQUIRE(result.costs.forward_steps == cairn::forward_cost(T, c));
+      REQUIRE(schedule.slots() <= c);
+      REQUIRE(peak_bytes_of(schedule) <= static_cast<std::uint64_t>(8 * c));
+    }
+  }
+}
+
+namespace {
+
+struct Comparison {
+  int instances = 0;
+  int above = 0;         // the nested optimum costs more than the best stream
+  double worst_gap = 0;  // largest relative excess
+};
+
+// Random small chains against the search over all streams; sizes from {16, 32, 48} bytes, or all
+// 16 when `equal_sizes`.
+Comparison compare_with_brute_force(bool equal_sizes) {
+  Comparison out;
+  std::mt19937_64 random(2024);
+  std::uniform_int_distribution<int> quarter(1, 16), size(1, 3);
+  for (int T = 1; T <= 7; ++T) {
+    for (int trial = 0; trial < 30; ++trial) {
+      std::vector<ChainStep> chain(static_cast<std::size_t>(T));
+      std::uint64_t total = 0;
+      for (ChainStep& s : chain) {
+        s.forward_cost = quarter(random) / 4.0;  // dyadic: sums are exact
+        s.backward_cost = quarter(random) / 4.0;
+        s.state_bytes = equal_sizes ? 16 : static_cast<std::uint64_t>(size(random)) * 16;
+        total += s.state_bytes;
+      }
+      double backward = 0;
+      for (const ChainStep& s : chain) backward += s.backward_cost;
+      for (std::uint64_t budget = chain.front().state_bytes; budget <= total; budget += 16) {
+        HeterogeneousRevolve schedule(chain, budget);
+        const double best = brute_force(chain, budget);
+        INFO("T = " << T << ", trial " << trial << ", budget " << budget);
+        // No stream beats the search; the planner's may cost more only outside its nested class.
+        REQUIRE(schedule.optimal_cost() >= best + backward);
+        if (schedule.optimal_cost() > best + backward) {
+          ++out.above;
+          out.worst_gap = std::max(out.worst_gap, schedule.optimal_cost() / (best + backward) - 1);
+        }
+        const auto result = cairn::check(schedule, T, {schedule.slots()});
+        INFO(result.reason);
+        REQUIRE(result.legal);
+        // The stream costs what the planner says, and holds no more than the budget.
+        double cost = backward;
+        schedule.reset();
+        for (cairn::Action a = schedule.next(); a.kind != cairn::ActionKind::end;
+             a = schedule.next()) {
+          if (a.kind == cairn::ActionKind::advance) {
+            for (std::int64_t i = a.from(); i < a.to; ++i)
+              cost += chain[static_cast<std::size_t>(i)].forward_cost;
+          }
+        }
+        REQUIRE(cost == schedule.optimal_cost());
+        REQUIRE(peak_bytes_of(schedule) <= budget);
+        REQUIRE(schedule.peak_bytes() == peak_bytes_of(schedule));
+        ++out.instances;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("HeterogeneousRevolve with equal sizes is optimal among all streams on small chains",
+          "[heterogeneous]") {
+  const Comparison c = compare_with_brute_force(true);
+  CHECK(c.instances > 500);
+  CHECK(c.above == 0);
+}
+
+TEST_CASE("HeterogeneousRevolve with unequal sizes: how far the nested class is from all streams",
+          "[heterogeneous]") {
+  // Measured, not a theorem: with sizes 16/32/48 bytes, 1 instance of 1,476 has a stream outside
+  // the nested class that is cheaper, by 0.6% (docs/schedules.md). The bounds below catch a
+  // planner that gets worse.
+  const Comparison c = compare_with_brute_force(false);
+  CHECK(c.instances > 500);
+  CHECK(c.above <= c.instances / 100);
+  CHECK(c.worst_gap <= 0.01);
+  WARN("unequal sizes: " << c.above << " of " << c.instances
+                         << " instances above the best stream, worst by " << c.worst_gap * 100
+                         << "%");
+}
+
+TEST_CASE("HeterogeneousRevolve refuses bad input with a clear message", "[heterogeneous]") {
+  const std::vector<ChainStep> chain{{1, 0, 100}, {1, 0, 50}};
+  CHECK_THROWS_WITH(HeterogeneousRevolve({}, 10), Catch::Contains("the chain has no step"));
+  CHECK_THROWS_WITH(HeterogeneousRevolve(chain, 99),
+                    Catch::Contains("budget of 99 bytes cannot hold x_0 (100 bytes)"));
+  CHECK_THROWS_WITH(HeterogeneousRevolve({{-1, 0, 8}}, 8),
+                    Catch::Contains("step 0 has a negative or non-finite cost"));
+  CHECK_THROWS_WITH(HeterogeneousRevolve({{1, 0, 0}}, 8), Catch::Contains("x_0 has size 0"));
+  std::vector<ChainStep> long_chain(3000, ChainStep{1, 0, 1});
+  CHECK_THROWS_AS(HeterogeneousRevolve(long_chain, 200, 1, 1 << 20), std::length_error);
+}
