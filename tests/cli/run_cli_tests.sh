@@ -139,6 +139,27 @@ expect 0 '' -- "$cairn" plot -T 100 -c 3 -o "$work/r.svg"
 [[ $(grep -c 'fill="#2a9d3a" stroke' "$work/r.svg") == 28 ]] || fail "plot: expected 28 store marks"
 [[ $(grep -c '<circle' "$work/r.svg") == 100 ]] || fail "plot: expected 99 restore marks + legend"
 [[ $(grep -c 'stroke="#c0262d"' "$work/r.svg") == 101 ]] || fail "plot: expected 100 reverses + legend"
+# --- plan: exact counts from the streams, priced
+plan=("$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24)
+expect 0 '"schedule":"revolve","detail":"c = 3","fits":true,"ram_slots":3,"disk_slots":0,"peak_bytes":40.0,"step_calls":491,"adjoint_calls":100' -- "${plan[@]}" -f json
+expect 0 '"recommended":"revolve"' -- "${plan[@]}" -f json
+expect 0 'uniform checkpointing needs at least 18' -- "${plan[@]}"
+expect 0 'recommended: revolve (c = 3): 491 s predicted' -- "${plan[@]}"
+# With room for the uniform schedule (18 slots for k = 10) and for everything (99 slots).
+expect 0 '"schedule":"uniform","detail":"k = 10","fits":true,"ram_slots":18,"disk_slots":0,"peak_bytes":160.0,"step_calls":190,' -- \
+  "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 144 -f json
+expect 0 'recommended: store-all (T - 1 = 99 slots): 100 s predicted' -- \
+  "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 800
+expect 0 'recommended: multilevel' -- \
+  "$cairn" plan -T 1000 --state-bytes 8 --step-seconds 1 --adjoint-seconds 1 --ram-bytes 16 \
+  --disk-bytes 800 --disk-write-bandwidth 80 --disk-read-bandwidth 80
+expect 0 'recommended: online (c = 5): the only schedule for an unknown T' -- \
+  "$cairn" plan -T unknown --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 40
+expect 2 "--state-bytes must be a number > 0" -- "$cairn" plan -T 100 --state-bytes 0 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
+expect 2 "nothing fits" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 4
+expect 2 "--disk-write-bandwidth must be a number > 0" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24 --disk-bytes 100
+expect 2 "--steps: 'soon' is not" -- "$cairn" plan -T soon --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
+
 expect 2 "--output is required" -- "$cairn" plot -T 10 -c 2
 expect 2 "too many to draw legibly" -- "$cairn" plot -T 100000 -c 3 -o "$work/big.svg"
 

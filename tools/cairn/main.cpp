@@ -664,7 +664,14 @@ int main(int argc, char** argv) {
   plan->add_option("--disk-read-bandwidth", plan_input.disk_read_bandwidth,
                    "disk read bandwidth, bytes per second");
   plan->add_option("--copy-bandwidth", plan_input.copy_bandwidth,
-                   "bandwidth of a checkpoint copy in RAM, bytes per second (default 5e9)");
+                   "bytes per second of a checkpoint copy while the checkpoints fit in the cache "
+                   "(default 2e10)");
+  plan->add_option("--memory-bandwidth", plan_input.memory_bandwidth,
+                   "bytes per second of a checkpoint copy beyond the cache, first touch of fresh "
+                   "pages included (default 3e9)");
+  plan->add_option("--cache-bytes", plan_input.cache_bytes,
+                   "the cache the checkpoints must fit in for --copy-bandwidth (default: the "
+                   "last-level cache the system reports, at most 32 MiB)");
   plan->add_option("--format,-f", format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
 

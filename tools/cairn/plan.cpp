@@ -1,11 +1,14 @@
 #include "plan.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include <unistd.h>
 
 #include "cairn/check.hpp"
 #include "cairn/multilevel.hpp"
@@ -38,9 +41,12 @@ void count_and_price(PlanCandidate& c, cairn::Schedule& schedule, std::int64_t s
     c.disk_reads = r.costs.levels[1].restores;
   }
   const double S = in.state_bytes;
+  const double bandwidth = static_cast<double>(c.ram_slots) * S <= in.cache_bytes
+                               ? in.copy_bandwidth
+                               : in.memory_bandwidth;
   c.predicted_seconds = static_cast<double>(c.step_calls) * in.step_seconds +
                         static_cast<double>(c.adjoint_calls) * in.adjoint_seconds +
-                        static_cast<double>(c.ram_copies) * S / in.copy_bandwidth;
+                        static_cast<double>(c.ram_copies) * S / bandwidth;
   if (c.disk_writes + c.disk_reads > 0) {
     c.predicted_seconds += static_cast<double>(c.disk_writes) * S / in.disk_write_bandwidth +
                            static_cast<double>(c.disk_reads) * S / in.disk_read_bandwidth;
@@ -56,7 +62,15 @@ PlanCandidate candidate(std::string schedule, std::string detail) {
 
 }  // namespace
 
-std::vector<PlanCandidate> plan_candidates(const PlanInput& in) {
+std::vector<PlanCandidate> plan_candidates(const PlanInput& input) {
+  PlanInput in = input;
+  if (in.cache_bytes <= 0) {
+    // One core's share is what a copy loop sees; virtual machines often report the whole
+    // socket's L3 (320 MiB on the development VM), so the default is capped at 32 MiB.
+    const long reported = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    const double cap = 32.0 * 1024 * 1024;
+    in.cache_bytes = reported > 0 ? std::min(static_cast<double>(reported), cap) : cap;
+  }
   require_positive(in.state_bytes, "--state-bytes");
   require_positive(in.step_seconds, "--step-seconds");
   if (!(std::isfinite(in.adjoint_seconds) && in.adjoint_seconds >= 0)) {
@@ -64,6 +78,7 @@ std::vector<PlanCandidate> plan_candidates(const PlanInput& in) {
   }
   require_positive(in.ram_bytes, "--ram-bytes");
   require_positive(in.copy_bandwidth, "--copy-bandwidth");
+  require_positive(in.memory_bandwidth, "--memory-bandwidth");
   const bool disk = in.disk_bytes > 0;
   if (disk) {
     require_positive(in.disk_write_bandwidth, "--disk-write-bandwidth");
@@ -138,10 +153,12 @@ std::vector<PlanCandidate> plan_candidates(const PlanInput& in) {
     multilevel.ram_slots = c;
     multilevel.disk_slots = d;
     multilevel.peak_bytes = peak(c);
+    const double ram_bandwidth =
+        static_cast<double>(c) * S <= in.cache_bytes ? in.copy_bandwidth : in.memory_bandwidth;
     try {
       cairn::MultilevelRevolve schedule(
           T,
-          {cairn::StorageLevel{c, S / in.copy_bandwidth, S / in.copy_bandwidth},
+          {cairn::StorageLevel{c, S / ram_bandwidth, S / ram_bandwidth},
            cairn::StorageLevel{d, S / in.disk_write_bandwidth, S / in.disk_read_bandwidth}},
           cairn::StepCosts{in.step_seconds, in.adjoint_seconds});
       count_and_price(multilevel, schedule, T, schedule.slots_per_level(), true, in);

@@ -14,7 +14,9 @@ struct PlanInput {
   double disk_bytes = 0;            // 0: no disk level
   double disk_write_bandwidth = 0;  // bytes per second
   double disk_read_bandwidth = 0;
-  double copy_bandwidth = 5e9;  // RAM checkpoint copies, bytes per second
+  double copy_bandwidth = 2e10;   // RAM checkpoint copies while the checkpoints fit in cache
+  double memory_bandwidth = 3e9;  // the same beyond the cache (first touch of fresh pages included)
+  double cache_bytes = 0;         // 0: the last-level cache the system reports, at most 32 MiB
 };
 
 struct PlanCandidate {
@@ -35,8 +37,10 @@ struct PlanCandidate {
 
 /// The candidates (store-all, uniform with its best interval, Revolve, multilevel with the disk,
 /// online), each counted exactly by running its stream through the checker, and priced:
-///     seconds = step_calls F + adjoint_calls B + ram_copies S / copy_bw
-///               + disk_writes S / write_bw + disk_reads S / read_bw.
+///     seconds = step_calls F + adjoint_calls B + ram_copies S / bw
+///               + disk_writes S / write_bw + disk_reads S / read_bw,
+/// where bw is copy_bandwidth when the RAM checkpoints (slots x S) fit in cache_bytes and
+/// memory_bandwidth when they do not.
 /// Throws std::invalid_argument for bad input.
 std::vector<PlanCandidate> plan_candidates(const PlanInput& input);
 
