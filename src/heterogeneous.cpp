@@ -67,9 +67,16 @@ class Tables {
     return j == i + 1 ? 0.0 : row(i, j)[m];
   }
 
-  void fill() {
+  // bounded: search the split of (i, j, m) only between those of (i, j - 1, m) and (i + 1, j, m)
+  // (Knuth-Yao bounds), which turns the cubic search into an amortised quadratic one. Used only
+  // with equal sizes, where the tests find the bounded and the full search identical.
+  void fill(bool bounded) {
     const std::int64_t M = static_cast<std::int64_t>(width_) - 1;
-    std::vector<double> candidate(width_);
+    none_.assign(static_cast<std::size_t>(steps_), 0.0);
+    if (bounded) {
+      fill_bounded(M);
+      return;
+    }
     for (std::int64_t length = 2; length <= steps_; ++length) {
       for (std::int64_t i = 0; i + length <= steps_; ++i) {
         const std::int64_t j = i + length;
@@ -77,11 +84,15 @@ class Tables {
             (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
         double* out = &value_[base];
         std::int32_t* choice = &split_[base];
-        // No store: advance from x_i to each x_l, l = j-1 .. i+1, once per reversed step.
-        double none = 0;
-        for (std::int64_t l = j - 1; l > i; --l) none += forward(i, l);
+        // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
+        // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (as in fill_bounded).
+        double& none_ref = none_[static_cast<std::size_t>(i)];
+        none_ref += forward(i, j - 1);
+        const double none = none_ref;
+        // A store wins a tie with no store: the split is then defined for every m > 0, which
+        // keeps the bounds of the bounded search tight (fill_bounded uses the same rule).
         for (std::int64_t m = 0; m <= M; ++m) {
-          out[m] = none;
+          out[m] = infinity;
           choice[m] = no_store;
         }
         for (std::int64_t k = i + 1; k < j; ++k) {
@@ -97,11 +108,58 @@ class Tables {
             }
           }
         }
+        for (std::int64_t m = 0; m <= M; ++m) {
+          if (none < out[m]) {
+            out[m] = none;
+            choice[m] = no_store;
+          }
+        }
       }
     }
   }
 
  private:
+  void fill_bounded(std::int64_t M) {
+    for (std::int64_t length = 2; length <= steps_; ++length) {
+      for (std::int64_t i = 0; i + length <= steps_; ++i) {
+        const std::int64_t j = i + length;
+        const std::size_t base =
+            (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
+        double* out = &value_[base];
+        std::int32_t* choice = &split_[base];
+        // No store: sum_{l=i+1}^{j-1} F(i, l), grown by one term per length.
+        double& none_ref = none_[static_cast<std::size_t>(i)];
+        none_ref += forward(i, j - 1);
+        const double none = none_ref;
+        for (std::int64_t m = 0; m <= M; ++m) {
+          double best = infinity;
+          std::int32_t arg = no_store;
+          std::int64_t lo = i + 1, hi = j - 1;
+          if (length >= 3) {
+            const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
+            if (left != no_store) lo = left;
+            if (right != no_store) hi = right;
+          }
+          for (std::int64_t k = lo; k <= hi; ++k) {
+            const std::int64_t u = units_[static_cast<std::size_t>(k)];
+            if (u > m) continue;
+            const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
+            if (c < best) {
+              best = c;
+              arg = static_cast<std::int32_t>(k);
+            }
+          }
+          if (none < best) {
+            best = none;
+            arg = no_store;
+          }
+          out[m] = best;
+          choice[m] = arg;
+        }
+      }
+    }
+  }
+
   const std::vector<double>& prefix_;
   const std::vector<std::int64_t>& units_;
   std::int64_t steps_;
@@ -110,6 +168,7 @@ class Tables {
   std::vector<double> value_;
   std::vector<std::int32_t> split_;
   std::vector<std::size_t> offset_;
+  std::vector<double> none_;
 };
 
 // Emits the stream the tables describe, keeping track of slots and bytes held.
@@ -213,7 +272,8 @@ class Emitter {
 }  // namespace
 
 HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::uint64_t budget_bytes,
-                                           std::uint64_t memory_unit, std::size_t max_table_bytes)
+                                           std::uint64_t memory_unit, std::size_t max_table_bytes,
+                                           bool exhaustive_splits)
     : chain_(std::move(chain)) {
   if (chain_.empty()) throw std::invalid_argument("HeterogeneousRevolve: the chain has no step");
   std::uint64_t gcd = 0;
@@ -257,7 +317,10 @@ HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::ui
   const std::int64_t memory = std::min(budget_units, all) - x0;
 
   Tables tables(prefix, units, memory, max_table_bytes);
-  tables.fill();
+  const bool equal_sizes =
+      std::all_of(units.begin(), units.end(), [&](std::int64_t u) { return u == units.front(); });
+  bounded_search_ = equal_sizes && !exhaustive_splits;
+  tables.fill(bounded_search_);
   table_bytes_ = tables.bytes();
   const std::int64_t T = steps();
   optimal_cost_ = tables.value(0, T, memory) + backward;

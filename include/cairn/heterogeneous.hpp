@@ -39,11 +39,14 @@ struct ChainStep {
 ///    (freeing or placing checkpoints across segments) was cheaper, by 0.6%. The planner is
 ///    optimal within the nested class, not beyond it.
 ///
-/// Cost: O(T^3 M / 6) time and 12 T (T - 1) M / 2 bytes of tables for M = budget / unit, freed
-/// when the constructor returns (the stream is kept: O(actions)).
-///  - T = 300 with M = 30 plans in 0.13 s, and T = 1000 in 7.5 s.
-///  - T = 2000 with M = 100 takes 184 s and 2.3 GB (docs/benchmarks.md): the target of
-///    2 s is not met.
+/// Cost: tables of 12 T (T - 1) M / 2 bytes for M = budget / unit, freed when the constructor
+/// returns (the stream is kept: O(actions)). Time:
+///  - unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes 8.6 s;
+///  - equal sizes: the split of (i, j) is searched only between those of (i, j - 1) and
+///    (i + 1, j) (Knuth-Yao bounds), amortised O(T^2 M). This property is not proven here; the
+///    tests compare it with the full search, stream for stream, on 288 random chains
+///    (exhaustive_splits forces the full search). T = 2000 with M = 100 takes 12.2 s and 2.3 GB,
+///    against 184 s for the full search; the target of 2 s is not met (docs/benchmarks.md).
 /// Throws std::length_error when the tables would exceed max_table_bytes.
 class HeterogeneousRevolve final : public Schedule {
  public:
@@ -52,9 +55,11 @@ class HeterogeneousRevolve final : public Schedule {
   /// memory_unit 0 means the greatest common divisor of the sizes (exact); any other unit rounds
   /// sizes up and the budget down. Throws std::invalid_argument for no steps, negative or
   /// non-finite costs, a zero size, or a budget smaller than x_0's size (x_0 must be kept).
+  /// exhaustive_splits: search every split even when the sizes are equal (see the class comment).
   HeterogeneousRevolve(std::vector<ChainStep> chain, std::uint64_t budget_bytes,
                        std::uint64_t memory_unit = 0,
-                       std::size_t max_table_bytes = default_max_table_bytes);
+                       std::size_t max_table_bytes = default_max_table_bytes,
+                       bool exhaustive_splits = false);
 
   Action next() override;
   void reset() override { position_ = 0; }
@@ -71,6 +76,8 @@ class HeterogeneousRevolve final : public Schedule {
   std::uint64_t memory_unit() const noexcept { return unit_; }
   std::size_t table_bytes() const noexcept { return table_bytes_; }
   std::size_t action_count() const noexcept { return actions_.size(); }
+  /// Whether the split search was bounded (equal sizes, exhaustive_splits not asked for).
+  bool bounded_search() const noexcept { return bounded_search_; }
 
  private:
   std::vector<ChainStep> chain_;
@@ -79,6 +86,7 @@ class HeterogeneousRevolve final : public Schedule {
   std::int64_t peak_slots_ = 0;
   std::uint64_t peak_bytes_ = 0;
   std::size_t table_bytes_ = 0;
+  bool bounded_search_ = false;
   std::vector<Action> actions_;
   std::size_t position_ = 0;
 };
