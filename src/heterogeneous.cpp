@@ -69,94 +69,83 @@ class Tables {
 
   // bounded: search the split of (i, j, m) only between those of (i, j - 1, m) and (i + 1, j, m)
   // (Knuth-Yao bounds), which turns the cubic search into an amortised quadratic one. Used only
-  // with equal sizes, where the tests find the bounded and the full search identical.
+  // with equal sizes, where the tests find the bounded and the full search identical. In both, a
+  // store wins a tie with no store: the split is then defined for every m > 0, which keeps the
+  // bounds tight.
   void fill(bool bounded) {
     const std::int64_t M = static_cast<std::int64_t>(width_) - 1;
     none_.assign(static_cast<std::size_t>(steps_), 0.0);
-    if (bounded) {
-      fill_bounded(M);
-      return;
-    }
     for (std::int64_t length = 2; length <= steps_; ++length) {
       for (std::int64_t i = 0; i + length <= steps_; ++i) {
         const std::int64_t j = i + length;
         const std::size_t base =
             (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
-        double* out = &value_[base];
-        std::int32_t* choice = &split_[base];
         // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
-        // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (as in fill_bounded).
-        double& none_ref = none_[static_cast<std::size_t>(i)];
-        none_ref += forward(i, j - 1);
-        const double none = none_ref;
-        // A store wins a tie with no store: the split is then defined for every m > 0, which
-        // keeps the bounds of the bounded search tight (fill_bounded uses the same rule).
-        for (std::int64_t m = 0; m <= M; ++m) {
-          out[m] = infinity;
-          choice[m] = no_store;
-        }
-        for (std::int64_t k = i + 1; k < j; ++k) {
-          const std::int64_t u = units_[static_cast<std::size_t>(k)];
-          if (u > M) continue;
-          const double to_k = forward(i, k);
-          for (std::int64_t m = u; m <= M; ++m) {
-            // Same terms in the same order as when the stream is emitted.
-            const double c = to_k + value(k, j, m - u) + value(i, k, m);
-            if (c < out[m]) {
-              out[m] = c;
-              choice[m] = static_cast<std::int32_t>(k);
-            }
-          }
-        }
-        for (std::int64_t m = 0; m <= M; ++m) {
-          if (none < out[m]) {
-            out[m] = none;
-            choice[m] = no_store;
-          }
+        // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length.
+        double& none = none_[static_cast<std::size_t>(i)];
+        none += forward(i, j - 1);
+        if (bounded) {
+          fill_bounded(i, j, M, none, &value_[base], &split_[base]);
+        } else {
+          fill_full(i, j, M, none, &value_[base], &split_[base]);
         }
       }
     }
   }
 
  private:
-  void fill_bounded(std::int64_t M) {
-    for (std::int64_t length = 2; length <= steps_; ++length) {
-      for (std::int64_t i = 0; i + length <= steps_; ++i) {
-        const std::int64_t j = i + length;
-        const std::size_t base =
-            (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
-        double* out = &value_[base];
-        std::int32_t* choice = &split_[base];
-        // No store: sum_{l=i+1}^{j-1} F(i, l), grown by one term per length.
-        double& none_ref = none_[static_cast<std::size_t>(i)];
-        none_ref += forward(i, j - 1);
-        const double none = none_ref;
-        for (std::int64_t m = 0; m <= M; ++m) {
-          double best = infinity;
-          std::int32_t arg = no_store;
-          std::int64_t lo = i + 1, hi = j - 1;
-          if (length >= 3) {
-            const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
-            if (left != no_store) lo = left;
-            if (right != no_store) hi = right;
-          }
-          for (std::int64_t k = lo; k <= hi; ++k) {
-            const std::int64_t u = units_[static_cast<std::size_t>(k)];
-            if (u > m) continue;
-            const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
-            if (c < best) {
-              best = c;
-              arg = static_cast<std::int32_t>(k);
-            }
-          }
-          if (none < best) {
-            best = none;
-            arg = no_store;
-          }
-          out[m] = best;
-          choice[m] = arg;
+  void fill_full(std::int64_t i, std::int64_t j, std::int64_t M, double none, double* out,
+                 std::int32_t* choice) {
+    for (std::int64_t m = 0; m <= M; ++m) {
+      out[m] = infinity;
+      choice[m] = no_store;
+    }
+    for (std::int64_t k = i + 1; k < j; ++k) {
+      const std::int64_t u = units_[static_cast<std::size_t>(k)];
+      if (u > M) continue;
+      const double to_k = forward(i, k);
+      for (std::int64_t m = u; m <= M; ++m) {
+        const double c = to_k + value(k, j, m - u) + value(i, k, m);
+        if (c < out[m]) {
+          out[m] = c;
+          choice[m] = static_cast<std::int32_t>(k);
         }
       }
+    }
+    for (std::int64_t m = 0; m <= M; ++m) {
+      if (none < out[m]) {
+        out[m] = none;
+        choice[m] = no_store;
+      }
+    }
+  }
+
+  void fill_bounded(std::int64_t i, std::int64_t j, std::int64_t M, double none, double* out,
+                    std::int32_t* choice) {
+    for (std::int64_t m = 0; m <= M; ++m) {
+      double best = infinity;
+      std::int32_t arg = no_store;
+      std::int64_t lo = i + 1, hi = j - 1;
+      if (j - i >= 3) {
+        const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
+        if (left != no_store) lo = left;
+        if (right != no_store) hi = right;
+      }
+      for (std::int64_t k = lo; k <= hi; ++k) {
+        const std::int64_t u = units_[static_cast<std::size_t>(k)];
+        if (u > m) continue;
+        const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
+        if (c < best) {
+          best = c;
+          arg = static_cast<std::int32_t>(k);
+        }
+      }
+      if (none < best) {
+        best = none;
+        arg = no_store;
+      }
+      out[m] = best;
+      choice[m] = arg;
     }
   }
 
