@@ -15,8 +15,11 @@ namespace {
 constexpr double infinity = std::numeric_limits<double>::infinity();
 constexpr std::int32_t no_store = -1;
 
-// Opt(i, j, m) for every segment of two or more steps and every m in [0, M]: values and the split
-// that achieves them (no_store, or k). Segment (i, j) is row offset_[i] + (j - i - 2).
+// Opt(i, j, m) for every segment of two or more steps and every m in [0, M], computed a memory
+// plane at a time: plane m needs plane m itself (left parts, shorter segments) and planes m - u
+// (right parts after storing a state of u units). Only the last u_max + 1 planes of values are
+// kept; the splits are kept for every plane, for the stream. Within a plane, segments are stored
+// by length, then start ("diagonal-major"), so that the searches below read memory in order.
 class Tables {
  public:
   Tables(const std::vector<double>& prefix, const std::vector<std::int64_t>& units,
@@ -24,26 +27,29 @@ class Tables {
       : prefix_(prefix),
         units_(units),
         steps_(static_cast<std::int64_t>(units.size())),
-        width_(static_cast<std::size_t>(memory) + 1) {
+        planes_(static_cast<std::size_t>(memory) + 1) {
     const auto T = static_cast<std::size_t>(steps_);
-    const std::size_t rows = T >= 2 ? T * (T - 1) / 2 : 0;
-    const std::size_t cell = sizeof(double) + sizeof(std::int32_t);
-    if (rows != 0 && width_ > max_bytes / cell / rows) {
+    segments_ = T >= 2 ? T * (T - 1) / 2 : 0;
+    std::int64_t largest = 1;
+    for (std::int64_t u : units) largest = std::max(largest, u);
+    ring_ = static_cast<std::size_t>(std::min<std::int64_t>(largest, memory) + 1);
+    const double bytes =
+        static_cast<double>(segments_) * (static_cast<double>(planes_) * sizeof(std::int32_t) +
+                                          static_cast<double>(ring_) * sizeof(double));
+    if (bytes > static_cast<double>(max_bytes)) {
       throw std::length_error(
           "HeterogeneousRevolve: the planning tables for T = " + std::to_string(T) + " and " +
-          std::to_string(width_ - 1) + " memory units would take " + std::to_string(rows) + " x " +
-          std::to_string(width_) + " cells of " + std::to_string(cell) + " bytes, more than the " +
+          std::to_string(planes_ - 1) + " memory units would take " +
+          std::to_string(static_cast<unsigned long long>(bytes)) + " bytes, more than the " +
           std::to_string(max_bytes) +
           " allowed; use a coarser memory_unit, fewer steps, or a larger max_table_bytes");
     }
-    bytes_ = rows * width_ * cell;
-    value_.assign(rows * width_, infinity);
-    split_.assign(rows * width_, no_store);
-    offset_.resize(T + 1, 0);
-    std::size_t row = 0;
-    for (std::size_t i = 0; i < T; ++i) {
-      offset_[i] = row;
-      row += T - i >= 2 ? T - i - 1 : 0;
+    bytes_ = static_cast<std::size_t>(bytes);
+    split_.assign(segments_ * planes_, no_store);
+    value_.assign(segments_ * ring_, infinity);
+    diagonal_.assign(T + 1, 0);
+    for (std::size_t length = 3; length <= T; ++length) {
+      diagonal_[length] = diagonal_[length - 1] + (T - (length - 1) + 1);
     }
   }
 
@@ -52,19 +58,12 @@ class Tables {
   double forward(std::int64_t i, std::int64_t k) const {
     return prefix_[static_cast<std::size_t>(k)] - prefix_[static_cast<std::size_t>(i)];
   }
-
-  // Opt(i, j, .) as a row pointer (j >= i + 2).
-  const double* row(std::int64_t i, std::int64_t j) const {
-    return &value_[(offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(j - i - 2)) *
-                   width_];
-  }
   std::int32_t split(std::int64_t i, std::int64_t j, std::int64_t m) const {
-    return split_[(offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(j - i - 2)) *
-                      width_ +
-                  static_cast<std::size_t>(m)];
+    return split_[static_cast<std::size_t>(m) * segments_ + segment(i, j)];
   }
+  // Opt(i, j, m); m must be one of the last planes filled (all of them for the final answer).
   double value(std::int64_t i, std::int64_t j, std::int64_t m) const {
-    return j == i + 1 ? 0.0 : row(i, j)[m];
+    return j == i + 1 ? 0.0 : value_[plane(m) + segment(i, j)];
   }
 
   // bounded: search the split of (i, j, m) only between those of (i, j - 1, m) and (i + 1, j, m)
@@ -73,91 +72,67 @@ class Tables {
   // store wins a tie with no store: the split is then defined for every m > 0, which keeps the
   // bounds tight.
   void fill(bool bounded) {
-    const std::int64_t M = static_cast<std::int64_t>(width_) - 1;
-    none_.assign(static_cast<std::size_t>(steps_), 0.0);
-    for (std::int64_t length = 2; length <= steps_; ++length) {
-      for (std::int64_t i = 0; i + length <= steps_; ++i) {
-        const std::int64_t j = i + length;
-        const std::size_t base =
-            (offset_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(length - 2)) * width_;
-        // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
-        // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length.
-        double& none = none_[static_cast<std::size_t>(i)];
-        none += forward(i, j - 1);
-        if (bounded) {
-          fill_bounded(i, j, M, none, &value_[base], &split_[base]);
-        } else {
-          fill_full(i, j, M, none, &value_[base], &split_[base]);
+    const std::int64_t M = static_cast<std::int64_t>(planes_) - 1;
+    std::vector<double> none(static_cast<std::size_t>(steps_));
+    for (std::int64_t m = 0; m <= M; ++m) {
+      // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
+      // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
+      std::fill(none.begin(), none.end(), 0.0);
+      double* values = &value_[plane(m)];
+      std::int32_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
+      for (std::int64_t length = 2; length <= steps_; ++length) {
+        for (std::int64_t i = 0; i + length <= steps_; ++i) {
+          const std::int64_t j = i + length;
+          double& no_store_cost = none[static_cast<std::size_t>(i)];
+          no_store_cost += forward(i, j - 1);
+          std::int64_t lo = i + 1, hi = j - 1;
+          if (bounded && length >= 3) {
+            const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
+            if (left != no_store) lo = left;
+            if (right != no_store) hi = right;
+          }
+          double best = infinity;
+          std::int32_t arg = no_store;
+          for (std::int64_t k = lo; k <= hi; ++k) {
+            const std::int64_t u = units_[static_cast<std::size_t>(k)];
+            if (u > m) continue;
+            // Same terms in the same order in both searches.
+            const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
+            if (c < best) {
+              best = c;
+              arg = static_cast<std::int32_t>(k);
+            }
+          }
+          if (no_store_cost < best) {
+            best = no_store_cost;
+            arg = no_store;
+          }
+          const std::size_t at = segment(i, j);
+          values[at] = best;
+          splits[at] = arg;
         }
       }
     }
   }
 
  private:
-  void fill_full(std::int64_t i, std::int64_t j, std::int64_t M, double none, double* out,
-                 std::int32_t* choice) {
-    for (std::int64_t m = 0; m <= M; ++m) {
-      out[m] = infinity;
-      choice[m] = no_store;
-    }
-    for (std::int64_t k = i + 1; k < j; ++k) {
-      const std::int64_t u = units_[static_cast<std::size_t>(k)];
-      if (u > M) continue;
-      const double to_k = forward(i, k);
-      for (std::int64_t m = u; m <= M; ++m) {
-        const double c = to_k + value(k, j, m - u) + value(i, k, m);
-        if (c < out[m]) {
-          out[m] = c;
-          choice[m] = static_cast<std::int32_t>(k);
-        }
-      }
-    }
-    for (std::int64_t m = 0; m <= M; ++m) {
-      if (none < out[m]) {
-        out[m] = none;
-        choice[m] = no_store;
-      }
-    }
+  std::size_t segment(std::int64_t i, std::int64_t j) const {
+    return diagonal_[static_cast<std::size_t>(j - i)] + static_cast<std::size_t>(i);
   }
-
-  void fill_bounded(std::int64_t i, std::int64_t j, std::int64_t M, double none, double* out,
-                    std::int32_t* choice) {
-    for (std::int64_t m = 0; m <= M; ++m) {
-      double best = infinity;
-      std::int32_t arg = no_store;
-      std::int64_t lo = i + 1, hi = j - 1;
-      if (j - i >= 3) {
-        const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
-        if (left != no_store) lo = left;
-        if (right != no_store) hi = right;
-      }
-      for (std::int64_t k = lo; k <= hi; ++k) {
-        const std::int64_t u = units_[static_cast<std::size_t>(k)];
-        if (u > m) continue;
-        const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
-        if (c < best) {
-          best = c;
-          arg = static_cast<std::int32_t>(k);
-        }
-      }
-      if (none < best) {
-        best = none;
-        arg = no_store;
-      }
-      out[m] = best;
-      choice[m] = arg;
-    }
+  std::size_t plane(std::int64_t m) const {
+    return (static_cast<std::size_t>(m) % ring_) * segments_;
   }
 
   const std::vector<double>& prefix_;
   const std::vector<std::int64_t>& units_;
   std::int64_t steps_;
-  std::size_t width_;
+  std::size_t planes_;
+  std::size_t segments_ = 0;
+  std::size_t ring_ = 1;
   std::size_t bytes_ = 0;
   std::vector<double> value_;
   std::vector<std::int32_t> split_;
-  std::vector<std::size_t> offset_;
-  std::vector<double> none_;
+  std::vector<std::size_t> diagonal_;
 };
 
 // Emits the stream the tables describe, keeping track of slots and bytes held.
