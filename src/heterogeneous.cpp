@@ -29,12 +29,16 @@ class Tables {
         steps_(static_cast<std::int64_t>(units.size())),
         planes_(static_cast<std::size_t>(memory) + 1) {
     const auto T = static_cast<std::size_t>(steps_);
+    if (T > 65535) {
+      throw std::length_error("HeterogeneousRevolve: " + std::to_string(T) +
+                              " steps; the planner handles at most 65535 (its tables grow as T^2)");
+    }
     segments_ = T >= 2 ? T * (T - 1) / 2 : 0;
     std::int64_t largest = 1;
     for (std::int64_t u : units) largest = std::max(largest, u);
     ring_ = static_cast<std::size_t>(std::min<std::int64_t>(largest, memory) + 1);
     const double bytes =
-        static_cast<double>(segments_) * (static_cast<double>(planes_) * sizeof(std::int32_t) +
+        static_cast<double>(segments_) * (static_cast<double>(planes_) * sizeof(std::uint16_t) +
                                           static_cast<double>(ring_) * sizeof(double));
     if (bytes > static_cast<double>(max_bytes)) {
       throw std::length_error(
@@ -45,7 +49,7 @@ class Tables {
           " allowed; use a coarser memory_unit, fewer steps, or a larger max_table_bytes");
     }
     bytes_ = static_cast<std::size_t>(bytes);
-    split_.assign(segments_ * planes_, no_store);
+    split_.assign(segments_ * planes_, 0);
     value_.assign(segments_ * ring_, infinity);
     diagonal_.assign(T + 1, 0);
     for (std::size_t length = 3; length <= T; ++length) {
@@ -58,8 +62,10 @@ class Tables {
   double forward(std::int64_t i, std::int64_t k) const {
     return prefix_[static_cast<std::size_t>(k)] - prefix_[static_cast<std::size_t>(i)];
   }
+  // Splits are stored as k - i in 16 bits (0: no store), which halves the largest table.
   std::int32_t split(std::int64_t i, std::int64_t j, std::int64_t m) const {
-    return split_[static_cast<std::size_t>(m) * segments_ + segment(i, j)];
+    const std::uint16_t offset = split_[static_cast<std::size_t>(m) * segments_ + segment(i, j)];
+    return offset == 0 ? no_store : static_cast<std::int32_t>(i + offset);
   }
   // Opt(i, j, m); m must be one of the last planes filled (all of them for the final answer).
   double value(std::int64_t i, std::int64_t j, std::int64_t m) const {
@@ -79,7 +85,7 @@ class Tables {
       // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
       std::fill(none.begin(), none.end(), 0.0);
       double* values = &value_[plane(m)];
-      std::int32_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
+      std::uint16_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
       for (std::int64_t length = 2; length <= steps_; ++length) {
         for (std::int64_t i = 0; i + length <= steps_; ++i) {
           const std::int64_t j = i + length;
@@ -109,7 +115,7 @@ class Tables {
           }
           const std::size_t at = segment(i, j);
           values[at] = best;
-          splits[at] = arg;
+          splits[at] = arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
         }
       }
     }
@@ -131,7 +137,7 @@ class Tables {
   std::size_t ring_ = 1;
   std::size_t bytes_ = 0;
   std::vector<double> value_;
-  std::vector<std::int32_t> split_;
+  std::vector<std::uint16_t> split_;
   std::vector<std::size_t> diagonal_;
 };
 
