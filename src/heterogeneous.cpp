@@ -1,11 +1,14 @@
 #include "cairn/heterogeneous.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace cairn {
@@ -34,9 +37,13 @@ class Tables {
                               " steps; the planner handles at most 65535 (its tables grow as T^2)");
     }
     segments_ = T >= 2 ? T * (T - 1) / 2 : 0;
-    std::int64_t largest = 1;
-    for (std::int64_t u : units) largest = std::max(largest, u);
-    ring_ = static_cast<std::size_t>(std::min<std::int64_t>(largest, memory) + 1);
+    for (std::int64_t u : units) largest_ = std::max(largest_, u);
+    // Planes are filled by up to `threads_` threads at once, each a plane behind the other: a plane
+    // reads the `largest_` planes before it, so that many plus one per thread are kept.
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    threads_ = static_cast<std::size_t>(std::min<std::int64_t>(
+        {static_cast<std::int64_t>(std::min(cores, 4u)), memory + 1, T >= 200 ? 4 : 1}));
+    ring_ = std::min(static_cast<std::size_t>(largest_) + threads_, planes_);
     const double bytes =
         static_cast<double>(segments_) * (static_cast<double>(planes_) * sizeof(std::uint16_t) +
                                           static_cast<double>(ring_) * sizeof(double));
@@ -78,50 +85,78 @@ class Tables {
   // store wins a tie with no store: the split is then defined for every m > 0, which keeps the
   // bounds tight.
   void fill(bool bounded) {
-    const std::int64_t M = static_cast<std::int64_t>(planes_) - 1;
-    std::vector<double> none(static_cast<std::size_t>(steps_));
-    for (std::int64_t m = 0; m <= M; ++m) {
-      // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
-      // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
-      std::fill(none.begin(), none.end(), 0.0);
-      double* values = &value_[plane(m)];
-      std::uint16_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
-      for (std::int64_t length = 2; length <= steps_; ++length) {
-        for (std::int64_t i = 0; i + length <= steps_; ++i) {
-          const std::int64_t j = i + length;
-          double& no_store_cost = none[static_cast<std::size_t>(i)];
-          no_store_cost += forward(i, j - 1);
-          std::int64_t lo = i + 1, hi = j - 1;
-          if (bounded && length >= 3) {
-            const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
-            if (left != no_store) lo = left;
-            if (right != no_store) hi = right;
-          }
-          double best = infinity;
-          std::int32_t arg = no_store;
-          for (std::int64_t k = lo; k <= hi; ++k) {
-            const std::int64_t u = units_[static_cast<std::size_t>(k)];
-            if (u > m) continue;
-            // Same terms in the same order in both searches.
-            const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
-            if (c < best) {
-              best = c;
-              arg = static_cast<std::int32_t>(k);
-            }
-          }
-          if (no_store_cost < best) {
-            best = no_store_cost;
-            arg = no_store;
-          }
-          const std::size_t at = segment(i, j);
-          values[at] = best;
-          splits[at] = arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
-        }
+    const auto M = static_cast<std::int64_t>(planes_) - 1;
+    // done[m]: every segment of plane m up to this length is final (release/acquire pairs).
+    std::unique_ptr<std::atomic<std::int64_t>[]> done(new std::atomic<std::int64_t>[planes_]);
+    for (std::size_t m = 0; m < planes_; ++m) done[m].store(1, std::memory_order_relaxed);
+    const auto work = [&](std::size_t first) {
+      std::vector<double> none(static_cast<std::size_t>(steps_));
+      for (auto m = static_cast<std::int64_t>(first); m <= M;
+           m += static_cast<std::int64_t>(threads_)) {
+        fill_plane(m, bounded, none, done.get());
       }
-    }
+    };
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads_; ++t) helpers.emplace_back(work, t);
+    work(0);
+    for (std::thread& h : helpers) h.join();
   }
 
  private:
+  void fill_plane(std::int64_t m, bool bounded, std::vector<double>& none,
+                  std::atomic<std::int64_t>* done) {
+    // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
+    // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
+    std::fill(none.begin(), none.end(), 0.0);
+    // Plane m takes the slot of plane m - ring_: that plane and the planes that read it (the next
+    // largest_) must be complete first. Without this wait a thread could start writing plane m
+    // while another still reads the slot's old plane (ThreadSanitizer found it).
+    const auto ring = static_cast<std::int64_t>(ring_);
+    for (std::int64_t q = m - ring; q >= 0 && q <= m - ring + largest_ && q < m; ++q) {
+      while (done[q].load(std::memory_order_acquire) < steps_) std::this_thread::yield();
+    }
+    double* values = &value_[plane(m)];
+    std::uint16_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
+    const std::int64_t reach = std::min(largest_, m);
+    for (std::int64_t length = 2; length <= steps_; ++length) {
+      // The right parts come from planes m - u and are shorter than `length`.
+      for (std::int64_t u = 1; u <= reach; ++u) {
+        while (done[m - u].load(std::memory_order_acquire) < length - 1) std::this_thread::yield();
+      }
+      for (std::int64_t i = 0; i + length <= steps_; ++i) {
+        const std::int64_t j = i + length;
+        double& no_store_cost = none[static_cast<std::size_t>(i)];
+        no_store_cost += forward(i, j - 1);
+        std::int64_t lo = i + 1, hi = j - 1;
+        if (bounded && length >= 3) {
+          const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
+          if (left != no_store) lo = left;
+          if (right != no_store) hi = right;
+        }
+        double best = infinity;
+        std::int32_t arg = no_store;
+        for (std::int64_t k = lo; k <= hi; ++k) {
+          const std::int64_t u = units_[static_cast<std::size_t>(k)];
+          if (u > m) continue;
+          // Same terms in the same order in both searches.
+          const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
+          if (c < best) {
+            best = c;
+            arg = static_cast<std::int32_t>(k);
+          }
+        }
+        if (no_store_cost < best) {
+          best = no_store_cost;
+          arg = no_store;
+        }
+        const std::size_t at = segment(i, j);
+        values[at] = best;
+        splits[at] = arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
+      }
+      done[m].store(length, std::memory_order_release);
+    }
+  }
+
   std::size_t segment(std::int64_t i, std::int64_t j) const {
     return diagonal_[static_cast<std::size_t>(j - i)] + static_cast<std::size_t>(i);
   }
@@ -135,6 +170,8 @@ class Tables {
   std::size_t planes_;
   std::size_t segments_ = 0;
   std::size_t ring_ = 1;
+  std::int64_t largest_ = 1;  // the largest state, in units
+  std::size_t threads_ = 1;
   std::size_t bytes_ = 0;
   std::vector<double> value_;
   std::vector<std::uint16_t> split_;

@@ -245,3 +245,31 @@ TEST_CASE("HeterogeneousRevolve's bounded split search equals the full search fo
   }
   CHECK(compared == 8 * 6 * 6);
 }
+
+TEST_CASE("HeterogeneousRevolve on longer chains (the planes filled by several threads)",
+          "[heterogeneous]") {
+  // From T = 200 the planner fills its memory planes on up to 4 threads; the result must not
+  // depend on it: Revolve's t(T, c) for equal costs, and the full search for random costs.
+  for (std::int64_t T : {200, 257}) {
+    for (std::int64_t c : {2, 7, 30}) {
+      std::vector<ChainStep> equal(static_cast<std::size_t>(T), ChainStep{1, 0, 4});
+      HeterogeneousRevolve plan(equal, static_cast<std::uint64_t>(4 * c));
+      INFO("T = " << T << ", c = " << c);
+      REQUIRE(plan.optimal_cost() == static_cast<double>(cairn::forward_cost(T, c)));
+      const auto result = cairn::check(plan, T, {plan.slots()});
+      REQUIRE(result.legal);
+      REQUIRE(result.costs.forward_steps == cairn::forward_cost(T, c));
+    }
+  }
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> cost(0.2, 2.0);
+  std::vector<ChainStep> chain(230);
+  for (ChainStep& s : chain) s = ChainStep{cost(random), 0.5, 16};
+  for (std::uint64_t c : {3u, 12u}) {
+    HeterogeneousRevolve bounded(chain, 16 * c);
+    HeterogeneousRevolve full(chain, 16 * c, 0, HeterogeneousRevolve::default_max_table_bytes,
+                              true);
+    REQUIRE(bounded.optimal_cost() == full.optimal_cost());
+    REQUIRE(bounded.action_count() == full.action_count());
+  }
+}
