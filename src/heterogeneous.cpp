@@ -85,6 +85,7 @@ class Tables {
   // store wins a tie with no store: the split is then defined for every m > 0, which keeps the
   // bounds tight.
   void fill(bool bounded) {
+    if (segments_ == 0) return;  // one step: nothing to choose
     const auto M = static_cast<std::int64_t>(planes_) - 1;
     // done[m]: every segment of plane m up to this length is final (release/acquire pairs).
     std::unique_ptr<std::atomic<std::int64_t>[]> done(new std::atomic<std::int64_t>[planes_]);
@@ -115,8 +116,8 @@ class Tables {
     for (std::int64_t q = m - ring; q >= 0 && q <= m - ring + largest_ && q < m; ++q) {
       while (done[q].load(std::memory_order_acquire) < steps_) std::this_thread::yield();
     }
-    double* values = &value_[plane(m)];
-    std::uint16_t* splits = &split_[static_cast<std::size_t>(m) * segments_];
+    double* values = value_.data() + plane(m);
+    std::uint16_t* splits = split_.data() + static_cast<std::size_t>(m) * segments_;
     const std::int64_t reach = std::min(largest_, m);
     for (std::int64_t length = 2; length <= steps_; ++length) {
       // The right parts come from planes m - u and are shorter than `length`.
