@@ -24,21 +24,31 @@ typedef struct {
   PetscReal D, r;
 } AppCtx;
 
+/* The diffusion weights D / hx^2 and D / hy^2 of the 5-point Laplacian on the unit square. */
+static PetscErrorCode DiffusionWeights(TS ts, const AppCtx* app, DM* da, PetscReal* sx,
+                                       PetscReal* sy) {
+  PetscInt Mx, My;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetDM(ts, da));
+  PetscCall(
+      DMDAGetInfo(*da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+  *sx = app->D * (PetscReal)(Mx * Mx);
+  *sy = app->D * (PetscReal)(My * My);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void* ptr) {
   AppCtx* app = (AppCtx*)ptr;
   DM da;
   Vec Ul;
-  PetscInt i, j, xs, ys, xm, ym, Mx, My;
+  PetscInt i, j, xs, ys, xm, ym;
   PetscReal sx, sy;
   PetscScalar **u, **f;
 
   PetscFunctionBeginUser;
   (void)t;
-  PetscCall(TSGetDM(ts, &da));
-  PetscCall(
-      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
-  sx = app->D * (PetscReal)(Mx * Mx);
-  sy = app->D * (PetscReal)(My * My);
+  PetscCall(DiffusionWeights(ts, app, &da, &sx, &sy));
   PetscCall(DMGetLocalVector(da, &Ul));
   PetscCall(DMGlobalToLocalBegin(da, U, INSERT_VALUES, Ul));
   PetscCall(DMGlobalToLocalEnd(da, U, INSERT_VALUES, Ul));
@@ -61,17 +71,13 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec F, void* ptr) {
 static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void* ptr) {
   AppCtx* app = (AppCtx*)ptr;
   DM da;
-  PetscInt i, j, xs, ys, xm, ym, Mx, My;
+  PetscInt i, j, xs, ys, xm, ym;
   PetscReal sx, sy;
   PetscScalar** u;
 
   PetscFunctionBeginUser;
   (void)t;
-  PetscCall(TSGetDM(ts, &da));
-  PetscCall(
-      DMDAGetInfo(da, NULL, &Mx, &My, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
-  sx = app->D * (PetscReal)(Mx * Mx);
-  sy = app->D * (PetscReal)(My * My);
+  PetscCall(DiffusionWeights(ts, app, &da, &sx, &sy));
   PetscCall(DMDAVecGetArrayRead(da, U, &u));
   PetscCall(DMDAGetCorners(da, &xs, &ys, NULL, &xm, &ym, NULL));
   for (j = ys; j < ys + ym; j++) {
