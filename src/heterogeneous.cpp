@@ -119,6 +119,14 @@ class Tables {
     double* values = value_.data() + plane(m);
     std::uint16_t* splits = split_.data() + static_cast<std::size_t>(m) * segments_;
     const std::int64_t reach = std::min(largest_, m);
+    // The planes m - u once, rather than a division per candidate.
+    std::vector<const double*> earlier(static_cast<std::size_t>(reach) + 1, nullptr);
+    for (std::int64_t u = 1; u <= reach; ++u) {
+      earlier[static_cast<std::size_t>(u)] = value_.data() + plane(m - u);
+    }
+    const auto in = [this](const double* values_of_plane, std::int64_t a, std::int64_t b) {
+      return b == a + 1 ? 0.0 : values_of_plane[segment(a, b)];
+    };
     for (std::int64_t length = 2; length <= steps_; ++length) {
       // The right parts come from planes m - u and are shorter than `length`.
       for (std::int64_t u = 1; u <= reach; ++u) {
@@ -130,9 +138,10 @@ class Tables {
         no_store_cost += forward(i, j - 1);
         std::int64_t lo = i + 1, hi = j - 1;
         if (bounded && length >= 3) {
-          const std::int32_t left = split(i, j - 1, m), right = split(i + 1, j, m);
-          if (left != no_store) lo = left;
-          if (right != no_store) hi = right;
+          // This plane's splits, stored as offsets from the segment's start (0: no store).
+          const std::uint16_t left = splits[segment(i, j - 1)], right = splits[segment(i + 1, j)];
+          if (left != 0) lo = i + left;
+          if (right != 0) hi = i + 1 + right;
         }
         double best = infinity;
         std::int32_t arg = no_store;
@@ -140,7 +149,8 @@ class Tables {
           const std::int64_t u = units_[static_cast<std::size_t>(k)];
           if (u > m) continue;
           // Same terms in the same order in both searches.
-          const double c = forward(i, k) + value(k, j, m - u) + value(i, k, m);
+          const double c =
+              forward(i, k) + in(earlier[static_cast<std::size_t>(u)], k, j) + in(values, i, k);
           if (c < best) {
             best = c;
             arg = static_cast<std::int32_t>(k);

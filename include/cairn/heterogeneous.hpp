@@ -43,16 +43,16 @@ struct ChainStep {
 ///  - Tables: 2 T (T - 1) / 2 (M + 1) bytes of splits, plus the values of the last u_max + 4
 ///    memory planes (8 T (T - 1) / 2 bytes each), for M = budget / unit and u_max the largest
 ///    state in units. Freed when the constructor returns; the stream is kept (O(actions)).
-///  - Time, unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes about
-///    18 s.
+///  - Time, unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes 8.6 s.
 ///  - Time, equal sizes: the split of (i, j) is searched only between those of (i, j - 1) and
 ///    (i + 1, j) (Knuth-Yao bounds), amortised O(T^2 M). This property is not proven here; the
 ///    tests compare it with the full search, stream for stream, on random chains
 ///    (exhaustive_splits forces the full search).
 ///  - Threads: from T = 200, the memory planes are filled by up to 4 threads, each a plane behind
 ///    the other.
-///  - Measured: T = 2000 with M = 100 takes 2.3 to 3.1 s on 2 cores, in 427 MB (184 s and 2.3 GB
-///    with the first, cubic version). The target of 2 s is not met (docs/benchmarks.md).
+///  - Measured: T = 2000 with M = 100 takes 2.0 to 3.0 s on 2 cores (median 2.35 s of 8 runs), in
+///    427 MB; the first, cubic version took 184 s and 2.3 GB. The target of under 2 s is
+///    not met (docs/benchmarks.md).
 /// Throws std::length_error when the tables would exceed max_table_bytes.
 class HeterogeneousRevolve final : public Schedule {
  public:
