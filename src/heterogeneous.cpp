@@ -192,8 +192,9 @@ class Tables {
 // Emits the stream the tables describe, keeping track of slots and bytes held.
 class Emitter {
  public:
-  Emitter(const Tables& tables, const std::vector<ChainStep>& chain, std::vector<Action>& out)
-      : tables_(tables), chain_(chain), out_(out) {}
+  Emitter(const Tables& tables, const std::vector<ChainStep>& chain,
+          const std::vector<std::int64_t>& units, std::vector<Action>& out)
+      : tables_(tables), chain_(chain), units_(units), out_(out) {}
 
   void run(std::int64_t memory_after_x0) {
     const std::int64_t slot = take_slot(0);
@@ -264,19 +265,14 @@ class Emitter {
     advance(i, k);
     const std::int64_t k_slot = take_slot(k);
     out_.push_back(Action::make_store(k_slot, k));
-    const auto units = static_cast<std::int64_t>(
-        (chain_[static_cast<std::size_t>(k)].state_bytes + unit_ - 1) / unit_);
-    segment(k, j, m - units, k_slot);
+    segment(k, j, m - units_[static_cast<std::size_t>(k)], k_slot);
     give_back(k_slot, k);
     segment(i, k, m, slot);
   }
 
- public:
-  std::uint64_t unit_ = 1;
-
- private:
   const Tables& tables_;
   const std::vector<ChainStep>& chain_;
+  const std::vector<std::int64_t>& units_;  // sizes in the planner's units
   std::vector<Action>& out_;
   std::int64_t working_ = -1;
   std::vector<std::int64_t> free_slots_;
@@ -342,8 +338,7 @@ HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::ui
   table_bytes_ = tables.bytes();
   const std::int64_t T = steps();
   optimal_cost_ = tables.value(0, T, memory) + backward;
-  Emitter emitter(tables, chain_, actions_);
-  emitter.unit_ = unit_;
+  Emitter emitter(tables, chain_, units, actions_);
   emitter.run(memory);
   peak_slots_ = emitter.peak_slots();
   peak_bytes_ = emitter.peak_bytes();

@@ -110,11 +110,8 @@ struct Trajectory {
 #ifdef CAIRN_PETSC_HAVE_HDF5
   std::unique_ptr<cairn::Hdf5Storage> disk_storage;
 #endif
-  std::size_t disk_slot_bytes = 0;
-  std::string disk_path;
 
   Counters counters;
-  bool counted_this_run = false;
 };
 
 Trajectory& data(TSTrajectory tj) {
@@ -826,8 +823,8 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
   if (t.disk_slots > 0) {
     PetscInt n = 0;
     PetscCall(VecGetLocalSize(ts->vec_sol, &n));
-    t.disk_slot_bytes = static_cast<std::size_t>(n) * sizeof(PetscScalar) *
-                        static_cast<std::size_t>(t.keep_stages ? t.stage_count + 1 : 1);
+    const std::size_t slot_bytes = static_cast<std::size_t>(n) * sizeof(PetscScalar) *
+                                   static_cast<std::size_t>(t.keep_stages ? t.stage_count + 1 : 1);
     cairn::Hdf5StorageOptions options;
     options.path = o.disk_file;
     options.keep_file = tj->keepfiles;
@@ -835,12 +832,11 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
     options.unlink_while_open = true;
     try {
       t.disk_storage = std::make_unique<cairn::Hdf5Storage>(
-          comm_of(tj), t.disk_slots, std::max<std::size_t>(t.disk_slot_bytes, 1), options);
+          comm_of(tj), t.disk_slots, std::max<std::size_t>(slot_bytes, 1), options);
     } catch (const std::exception& e) {
       SETERRQ(comm_of(tj), PETSC_ERR_FILE_OPEN, "cairn: cannot open the disk checkpoint file: %s",
               e.what());
     }
-    t.disk_path = t.disk_storage->path();
     t.disk.assign(static_cast<std::size_t>(t.disk_slots), DiskSlot{});
   }
 #endif
