@@ -30,29 +30,34 @@ struct ChainStep {
 /// Opt(0, T, B - s_0) + sum_i b_i. Memory is counted in units of `memory_unit` bytes (default:
 /// the greatest common divisor of the sizes), a size rounded up and the budget down to whole
 /// units, so the budget is never exceeded. Stores, restores and frees cost nothing here (use
-/// MultilevelRevolve to price I/O).
+/// MultilevelRevolve to price I/O). The streams this recursion can describe form the nested
+/// class: a checkpoint x_k stored while reversing [i, j) stays until [k, j) is reversed, is then
+/// freed, and checkpoints form a stack.
 ///
-/// How exact: the tests search every legal action stream of small random chains (T <= 7).
-///  - Equal sizes, unequal costs: the planner's cost equals the best stream's in every instance.
+/// How exact:
+///  - Within its model, the nested class above, it is exactly optimal: the tests enumerate every
+///    nested plan of random chains of T <= 8 with sizes of 1 to 3 units, for every budget, and
+///    the planner's cost equals the cheapest one in each instance.
+///  - Equal sizes, unequal costs: the tests also search every legal action stream of random
+///    chains (T <= 7); the planner's cost equals the best stream's in every instance.
 ///  - Equal costs and sizes: Revolve's t(T, c), for every T <= 60 and c <= 8.
-///  - Unequal sizes: the nested class can miss. In 1 instance of 1,476 a stream outside it
-///    (freeing or placing checkpoints across segments) was cheaper, by 0.6%. The planner is
-///    optimal within the nested class, not beyond it.
+///  - Unequal sizes, beyond the nested class: in 1 instance of 1,476 a stream that frees or
+///    places checkpoints across segments was cheaper, by 0.6%.
 ///
 /// Cost:
-///  - Tables: 2 T (T - 1) / 2 (M + 1) bytes of splits, plus the values of the last u_max + 4
-///    memory planes (8 T (T - 1) / 2 bytes each), for M = budget / unit and u_max the largest
+///  - Tables: 2 T (T - 1) / 2 (M + 1) bytes of splits, plus the values of at most u_max + 4
+///    memory planes (8 T (T + 1) / 2 bytes each), for M = budget / unit and u_max the largest
 ///    state in units. Freed when the constructor returns; the stream is kept (O(actions)).
-///  - Time, unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes 8.6 s.
+///  - Time, unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes 8 to
+///    13 s on 2 cores.
 ///  - Time, equal sizes: the split of (i, j) is searched only between those of (i, j - 1) and
 ///    (i + 1, j) (Knuth-Yao bounds), amortised O(T^2 M). This property is not proven here; the
 ///    tests compare it with the full search, stream for stream, on random chains
 ///    (exhaustive_splits forces the full search).
 ///  - Threads: from T = 200, the memory planes are filled by up to 4 threads, each a plane behind
 ///    the other.
-///  - Measured: T = 2000 with M = 100 takes 2.0 to 3.0 s on 2 cores (median 2.35 s of 8 runs), in
-///    427 MB; the first, cubic version took 184 s and 2.3 GB. The target of under 2 s is
-///    not met (docs/benchmarks.md).
+///  - Measured: T = 2000 with M = 100 (equal sizes) takes about 0.9 to 1.3 s on 2 cores, in
+///    427 MiB (docs/benchmarks.md); the first, cubic version took 184 s and 2.3 GB.
 /// Throws std::length_error when the tables would exceed max_table_bytes.
 class HeterogeneousRevolve final : public Schedule {
  public:
