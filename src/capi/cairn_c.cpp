@@ -1,0 +1,623 @@
+// The C API (include/cairn/cairn.h): opaque handles over the C++ schedules, and a driver that
+// calls C function pointers. Every entry point catches every exception and turns it into a
+// status code plus a per-thread message.
+#include "cairn/cairn.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cairn/action.hpp"
+#include "cairn/binomial.hpp"
+#include "cairn/multilevel.hpp"
+#include "cairn/online.hpp"
+#include "cairn/revolve.hpp"
+#include "cairn/schedule.hpp"
+#include "cairn/store_all.hpp"
+#include "cairn/uniform.hpp"
+#include "cairn/version.hpp"
+
+static_assert(CAIRN_ACTION_ADVANCE == static_cast<int>(cairn::ActionKind::advance), "advance");
+static_assert(CAIRN_ACTION_STORE == static_cast<int>(cairn::ActionKind::store), "store");
+static_assert(CAIRN_ACTION_RESTORE == static_cast<int>(cairn::ActionKind::restore), "restore");
+static_assert(CAIRN_ACTION_REVERSE == static_cast<int>(cairn::ActionKind::reverse), "reverse");
+static_assert(CAIRN_ACTION_FREE == static_cast<int>(cairn::ActionKind::free), "free");
+static_assert(CAIRN_ACTION_END == static_cast<int>(cairn::ActionKind::end), "end");
+static_assert(std::is_same<cairn::Level, std::int32_t>::value, "cairn_action.level is int32_t");
+static_assert(CAIRN_UNLIMITED_SLOTS == cairn::unlimited_slots, "unlimited slots");
+
+// The handle: the schedule, plus what the online protocol and the driver keep between calls.
+struct cairn_schedule {
+  int kind = CAIRN_SCHEDULE_REVOLVE;
+  std::unique_ptr<cairn::Schedule> schedule;
+  std::vector<cairn_action> decision;  // cairn_online_advanced's answer, reused
+  // An online run through cairn_driver_start/step/finish.
+  bool driving_online = false;
+  std::int64_t current = 0;  // the working state's index
+  cairn_driver_statistics statistics{};
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+// A failure found by this file (a NULL pointer, a failed callback), with its status.
+class Failure : public std::runtime_error {
+ public:
+  Failure(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const noexcept { return status_; }
+
+ private:
+  int status_;
+};
+
+int fail(const char* function, int status, const char* message) noexcept {
+  try {
+    last_error = std::string(function) + ": " + message;
+  } catch (...) {
+    // No memory for the message: keep the old one rather than throw across the boundary.
+  }
+  return status;
+}
+
+// Runs `body` and turns whatever it throws into a status code and a message.
+template <typename Body>
+int guarded(const char* function, Body&& body) noexcept {
+  try {
+    body();
+    return CAIRN_OK;
+  } catch (const Failure& e) {
+    return fail(function, e.status(), e.what());
+  } catch (const std::invalid_argument& e) {
+    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
+  } catch (const std::out_of_range& e) {
+    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
+  } catch (const std::domain_error& e) {
+    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
+  } catch (const std::length_error& e) {
+    return fail(function, CAIRN_ERROR_OUT_OF_MEMORY, e.what());
+  } catch (const std::logic_error& e) {
+    return fail(function, CAIRN_ERROR_STATE, e.what());
+  } catch (const std::overflow_error& e) {
+    return fail(function, CAIRN_ERROR_OVERFLOW, e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(function, CAIRN_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(function, CAIRN_ERROR_INTERNAL, e.what());
+  } catch (...) {
+    return fail(function, CAIRN_ERROR_INTERNAL, "an unknown exception (a callback that throws?)");
+  }
+}
+
+template <typename Pointer>
+Pointer* require(Pointer* pointer, const char* name) {
+  if (pointer == nullptr) {
+    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT,
+                  std::string(name) + " is NULL; pass a valid pointer");
+  }
+  return pointer;
+}
+
+cairn_schedule& handle(cairn_schedule* schedule) {
+  return *require(schedule, "schedule");
+}
+const cairn_schedule& handle(const cairn_schedule* schedule) {
+  return *require(schedule, "schedule");
+}
+
+cairn_action to_c(const cairn::Action& a) noexcept {
+  cairn_action c{};
+  c.kind = static_cast<std::int32_t>(a.kind);
+  c.level = a.level;
+  c.slot = a.slot;
+  c.step = a.step;
+  c.to = a.to;
+  return c;
+}
+
+template <typename Concrete>
+Concrete* as(const cairn_schedule& s) noexcept {
+  return dynamic_cast<Concrete*>(s.schedule.get());
+}
+
+cairn::OnlineRevolve& online_of(cairn_schedule& s) {
+  auto* online = as<cairn::OnlineRevolve>(s);
+  if (online == nullptr) {
+    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT, std::string("the schedule is '") +
+                                                    s.schedule->name() +
+                                                    "'; this call needs an online schedule "
+                                                    "(cairn_online_create)");
+  }
+  return *online;
+}
+
+template <typename Make>
+int create(const char* function, cairn_schedule** out, int kind, Make&& make) noexcept {
+  return guarded(function, [&] {
+    require(out, "the result pointer (cairn_schedule**)");
+    auto s = std::make_unique<cairn_schedule>();
+    s->kind = kind;
+    s->schedule = make();
+    *out = s.release();
+  });
+}
+
+std::string describe(const cairn::Action& a) {
+  const std::string on = " of level " + std::to_string(a.level);
+  switch (a.kind) {
+    case cairn::ActionKind::advance:
+      return "advance x_" + std::to_string(a.from()) + " -> x_" + std::to_string(a.to);
+    case cairn::ActionKind::store:
+      return "store x_" + std::to_string(a.step) + " into slot " + std::to_string(a.slot) + on;
+    case cairn::ActionKind::restore:
+      return "restore x_" + std::to_string(a.step) + " from slot " + std::to_string(a.slot) + on;
+    case cairn::ActionKind::reverse:
+      return "reverse step " + std::to_string(a.step);
+    case cairn::ActionKind::free:
+      return "free slot " + std::to_string(a.slot) + on;
+    default:
+      return "end";
+  }
+}
+
+void check_result(int result, const char* callback, const std::string& where) {
+  if (result != 0) {
+    throw Failure(CAIRN_ERROR_CALLBACK, std::string("the ") + callback + " callback returned " +
+                                            std::to_string(result) + " at " + where +
+                                            "; the run stopped");
+  }
+}
+
+void require_callbacks(const cairn_callbacks* callbacks) {
+  require(callbacks, "callbacks");
+  const char* missing = callbacks->step == nullptr           ? "step"
+                        : callbacks->adjoint_step == nullptr ? "adjoint_step"
+                        : callbacks->store == nullptr        ? "store"
+                        : callbacks->restore == nullptr      ? "restore"
+                        : callbacks->terminal == nullptr     ? "terminal"
+                                                             : nullptr;
+  if (missing != nullptr) {
+    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT,
+                  std::string("callbacks->") + missing +
+                      " is NULL; step, adjoint_step, store, restore and terminal are required "
+                      "(free_slot may be NULL)");
+  }
+}
+
+// Executes the actions of a run through the callbacks.
+class Runner {
+ public:
+  Runner(cairn_schedule& s, const cairn_callbacks& cb, void* context)
+      : s_(s), cb_(cb), context_(context) {}
+
+  void storage(const cairn::Action& a) {
+    ++s_.statistics.actions;
+    switch (a.kind) {
+      case cairn::ActionKind::store:
+        check_result(cb_.store(context_, a.level, a.slot, a.step), "store", describe(a));
+        ++s_.statistics.stores;
+        break;
+      case cairn::ActionKind::restore:
+        check_result(cb_.restore(context_, a.level, a.slot, a.step), "restore", describe(a));
+        ++s_.statistics.restores;
+        s_.current = a.step;
+        break;
+      default:  // free
+        if (cb_.free_slot != nullptr) {
+          check_result(cb_.free_slot(context_, a.level, a.slot), "free_slot", describe(a));
+        }
+        ++s_.statistics.frees;
+        break;
+    }
+  }
+
+  void step() {
+    check_result(cb_.step(context_, s_.current), "step",
+                 "step " + std::to_string(s_.current) + " (x_" + std::to_string(s_.current) +
+                     " -> x_" + std::to_string(s_.current + 1) + ")");
+    ++s_.statistics.step_calls;
+    ++s_.current;
+  }
+
+  void terminal(std::int64_t steps) {
+    s_.statistics.steps = steps;
+    check_result(
+        cb_.terminal(context_, steps, s_.current), "terminal",
+        "T = " + std::to_string(steps) + ", working state x_" + std::to_string(s_.current));
+    terminal_done_ = true;
+  }
+
+  // Reads the schedule to its end; the terminal callback comes before the first reverse.
+  void actions() {
+    std::array<cairn::Action, 256> buffer;
+    for (;;) {
+      const std::size_t n = s_.schedule->next_actions(buffer.data(), buffer.size());
+      for (std::size_t k = 0; k < n; ++k) {
+        const cairn::Action& a = buffer[k];
+        switch (a.kind) {
+          case cairn::ActionKind::advance:
+            ++s_.statistics.actions;
+            expect_working(a.from(), a);
+            while (s_.current < a.to) step();
+            break;
+          case cairn::ActionKind::reverse:
+            if (!terminal_done_) terminal(a.step + 1);
+            ++s_.statistics.actions;
+            expect_working(a.step, a);
+            check_result(cb_.adjoint_step(context_, a.step), "adjoint_step", describe(a));
+            ++s_.statistics.adjoint_calls;
+            s_.current = -1;
+            break;
+          case cairn::ActionKind::end:
+            ++s_.statistics.actions;
+            if (!terminal_done_) {
+              throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended before reversing any step");
+            }
+            return;
+          default:
+            storage(a);
+            break;
+        }
+      }
+    }
+  }
+
+ private:
+  void expect_working(std::int64_t step, const cairn::Action& a) const {
+    if (s_.current != step) {
+      throw Failure(
+          CAIRN_ERROR_INTERNAL,
+          "the schedule asks to " + describe(a) + " but the working state is " +
+              (s_.current < 0 ? std::string("undefined") : "x_" + std::to_string(s_.current)));
+    }
+  }
+
+  cairn_schedule& s_;
+  const cairn_callbacks& cb_;
+  void* context_;
+  bool terminal_done_ = false;
+};
+
+void copy_statistics(const cairn_schedule& s, cairn_driver_statistics* statistics) noexcept {
+  if (statistics != nullptr) *statistics = s.statistics;
+}
+
+}  // namespace
+
+extern "C" {
+
+int cairn_revolve_create(int64_t steps, int64_t slots, cairn_schedule** schedule) {
+  return create("cairn_revolve_create", schedule, CAIRN_SCHEDULE_REVOLVE,
+                [&] { return std::make_unique<cairn::Revolve>(steps, slots); });
+}
+
+int cairn_online_create(int64_t slots, cairn_schedule** schedule) {
+  return create("cairn_online_create", schedule, CAIRN_SCHEDULE_ONLINE,
+                [&] { return std::make_unique<cairn::OnlineRevolve>(slots); });
+}
+
+int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels, int level_count,
+                            double forward_cost, double backward_cost, cairn_schedule** schedule) {
+  return create("cairn_multilevel_create", schedule, CAIRN_SCHEDULE_MULTILEVEL, [&] {
+    if (level_count < 1 || level_count > 2) {
+      throw std::invalid_argument("level_count = " + std::to_string(level_count) +
+                                  "; need 1 or 2 storage levels");
+    }
+    require(levels, "levels");
+    std::vector<cairn::StorageLevel> list;
+    for (int k = 0; k < level_count; ++k) {
+      list.push_back(
+          cairn::StorageLevel{levels[k].slots, levels[k].write_cost, levels[k].read_cost});
+    }
+    return std::make_unique<cairn::MultilevelRevolve>(
+        steps, std::move(list), cairn::StepCosts{forward_cost, backward_cost});
+  });
+}
+
+int cairn_uniform_create(int64_t steps, int64_t interval, cairn_schedule** schedule) {
+  return create("cairn_uniform_create", schedule, CAIRN_SCHEDULE_UNIFORM,
+                [&] { return std::make_unique<cairn::Uniform>(steps, interval); });
+}
+
+int cairn_store_all_create(int64_t steps, cairn_schedule** schedule) {
+  return create("cairn_store_all_create", schedule, CAIRN_SCHEDULE_STORE_ALL,
+                [&] { return std::make_unique<cairn::StoreAll>(steps); });
+}
+
+int cairn_schedule_destroy(cairn_schedule* schedule) {
+  delete schedule;  // destructors of the schedules do not throw
+  return CAIRN_OK;
+}
+
+int cairn_schedule_next(cairn_schedule* schedule, cairn_action* action) {
+  return guarded("cairn_schedule_next", [&] {
+    cairn_schedule& s = handle(schedule);
+    require(action, "action");
+    *action = to_c(s.schedule->next());
+  });
+}
+
+int cairn_schedule_next_actions(cairn_schedule* schedule, cairn_action* actions, size_t capacity,
+                                size_t* count) {
+  return guarded("cairn_schedule_next_actions", [&] {
+    cairn_schedule& s = handle(schedule);
+    require(count, "count");
+    if (capacity > 0) require(actions, "actions");
+    std::array<cairn::Action, 64> buffer;
+    std::size_t written = 0;
+    while (written < capacity) {
+      const std::size_t want = std::min(buffer.size(), capacity - written);
+      const std::size_t got = s.schedule->next_actions(buffer.data(), want);
+      for (std::size_t k = 0; k < got; ++k) actions[written + k] = to_c(buffer[k]);
+      written += got;
+      if (got < want || buffer[got - 1].kind == cairn::ActionKind::end) break;
+    }
+    *count = written;
+  });
+}
+
+int cairn_schedule_reset(cairn_schedule* schedule) {
+  return guarded("cairn_schedule_reset", [&] { handle(schedule).schedule->reset(); });
+}
+
+int cairn_schedule_kind(const cairn_schedule* schedule, int* kind) {
+  return guarded("cairn_schedule_kind", [&] {
+    const cairn_schedule& s = handle(schedule);
+    *require(kind, "kind") = s.kind;
+  });
+}
+
+int cairn_schedule_name(const cairn_schedule* schedule, const char** name) {
+  return guarded("cairn_schedule_name", [&] {
+    const cairn_schedule& s = handle(schedule);
+    *require(name, "name") = s.schedule->name();
+  });
+}
+
+int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps) {
+  return guarded("cairn_schedule_steps", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(steps, "steps");
+    if (auto* r = as<cairn::Revolve>(s)) *steps = r->steps();
+    if (auto* o = as<cairn::OnlineRevolve>(s)) *steps = o->steps();
+    if (auto* m = as<cairn::MultilevelRevolve>(s)) *steps = m->steps();
+    if (auto* u = as<cairn::Uniform>(s)) *steps = u->steps();
+    if (auto* a = as<cairn::StoreAll>(s)) *steps = a->steps();
+  });
+}
+
+int cairn_schedule_levels(const cairn_schedule* schedule, int* levels) {
+  return guarded("cairn_schedule_levels", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(levels, "levels");
+    auto* m = as<cairn::MultilevelRevolve>(s);
+    *levels = m != nullptr ? static_cast<int>(m->levels().size()) : 1;
+  });
+}
+
+int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slots) {
+  return guarded("cairn_schedule_slots", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(slots, "slots");
+    auto* m = as<cairn::MultilevelRevolve>(s);
+    const int count = m != nullptr ? static_cast<int>(m->levels().size()) : 1;
+    if (level < 0 || level >= count) {
+      throw std::invalid_argument("level = " + std::to_string(level) + "; this schedule has " +
+                                  std::to_string(count) + " level(s), numbered from 0");
+    }
+    if (m != nullptr) *slots = m->slots_per_level()[static_cast<std::size_t>(level)];
+    if (auto* r = as<cairn::Revolve>(s)) *slots = std::min(r->slots(), r->steps());
+    if (auto* o = as<cairn::OnlineRevolve>(s)) *slots = o->slots();
+    if (auto* u = as<cairn::Uniform>(s)) *slots = u->slots();
+    if (auto* a = as<cairn::StoreAll>(s)) *slots = a->slots();
+  });
+}
+
+int cairn_schedule_forward_steps(const cairn_schedule* schedule, int64_t* steps) {
+  return guarded("cairn_schedule_forward_steps", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(steps, "steps");
+    if (auto* r = as<cairn::Revolve>(s)) {
+      *steps = r->forward_steps();
+    } else if (auto* u = as<cairn::Uniform>(s)) {
+      *steps = cairn::Uniform::forward_steps(u->steps(), u->interval());
+    } else if (auto* a = as<cairn::StoreAll>(s)) {
+      *steps = a->steps() - 1;
+    } else {
+      throw std::invalid_argument(std::string("the forward steps of a '") + s.schedule->name() +
+                                  "' schedule are not known in advance; revolve, uniform and "
+                                  "store-all schedules have them");
+    }
+  });
+}
+
+int cairn_schedule_repetitions(const cairn_schedule* schedule, int64_t* repetitions) {
+  return guarded("cairn_schedule_repetitions", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(repetitions, "repetitions");
+    auto* r = as<cairn::Revolve>(s);
+    if (r == nullptr) {
+      throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
+                                  "'; repetitions are given for revolve schedules (for other "
+                                  "(T, c), use cairn_repetitions)");
+    }
+    *repetitions = r->repetitions();
+  });
+}
+
+int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost) {
+  return guarded("cairn_multilevel_optimal_cost", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(cost, "cost");
+    auto* m = as<cairn::MultilevelRevolve>(s);
+    if (m == nullptr) {
+      throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
+                                  "'; this call needs a multilevel schedule");
+    }
+    *cost = m->optimal_cost();
+  });
+}
+
+int cairn_repetitions(int64_t steps, int64_t slots, int64_t* repetitions) {
+  return guarded("cairn_repetitions",
+                 [&] { *require(repetitions, "repetitions") = cairn::repetitions(steps, slots); });
+}
+
+int cairn_forward_cost(int64_t steps, int64_t slots, int64_t* forward_steps) {
+  return guarded("cairn_forward_cost", [&] {
+    *require(forward_steps, "forward_steps") = cairn::forward_cost(steps, slots);
+  });
+}
+
+int cairn_online_start(cairn_schedule* schedule, cairn_action* store_x0) {
+  return guarded("cairn_online_start", [&] {
+    cairn_schedule& s = handle(schedule);
+    cairn::OnlineRevolve& online = online_of(s);
+    require(store_x0, "store_x0");
+    s.decision.reserve(static_cast<std::size_t>(std::min<std::int64_t>(online.slots(), 4096)) + 1);
+    s.driving_online = false;
+    *store_x0 = to_c(online.start());
+  });
+}
+
+int cairn_online_advanced(cairn_schedule* schedule, const cairn_action** actions, size_t* count) {
+  return guarded("cairn_online_advanced", [&] {
+    cairn_schedule& s = handle(schedule);
+    cairn::OnlineRevolve& online = online_of(s);
+    require(actions, "actions");
+    require(count, "count");
+    const std::vector<cairn::Action>& decision = online.advanced();
+    s.decision.clear();
+    for (const cairn::Action& a : decision) s.decision.push_back(to_c(a));
+    *actions = s.decision.data();
+    *count = s.decision.size();
+  });
+}
+
+int cairn_online_finish(cairn_schedule* schedule) {
+  return guarded("cairn_online_finish", [&] {
+    cairn_schedule& s = handle(schedule);
+    online_of(s).finish();
+    s.driving_online = false;
+  });
+}
+
+int cairn_driver_run(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context,
+                     cairn_driver_statistics* statistics) {
+  cairn_schedule* s = schedule;
+  const int status = guarded("cairn_driver_run", [&] {
+    cairn_schedule& h = handle(schedule);
+    require_callbacks(callbacks);
+    if (as<cairn::OnlineRevolve>(h) != nullptr) {
+      throw Failure(CAIRN_ERROR_STATE,
+                    "an online schedule learns T only at the end: use cairn_driver_start, "
+                    "cairn_driver_step and cairn_driver_finish");
+    }
+    h.driving_online = false;
+    h.statistics = cairn_driver_statistics{};
+    h.current = 0;
+    h.schedule->reset();
+    Runner(h, *callbacks, context).actions();
+  });
+  if (s != nullptr) copy_statistics(*s, statistics);
+  return status;
+}
+
+int cairn_driver_start(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
+  return guarded("cairn_driver_start", [&] {
+    cairn_schedule& s = handle(schedule);
+    cairn::OnlineRevolve& online = online_of(s);
+    require_callbacks(callbacks);
+    s.driving_online = false;
+    s.statistics = cairn_driver_statistics{};
+    s.current = 0;
+    const cairn::Action store = online.start();
+    Runner(s, *callbacks, context).storage(store);
+    s.driving_online = true;
+  });
+}
+
+int cairn_driver_step(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
+  return guarded("cairn_driver_step", [&] {
+    cairn_schedule& s = handle(schedule);
+    cairn::OnlineRevolve& online = online_of(s);
+    require_callbacks(callbacks);
+    if (!s.driving_online) {
+      throw Failure(CAIRN_ERROR_STATE,
+                    "no online run in progress; call cairn_driver_start first (again after "
+                    "cairn_driver_finish or a failure)");
+    }
+    s.driving_online = false;  // until this step has succeeded
+    Runner runner(s, *callbacks, context);
+    runner.step();
+    for (const cairn::Action& a : online.advanced()) runner.storage(a);
+    s.driving_online = true;
+  });
+}
+
+int cairn_driver_finish(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context,
+                        cairn_driver_statistics* statistics) {
+  cairn_schedule* h = schedule;
+  const int status = guarded("cairn_driver_finish", [&] {
+    cairn_schedule& s = handle(schedule);
+    cairn::OnlineRevolve& online = online_of(s);
+    require_callbacks(callbacks);
+    if (!s.driving_online || s.current < 1) {
+      throw Failure(CAIRN_ERROR_STATE,
+                    !s.driving_online
+                        ? "no online run in progress; call cairn_driver_start first"
+                        : "the run made no step; call cairn_driver_step at least once");
+    }
+    s.driving_online = false;
+    online.finish();
+    Runner runner(s, *callbacks, context);
+    runner.terminal(s.current);
+    runner.actions();
+  });
+  if (h != nullptr) copy_statistics(*h, statistics);
+  return status;
+}
+
+const char* cairn_last_error(void) {
+  return last_error.c_str();
+}
+
+int cairn_version(int* major, int* minor, int* patch) {
+  if (major == nullptr || minor == nullptr || patch == nullptr) {
+    return fail("cairn_version", CAIRN_ERROR_INVALID_ARGUMENT,
+                "major, minor and patch must all be valid pointers");
+  }
+  *major = CAIRN_VERSION_MAJOR;
+  *minor = CAIRN_VERSION_MINOR;
+  *patch = CAIRN_VERSION_PATCH;
+  return CAIRN_OK;
+}
+
+const char* cairn_status_name(int status) {
+  switch (status) {
+    case CAIRN_OK:
+      return "CAIRN_OK";
+    case CAIRN_ERROR_INVALID_ARGUMENT:
+      return "CAIRN_ERROR_INVALID_ARGUMENT";
+    case CAIRN_ERROR_CALLBACK:
+      return "CAIRN_ERROR_CALLBACK";
+    case CAIRN_ERROR_OUT_OF_MEMORY:
+      return "CAIRN_ERROR_OUT_OF_MEMORY";
+    case CAIRN_ERROR_STATE:
+      return "CAIRN_ERROR_STATE";
+    case CAIRN_ERROR_OVERFLOW:
+      return "CAIRN_ERROR_OVERFLOW";
+    case CAIRN_ERROR_INTERNAL:
+      return "CAIRN_ERROR_INTERNAL";
+    default:
+      return "unknown status";
+  }
+}
+
+}  // extern "C"
