@@ -22,8 +22,9 @@ esac
 # and Open MPI (headers, libraries, mpirun) for the optional component cairn::hdf5 (Hdf5Storage)
 # and its two-rank test, which CMake skips with a message when they are missing; PETSc 3.18 for the
 # optional component cairn::petsc (the TSTrajectory type cairn), with PETSc's own tutorials and
-# their reference outputs for its tests; matplotlib for the neural ODE example's plot (--png).
-packages=(cmake g++ make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
+# their reference outputs for its tests; matplotlib for the neural ODE example's plot (--png);
+# gfortran for the Fortran module cairn, its example and tests (skipped with a message without it).
+packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
   python3-matplotlib)
 missing=()

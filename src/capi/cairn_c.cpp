@@ -166,12 +166,11 @@ std::string describe(const cairn::Action& a) {
   }
 }
 
-void check_result(int result, const char* callback, const std::string& where) {
-  if (result != 0) {
-    throw Failure(CAIRN_ERROR_CALLBACK, std::string("the ") + callback + " callback returned " +
-                                            std::to_string(result) + " at " + where +
-                                            "; the run stopped");
-  }
+// Throws the failure of a callback that returned `result` != 0; `where` names the action.
+[[noreturn]] void callback_failed(int result, const char* callback, const std::string& where) {
+  throw Failure(CAIRN_ERROR_CALLBACK, std::string("the ") + callback + " callback returned " +
+                                          std::to_string(result) + " at " + where +
+                                          "; the run stopped");
 }
 
 void require_callbacks(const cairn_callbacks* callbacks) {
@@ -200,17 +199,23 @@ class Runner {
     ++s_.statistics.actions;
     switch (a.kind) {
       case cairn::ActionKind::store:
-        check_result(cb_.store(context_, a.level, a.slot, a.step), "store", describe(a));
+        if (const int result = cb_.store(context_, a.level, a.slot, a.step)) {
+          callback_failed(result, "store", describe(a));
+        }
         ++s_.statistics.stores;
         break;
       case cairn::ActionKind::restore:
-        check_result(cb_.restore(context_, a.level, a.slot, a.step), "restore", describe(a));
+        if (const int result = cb_.restore(context_, a.level, a.slot, a.step)) {
+          callback_failed(result, "restore", describe(a));
+        }
         ++s_.statistics.restores;
         s_.current = a.step;
         break;
       default:  // free
         if (cb_.free_slot != nullptr) {
-          check_result(cb_.free_slot(context_, a.level, a.slot), "free_slot", describe(a));
+          if (const int result = cb_.free_slot(context_, a.level, a.slot)) {
+            callback_failed(result, "free_slot", describe(a));
+          }
         }
         ++s_.statistics.frees;
         break;
@@ -218,18 +223,22 @@ class Runner {
   }
 
   void step() {
-    check_result(cb_.step(context_, s_.current), "step",
-                 "step " + std::to_string(s_.current) + " (x_" + std::to_string(s_.current) +
-                     " -> x_" + std::to_string(s_.current + 1) + ")");
+    if (const int result = cb_.step(context_, s_.current)) {
+      callback_failed(result, "step",
+                      "step " + std::to_string(s_.current) + " (x_" + std::to_string(s_.current) +
+                          " -> x_" + std::to_string(s_.current + 1) + ")");
+    }
     ++s_.statistics.step_calls;
     ++s_.current;
   }
 
   void terminal(std::int64_t steps) {
     s_.statistics.steps = steps;
-    check_result(
-        cb_.terminal(context_, steps, s_.current), "terminal",
-        "T = " + std::to_string(steps) + ", working state x_" + std::to_string(s_.current));
+    if (const int result = cb_.terminal(context_, steps, s_.current)) {
+      callback_failed(
+          result, "terminal",
+          "T = " + std::to_string(steps) + ", working state x_" + std::to_string(s_.current));
+    }
     terminal_done_ = true;
   }
 
@@ -250,7 +259,9 @@ class Runner {
             if (!terminal_done_) terminal(a.step + 1);
             ++s_.statistics.actions;
             expect_working(a.step, a);
-            check_result(cb_.adjoint_step(context_, a.step), "adjoint_step", describe(a));
+            if (const int result = cb_.adjoint_step(context_, a.step)) {
+              callback_failed(result, "adjoint_step", describe(a));
+            }
             ++s_.statistics.adjoint_calls;
             s_.current = -1;
             break;
