@@ -10,29 +10,27 @@ module cairn
   implicit none
   private
 
-  ! ---- status codes (enum cairn_status) ----
-  integer(c_int), parameter, public :: CAIRN_OK = 0
-  integer(c_int), parameter, public :: CAIRN_ERROR_INVALID_ARGUMENT = 1
-  integer(c_int), parameter, public :: CAIRN_ERROR_CALLBACK = 2
-  integer(c_int), parameter, public :: CAIRN_ERROR_OUT_OF_MEMORY = 3
-  integer(c_int), parameter, public :: CAIRN_ERROR_STATE = 4
-  integer(c_int), parameter, public :: CAIRN_ERROR_OVERFLOW = 5
-  integer(c_int), parameter, public :: CAIRN_ERROR_INTERNAL = 6
-
-  ! ---- action kinds (enum cairn_action_kind) ----
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_ADVANCE = 0
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_STORE = 1
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_RESTORE = 2
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_REVERSE = 3
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_FREE = 4
-  integer(c_int32_t), parameter, public :: CAIRN_ACTION_END = 5
-
-  ! ---- schedule kinds (enum cairn_schedule_kind) ----
-  integer(c_int), parameter, public :: CAIRN_SCHEDULE_REVOLVE = 0
-  integer(c_int), parameter, public :: CAIRN_SCHEDULE_ONLINE = 1
-  integer(c_int), parameter, public :: CAIRN_SCHEDULE_MULTILEVEL = 2
-  integer(c_int), parameter, public :: CAIRN_SCHEDULE_UNIFORM = 3
-  integer(c_int), parameter, public :: CAIRN_SCHEDULE_STORE_ALL = 4
+  ! The C enums, with their values: status codes (enum cairn_status), action kinds (enum
+  ! cairn_action_kind; cairn_action%kind holds one) and schedule kinds (enum cairn_schedule_kind).
+  enum, bind(c)
+    enumerator :: CAIRN_OK = 0, CAIRN_ERROR_INVALID_ARGUMENT, CAIRN_ERROR_CALLBACK, &
+                  CAIRN_ERROR_OUT_OF_MEMORY, CAIRN_ERROR_STATE, CAIRN_ERROR_OVERFLOW, &
+                  CAIRN_ERROR_INTERNAL
+  end enum
+  enum, bind(c)
+    enumerator :: CAIRN_ACTION_ADVANCE = 0, CAIRN_ACTION_STORE, CAIRN_ACTION_RESTORE, &
+                  CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END
+  end enum
+  enum, bind(c)
+    enumerator :: CAIRN_SCHEDULE_REVOLVE = 0, CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, &
+                  CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL
+  end enum
+  public :: CAIRN_OK, CAIRN_ERROR_INVALID_ARGUMENT, CAIRN_ERROR_CALLBACK, &
+            CAIRN_ERROR_OUT_OF_MEMORY, CAIRN_ERROR_STATE, CAIRN_ERROR_OVERFLOW, &
+            CAIRN_ERROR_INTERNAL, CAIRN_ACTION_ADVANCE, CAIRN_ACTION_STORE, CAIRN_ACTION_RESTORE, &
+            CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END, CAIRN_SCHEDULE_REVOLVE, &
+            CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, CAIRN_SCHEDULE_UNIFORM, &
+            CAIRN_SCHEDULE_STORE_ALL
 
   integer(c_int64_t), parameter, public :: CAIRN_UNLIMITED_SLOTS = huge(0_c_int64_t)
 
@@ -119,8 +117,40 @@ module cairn
             cairn_make_callbacks, cairn_driver_run, cairn_driver_start, cairn_driver_step, &
             cairn_driver_finish, cairn_last_error, cairn_version, cairn_status_name
 
-  ! Shapes shared by several C queries (bound to their names below).
+  ! Shapes shared by several C functions (bound to their names below).
   abstract interface
+    integer(c_int) function c_create_2(steps, slots, schedule) bind(c)
+      import :: c_int, c_int64_t, c_ptr
+      integer(c_int64_t), value :: steps, slots
+      type(c_ptr), intent(out) :: schedule
+    end function c_create_2
+    integer(c_int) function c_create_1(count, schedule) bind(c)
+      import :: c_int, c_int64_t, c_ptr
+      integer(c_int64_t), value :: count
+      type(c_ptr), intent(out) :: schedule
+    end function c_create_1
+    integer(c_int) function c_schedule_action(schedule, action) bind(c)
+      import :: c_int, c_ptr, cairn_action
+      type(c_ptr), value :: schedule
+      type(cairn_action), intent(out) :: action
+    end function c_schedule_action
+    integer(c_int) function c_schedule_call(schedule) bind(c)
+      import :: c_int, c_ptr
+      type(c_ptr), value :: schedule
+    end function c_schedule_call
+    integer(c_int) function c_driver_call(schedule, callbacks, context) bind(c)
+      import :: c_int, c_ptr, cairn_callbacks
+      type(c_ptr), value :: schedule
+      type(cairn_callbacks), intent(in) :: callbacks
+      type(c_ptr), value :: context
+    end function c_driver_call
+    integer(c_int) function c_driver_run_call(schedule, callbacks, context, statistics) bind(c)
+      import :: c_int, c_ptr, cairn_callbacks, cairn_driver_statistics
+      type(c_ptr), value :: schedule
+      type(cairn_callbacks), intent(in) :: callbacks
+      type(c_ptr), value :: context
+      type(cairn_driver_statistics), intent(out) :: statistics
+    end function c_driver_run_call
     integer(c_int) function c_binomial(steps, slots, value) bind(c)
       import :: c_int, c_int64_t
       integer(c_int64_t), value :: steps, slots
@@ -140,17 +170,6 @@ module cairn
 
   ! ---- the C functions ----
   interface
-    integer(c_int) function c_revolve_create(steps, slots, schedule) &
-        bind(c, name="cairn_revolve_create")
-      import :: c_int, c_int64_t, c_ptr
-      integer(c_int64_t), value :: steps, slots
-      type(c_ptr), intent(out) :: schedule
-    end function c_revolve_create
-    integer(c_int) function c_online_create(slots, schedule) bind(c, name="cairn_online_create")
-      import :: c_int, c_int64_t, c_ptr
-      integer(c_int64_t), value :: slots
-      type(c_ptr), intent(out) :: schedule
-    end function c_online_create
     integer(c_int) function c_multilevel_create(steps, levels, level_count, forward_cost, &
                                                 backward_cost, schedule) &
         bind(c, name="cairn_multilevel_create")
@@ -161,27 +180,6 @@ module cairn
       real(c_double), value :: forward_cost, backward_cost
       type(c_ptr), intent(out) :: schedule
     end function c_multilevel_create
-    integer(c_int) function c_uniform_create(steps, interval, schedule) &
-        bind(c, name="cairn_uniform_create")
-      import :: c_int, c_int64_t, c_ptr
-      integer(c_int64_t), value :: steps, interval
-      type(c_ptr), intent(out) :: schedule
-    end function c_uniform_create
-    integer(c_int) function c_store_all_create(steps, schedule) &
-        bind(c, name="cairn_store_all_create")
-      import :: c_int, c_int64_t, c_ptr
-      integer(c_int64_t), value :: steps
-      type(c_ptr), intent(out) :: schedule
-    end function c_store_all_create
-    integer(c_int) function c_schedule_destroy(schedule) bind(c, name="cairn_schedule_destroy")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: schedule
-    end function c_schedule_destroy
-    integer(c_int) function c_schedule_next(schedule, action) bind(c, name="cairn_schedule_next")
-      import :: c_int, c_ptr, cairn_action
-      type(c_ptr), value :: schedule
-      type(cairn_action), intent(out) :: action
-    end function c_schedule_next
     integer(c_int) function c_schedule_next_actions(schedule, actions, capacity, count) &
         bind(c, name="cairn_schedule_next_actions")
       import :: c_int, c_ptr, c_size_t, cairn_action
@@ -190,10 +188,6 @@ module cairn
       integer(c_size_t), value :: capacity
       integer(c_size_t), intent(out) :: count
     end function c_schedule_next_actions
-    integer(c_int) function c_schedule_reset(schedule) bind(c, name="cairn_schedule_reset")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: schedule
-    end function c_schedule_reset
     integer(c_int) function c_schedule_name(schedule, name) bind(c, name="cairn_schedule_name")
       import :: c_int, c_ptr
       type(c_ptr), value :: schedule
@@ -212,11 +206,6 @@ module cairn
       type(c_ptr), value :: schedule
       real(c_double), intent(out) :: cost
     end function c_multilevel_optimal_cost
-    integer(c_int) function c_online_start(schedule, action) bind(c, name="cairn_online_start")
-      import :: c_int, c_ptr, cairn_action
-      type(c_ptr), value :: schedule
-      type(cairn_action), intent(out) :: action
-    end function c_online_start
     integer(c_int) function c_online_advanced(schedule, actions, count) &
         bind(c, name="cairn_online_advanced")
       import :: c_int, c_ptr, c_size_t
@@ -224,40 +213,6 @@ module cairn
       type(c_ptr), intent(out) :: actions
       integer(c_size_t), intent(out) :: count
     end function c_online_advanced
-    integer(c_int) function c_online_finish(schedule) bind(c, name="cairn_online_finish")
-      import :: c_int, c_ptr
-      type(c_ptr), value :: schedule
-    end function c_online_finish
-    integer(c_int) function c_driver_run(schedule, callbacks, context, statistics) &
-        bind(c, name="cairn_driver_run")
-      import :: c_int, c_ptr, cairn_callbacks, cairn_driver_statistics
-      type(c_ptr), value :: schedule
-      type(cairn_callbacks), intent(in) :: callbacks
-      type(c_ptr), value :: context
-      type(cairn_driver_statistics), intent(out) :: statistics
-    end function c_driver_run
-    integer(c_int) function c_driver_start(schedule, callbacks, context) &
-        bind(c, name="cairn_driver_start")
-      import :: c_int, c_ptr, cairn_callbacks
-      type(c_ptr), value :: schedule
-      type(cairn_callbacks), intent(in) :: callbacks
-      type(c_ptr), value :: context
-    end function c_driver_start
-    integer(c_int) function c_driver_step(schedule, callbacks, context) &
-        bind(c, name="cairn_driver_step")
-      import :: c_int, c_ptr, cairn_callbacks
-      type(c_ptr), value :: schedule
-      type(cairn_callbacks), intent(in) :: callbacks
-      type(c_ptr), value :: context
-    end function c_driver_step
-    integer(c_int) function c_driver_finish(schedule, callbacks, context, statistics) &
-        bind(c, name="cairn_driver_finish")
-      import :: c_int, c_ptr, cairn_callbacks, cairn_driver_statistics
-      type(c_ptr), value :: schedule
-      type(cairn_callbacks), intent(in) :: callbacks
-      type(c_ptr), value :: context
-      type(cairn_driver_statistics), intent(out) :: statistics
-    end function c_driver_finish
     type(c_ptr) function c_last_error() bind(c, name="cairn_last_error")
       import :: c_ptr
     end function c_last_error
@@ -275,7 +230,20 @@ module cairn
     end function c_strlen
   end interface
 
-  ! The queries of one shape share an interface; these bind its names.
+  ! The C functions of one shape share an interface; these bind its names.
+  procedure(c_create_2), bind(c, name="cairn_revolve_create") :: c_revolve_create
+  procedure(c_create_2), bind(c, name="cairn_uniform_create") :: c_uniform_create
+  procedure(c_create_1), bind(c, name="cairn_online_create") :: c_online_create
+  procedure(c_create_1), bind(c, name="cairn_store_all_create") :: c_store_all_create
+  procedure(c_schedule_action), bind(c, name="cairn_schedule_next") :: c_schedule_next
+  procedure(c_schedule_action), bind(c, name="cairn_online_start") :: c_online_start
+  procedure(c_schedule_call), bind(c, name="cairn_schedule_destroy") :: c_schedule_destroy
+  procedure(c_schedule_call), bind(c, name="cairn_schedule_reset") :: c_schedule_reset
+  procedure(c_schedule_call), bind(c, name="cairn_online_finish") :: c_online_finish
+  procedure(c_driver_call), bind(c, name="cairn_driver_start") :: c_driver_start
+  procedure(c_driver_call), bind(c, name="cairn_driver_step") :: c_driver_step
+  procedure(c_driver_run_call), bind(c, name="cairn_driver_run") :: c_driver_run
+  procedure(c_driver_run_call), bind(c, name="cairn_driver_finish") :: c_driver_finish
   procedure(c_schedule_int), bind(c, name="cairn_schedule_kind") :: c_schedule_kind
   procedure(c_schedule_int), bind(c, name="cairn_schedule_levels") :: c_schedule_levels
   procedure(c_schedule_int64), bind(c, name="cairn_schedule_steps") :: c_schedule_steps

@@ -36,6 +36,13 @@ void ok(int status) {
   REQUIRE(status == CAIRN_OK);
 }
 
+// The result of an int64_t query of a schedule, which must succeed.
+std::int64_t query(int (*function)(const cairn_schedule*, std::int64_t*), const cairn_schedule* s) {
+  std::int64_t value = -1;
+  ok(function(s, &value));
+  return value;
+}
+
 cairn::Action from_c(const cairn_action& a) {
   return cairn::Action{static_cast<cairn::ActionKind>(a.kind), a.level, a.slot, a.step, a.to};
 }
@@ -87,15 +94,12 @@ TEST_CASE("c api: Revolve streams equal the C++ ones for T <= 60 and c <= 8", "[
       Handle h(raw);
       cairn::Revolve expected(T, c);
       REQUIRE(same_stream(expected, h.get()));
+      CHECK(query(cairn_schedule_forward_steps, h.get()) == cairn::forward_cost(T, c));
+      CHECK(query(cairn_schedule_repetitions, h.get()) == cairn::repetitions(T, c));
+      CHECK(query(cairn_schedule_steps, h.get()) == T);
       std::int64_t value = 0;
-      ok(cairn_schedule_forward_steps(h.get(), &value));
-      CHECK(value == cairn::forward_cost(T, c));
-      ok(cairn_schedule_repetitions(h.get(), &value));
-      CHECK(value == cairn::repetitions(T, c));
       ok(cairn_schedule_slots(h.get(), 0, &value));
       CHECK(value == std::min(T, c));
-      ok(cairn_schedule_steps(h.get(), &value));
-      CHECK(value == T);
       ok(cairn_forward_cost(T, c, &value));
       CHECK(value == cairn::forward_cost(T, c));
       ok(cairn_repetitions(T, c, &value));
@@ -119,8 +123,7 @@ TEST_CASE("c api: uniform and store-all streams equal the C++ ones for T <= 60",
       std::int64_t value = 0;
       ok(cairn_schedule_slots(h.get(), 0, &value));
       CHECK(value == cairn::Uniform::slots_needed(T, k));
-      ok(cairn_schedule_forward_steps(h.get(), &value));
-      CHECK(value == cairn::Uniform::forward_steps(T, k));
+      CHECK(query(cairn_schedule_forward_steps, h.get()) == cairn::Uniform::forward_steps(T, k));
     }
     INFO("T = " << T);
     cairn_schedule* raw = nullptr;
@@ -131,8 +134,7 @@ TEST_CASE("c api: uniform and store-all streams equal the C++ ones for T <= 60",
     std::int64_t value = 0;
     ok(cairn_schedule_slots(h.get(), 0, &value));
     CHECK(value == expected.slots());
-    ok(cairn_schedule_forward_steps(h.get(), &value));
-    CHECK(value == T - 1);
+    CHECK(query(cairn_schedule_forward_steps, h.get()) == T - 1);
     const char* name = nullptr;
     ok(cairn_schedule_name(h.get(), &name));
     CHECK(std::string(name) == "store-all");
@@ -525,4 +527,17 @@ TEST_CASE("c api: the last error is kept per thread", "[c_api]") {
   ok(cairn_revolve_create(3, 1, &h));
   cairn_schedule_destroy(h);
   CHECK(std::string(cairn_last_error()) == mine);
+}
+
+TEST_CASE("c api: an exception from a C++ callback stops at the boundary as CAIRN_ERROR_INTERNAL",
+          "[c_api]") {
+  cairn_schedule* raw = nullptr;
+  ok(cairn_revolve_create(5, 2, &raw));
+  Handle h(raw);
+  cairn_callbacks cb = burgers_callbacks();
+  cb.step = [](void*, std::int64_t) -> int { throw std::runtime_error("the solver diverged"); };
+  const burgers::Problem model(8);
+  CProblem p = make_problem(model, 2);
+  CHECK(cairn_driver_run(h.get(), &cb, &p, nullptr) == CAIRN_ERROR_INTERNAL);
+  CHECK(std::string(cairn_last_error()) == "cairn_driver_run: the solver diverged");
 }

@@ -126,15 +126,19 @@ Concrete* as(const cairn_schedule& s) noexcept {
   return dynamic_cast<Concrete*>(s.schedule.get());
 }
 
-cairn::OnlineRevolve& online_of(cairn_schedule& s) {
-  auto* online = as<cairn::OnlineRevolve>(s);
-  if (online == nullptr) {
-    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT, std::string("the schedule is '") +
-                                                    s.schedule->name() +
-                                                    "'; this call needs an online schedule "
-                                                    "(cairn_online_create)");
+// The schedule as a `Concrete`, or CAIRN_ERROR_INVALID_ARGUMENT saying which kind the call needs.
+template <typename Concrete>
+Concrete& require_kind(const cairn_schedule& s, const char* needed) {
+  auto* concrete = as<Concrete>(s);
+  if (concrete == nullptr) {
+    throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
+                                "'; this call needs " + needed);
   }
-  return *online;
+  return *concrete;
+}
+
+cairn::OnlineRevolve& online_of(const cairn_schedule& s) {
+  return require_kind<cairn::OnlineRevolve>(s, "an online schedule (cairn_online_create)");
 }
 
 template <typename Make>
@@ -452,13 +456,9 @@ int cairn_schedule_repetitions(const cairn_schedule* schedule, int64_t* repetiti
   return guarded("cairn_schedule_repetitions", [&] {
     const cairn_schedule& s = handle(schedule);
     require(repetitions, "repetitions");
-    auto* r = as<cairn::Revolve>(s);
-    if (r == nullptr) {
-      throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
-                                  "'; repetitions are given for revolve schedules (for other "
-                                  "(T, c), use cairn_repetitions)");
-    }
-    *repetitions = r->repetitions();
+    *repetitions =
+        require_kind<cairn::Revolve>(s, "a revolve schedule (for any (T, c): cairn_repetitions)")
+            .repetitions();
   });
 }
 
@@ -466,12 +466,7 @@ int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost) 
   return guarded("cairn_multilevel_optimal_cost", [&] {
     const cairn_schedule& s = handle(schedule);
     require(cost, "cost");
-    auto* m = as<cairn::MultilevelRevolve>(s);
-    if (m == nullptr) {
-      throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
-                                  "'; this call needs a multilevel schedule");
-    }
-    *cost = m->optimal_cost();
+    *cost = require_kind<cairn::MultilevelRevolve>(s, "a multilevel schedule").optimal_cost();
   });
 }
 
