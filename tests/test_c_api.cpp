@@ -198,6 +198,7 @@ TEST_CASE("c api: the online protocol equals OnlineRevolve's for T <= 60 and c <
         ok(cairn_online_advanced(h.get(), &list, &count));
         const std::vector<cairn::Action>& want = expected.advanced();
         REQUIRE(count == want.size());
+        CHECK(count <= static_cast<std::size_t>(c) + 1);  // the bound cairn.h promises
         for (std::size_t k = 0; k < count; ++k) REQUIRE(from_c(list[k]) == want[k]);
       }
       std::int64_t steps = 0;
