@@ -20,17 +20,25 @@ constexpr std::int32_t no_store = -1;
 
 // Opt(i, j, m) for every segment of two or more steps and every m in [0, M], computed a memory
 // plane at a time: plane m needs plane m itself (left parts, shorter segments) and planes m - u
-// (right parts after storing a state of u units). Only the last u_max + 1 planes of values are
-// kept; the splits are kept for every plane, for the stream. Within a plane, segments are stored
-// by length, then start ("diagonal-major"), so that the searches below read memory in order.
+// (right parts after storing a state of u units). Only the last few planes of values are kept;
+// the splits are kept for every plane, for the stream, by length, then start ("diagonal-major").
+//
+// Two ways to fill a plane, each with the value layout its reads want:
+//  - bounded (equal sizes): segments by length, values diagonal-major like the splits. A search
+//    reads the splits of (i, j - 1) and (i + 1, j), neighbours on the shorter diagonal, and then
+//    about two candidates.
+//  - full: segments by end, then start from the right. A search reads every (i, k) and every
+//    (k, j), so the values are kept twice: by start (a row per i) and by end (a column per j),
+//    and both reads are contiguous.
 class Tables {
  public:
   Tables(const std::vector<double>& prefix, const std::vector<std::int64_t>& units,
-         std::int64_t memory, std::size_t max_bytes)
+         std::int64_t memory, std::size_t max_bytes, bool bounded)
       : prefix_(prefix),
         units_(units),
         steps_(static_cast<std::int64_t>(units.size())),
-        planes_(static_cast<std::size_t>(memory) + 1) {
+        planes_(static_cast<std::size_t>(memory) + 1),
+        bounded_(bounded) {
     const auto T = static_cast<std::size_t>(steps_);
     if (T > 65535) {
       throw std::length_error("HeterogeneousRevolve: " + std::to_string(T) +
@@ -48,9 +56,12 @@ class Tables {
     threads_ = static_cast<std::size_t>(std::min<std::int64_t>(
         {static_cast<std::int64_t>(std::min(cores, 4u)), memory + 1, T >= 200 ? 4 : 1}));
     ring_ = std::min(static_cast<std::size_t>(largest_) + threads_, planes_);
+    // A plane of values holds the one-step segments too (always 0), so searches need no branch.
+    plane_size_ = segments_ + T;
+    const std::size_t layouts = bounded_ ? 1 : 2;
     const double bytes =
         static_cast<double>(segments_) * static_cast<double>(planes_) * sizeof(std::uint16_t) +
-        static_cast<double>(segments_ + T) * static_cast<double>(ring_) * sizeof(double);
+        static_cast<double>(plane_size_ * layouts) * static_cast<double>(ring_) * sizeof(double);
     if (bytes > static_cast<double>(max_bytes)) {
       throw std::length_error(
           "HeterogeneousRevolve: the planning tables for T = " + std::to_string(T) + " and " +
@@ -63,16 +74,35 @@ class Tables {
     // Not zeroed: fill() writes every split before anything reads it, and skipping a pass over
     // the largest table (404 MB for T = 2000, M = 100) saves about 0.1 s of its 1 s.
     split_.reset(new std::uint16_t[segments_ * planes_]);
-    // Values have the one-step segments too (first, all 0), so the searches need no branch.
-    value_.assign((T + segments_) * ring_, infinity);
-    for (std::size_t r = 0; r < ring_; ++r) {
-      std::fill_n(value_.begin() + static_cast<std::ptrdiff_t>(r * (T + segments_)), T, 0.0);
-    }
     diagonal_.assign(T + 1, 0);
-    value_diagonal_.assign(T + 1, 0);
-    for (std::size_t length = 2; length <= T; ++length) {
-      if (length >= 3) diagonal_[length] = diagonal_[length - 1] + (T - (length - 1) + 1);
-      value_diagonal_[length] = T + diagonal_[length];
+    for (std::size_t length = 3; length <= T; ++length) {
+      diagonal_[length] = diagonal_[length - 1] + (T - (length - 1) + 1);
+    }
+    if (bounded_) {
+      // Diagonal-major: the T one-step segments first, then each length as the splits have it.
+      value_.assign(plane_size_ * ring_, infinity);
+      by_length_.assign(T + 1, 0);
+      for (std::size_t length = 2; length <= T; ++length)
+        by_length_[length] = T + diagonal_[length];
+      for (std::size_t r = 0; r < ring_; ++r) {
+        std::fill_n(value_.begin() + static_cast<std::ptrdiff_t>(r * plane_size_), T, 0.0);
+      }
+    } else {
+      // Row i holds (i, i + 1) .. (i, T); column j holds (0, j) .. (j - 1, j).
+      value_.assign(plane_size_ * ring_, infinity);
+      by_end_value_.assign(plane_size_ * ring_, infinity);
+      row_.assign(T + 1, 0);
+      column_.assign(T + 1, 0);
+      for (std::size_t i = 1; i <= T; ++i) {
+        row_[i] = row_[i - 1] + (T - (i - 1));
+        column_[i] = i * (i - 1) / 2;
+      }
+      for (std::size_t r = 0; r < ring_; ++r) {
+        for (std::size_t i = 0; i < T; ++i) {
+          value_[r * plane_size_ + row_[i]] = 0.0;
+          by_end_value_[r * plane_size_ + column_[i + 1] + i] = 0.0;
+        }
+      }
     }
   }
 
@@ -85,7 +115,8 @@ class Tables {
   }
   // Opt(i, j, m); m must be one of the last planes filled (all of them for the final answer).
   double value(std::int64_t i, std::int64_t j, std::int64_t m) const {
-    return value_[plane(m) + value_segment(i, j)];
+    const auto a = static_cast<std::size_t>(i), b = static_cast<std::size_t>(j);
+    return value_[plane(m) + (bounded_ ? by_length_[b - a] + a : row_[a] + (b - a - 1))];
   }
 
   // bounded: search the split of (i, j, m) only between those of (i, j - 1, m) and (i + 1, j, m)
@@ -93,20 +124,22 @@ class Tables {
   // with equal sizes, where the tests find the bounded and the full search identical. In both, a
   // store wins a tie with no store: the split is then defined for every m > 0, which keeps the
   // bounds tight.
-  void fill(bool bounded) {
+  void fill() {
     if (segments_ == 0) return;  // one step: nothing to choose
     const auto M = static_cast<std::int64_t>(planes_) - 1;
-    // done[m]: every segment of plane m up to this length is final (release/acquire pairs).
+    // done[m]: plane m is final up to this length (bounded) or end (full); release/acquire pairs.
     std::unique_ptr<std::atomic<std::int64_t>[]> done(new std::atomic<std::int64_t>[planes_]);
     for (std::size_t m = 0; m < planes_; ++m) done[m].store(1, std::memory_order_relaxed);
     const auto work = [&](std::size_t first) {
       std::vector<double> none(static_cast<std::size_t>(steps_));
       for (auto m = static_cast<std::int64_t>(first); m <= M;
            m += static_cast<std::int64_t>(threads_)) {
-        if (largest_ == smallest_) {
-          fill_plane<true>(m, bounded, none, done.get());
+        if (bounded_) {
+          fill_plane_bounded(m, none, done.get());
+        } else if (largest_ == smallest_) {
+          fill_plane_full<true>(m, none, done.get());
         } else {
-          fill_plane<false>(m, bounded, none, done.get());
+          fill_plane_full<false>(m, none, done.get());
         }
       }
     };
@@ -117,39 +150,49 @@ class Tables {
   }
 
  private:
-  // EqualSizes: every state takes smallest_ units, so a candidate needs no size check and every
-  // right part lies in the same earlier plane; the arithmetic is the same in both versions.
-  template <bool EqualSizes>
-  void fill_plane(std::int64_t m, bool bounded, std::vector<double>& none,
-                  std::atomic<std::int64_t>* done) {
-    // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
-    // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
-    std::fill(none.begin(), none.end(), 0.0);
-    // Plane m takes the slot of plane m - ring_: that plane and the planes that read it (the next
-    // largest_) must be complete first. Without this wait a thread could start writing plane m
-    // while another still reads the slot's old plane (ThreadSanitizer found it).
+  // Plane m takes the ring slot of plane m - ring_: that plane and the planes that read it (the
+  // next largest_) must be complete first. Without this wait a thread could start writing plane
+  // m while another still reads the slot's old plane (ThreadSanitizer found it).
+  void wait_for_slot(std::int64_t m, const std::atomic<std::int64_t>* done) const {
     const auto ring = static_cast<std::int64_t>(ring_);
     for (std::int64_t q = m - ring; q >= 0 && q <= m - ring + largest_ && q < m; ++q) {
       while (done[q].load(std::memory_order_acquire) < steps_) std::this_thread::yield();
     }
+  }
+  // Until the planes m - u that plane m reads are final up to `progress`.
+  void wait_for_earlier(std::int64_t m, std::int64_t progress,
+                        const std::atomic<std::int64_t>* done) const {
+    for (std::int64_t u = 1; u <= std::min(largest_, m); ++u) {
+      while (done[m - u].load(std::memory_order_acquire) < progress) std::this_thread::yield();
+    }
+  }
+  // The planes m - u of `layout`, u = 1 .. min(largest_, m), once rather than a division each.
+  std::vector<const double*> earlier_planes(const std::vector<double>& layout,
+                                            std::int64_t m) const {
+    std::vector<const double*> earlier(static_cast<std::size_t>(largest_) + 1, nullptr);
+    for (std::int64_t u = 1; u <= std::min(largest_, m); ++u) {
+      earlier[static_cast<std::size_t>(u)] = layout.data() + plane(m - u);
+    }
+    return earlier;
+  }
+
+  // Segments by length; equal sizes (smallest_ units each), so every right part lies in plane
+  // m - smallest_.
+  void fill_plane_bounded(std::int64_t m, std::vector<double>& none,
+                          std::atomic<std::int64_t>* done) {
+    // No store: advance from x_i to each x_l, l = i+1 .. j-1, once per reversed step:
+    // sum_{l=i+1}^{j-1} F(i, l), grown by one term per length (the same sums in every plane).
+    std::fill(none.begin(), none.end(), 0.0);
+    wait_for_slot(m, done);
     double* values = value_.data() + plane(m);
     std::uint16_t* splits = split_.get() + static_cast<std::size_t>(m) * segments_;
-    const std::int64_t reach = std::min(largest_, m);
-    // The planes m - u once, rather than a division per candidate.
-    std::vector<const double*> earlier(static_cast<std::size_t>(reach) + 1, nullptr);
-    for (std::int64_t u = 1; u <= reach; ++u) {
-      earlier[static_cast<std::size_t>(u)] = value_.data() + plane(m - u);
-    }
     const bool can_store = m >= smallest_;
-    const double* equal_right = can_store ? earlier[static_cast<std::size_t>(smallest_)] : nullptr;
+    const double* right_plane =
+        can_store ? earlier_planes(value_, m)[static_cast<std::size_t>(smallest_)] : nullptr;
     const double* const prefix = prefix_.data();
-    const std::int64_t* const units = units_.data();
-    const std::size_t* const at_length = value_diagonal_.data();
+    const std::size_t* const at_length = by_length_.data();
     for (std::int64_t length = 2; length <= steps_; ++length) {
-      // The right parts come from planes m - u and are shorter than `length`.
-      for (std::int64_t u = 1; u <= reach; ++u) {
-        while (done[m - u].load(std::memory_order_acquire) < length - 1) std::this_thread::yield();
-      }
+      wait_for_earlier(m, length - 1, done);  // right parts are shorter than `length`
       const std::size_t split_base = diagonal_[static_cast<std::size_t>(length)];
       const std::size_t shorter_base = diagonal_[static_cast<std::size_t>(length - 1)];
       for (std::int64_t i = 0; i + length <= steps_; ++i) {
@@ -157,7 +200,7 @@ class Tables {
         double& no_store_cost = none[static_cast<std::size_t>(i)];
         no_store_cost += prefix[j - 1] - prefix[i];
         std::int64_t lo = i + 1, hi = can_store ? j - 1 : i;
-        if (bounded && length >= 3) {
+        if (length >= 3) {
           // This plane's splits of (i, j - 1) and (i + 1, j), adjacent on the shorter diagonal,
           // stored as offsets from the segment's start (0: no store).
           const std::uint16_t left = splits[shorter_base + static_cast<std::size_t>(i)];
@@ -168,12 +211,6 @@ class Tables {
         double best = infinity;
         std::int32_t arg = no_store;
         for (std::int64_t k = lo; k <= hi; ++k) {
-          const double* right_plane = equal_right;
-          if constexpr (!EqualSizes) {
-            const std::int64_t u = units[k];
-            if (u > m) continue;
-            right_plane = earlier[static_cast<std::size_t>(u)];
-          }
           // forward(i, k) + Opt(k, j, m - u) + Opt(i, k, m), in this order in every search.
           const double c = (prefix[k] - prefix[i]) +
                            right_plane[at_length[j - k] + static_cast<std::size_t>(k)] +
@@ -195,31 +232,84 @@ class Tables {
     }
   }
 
+  // Segments by end j, then start i from j - 2 down to 0: (i, j) reads (i, k), k < j, of this
+  // plane (earlier ends) and (k, j) of planes m - u (the same end, there final). EqualSizes: no
+  // size check per candidate. The arithmetic is that of the bounded search.
+  template <bool EqualSizes>
+  void fill_plane_full(std::int64_t m, std::vector<double>& none, std::atomic<std::int64_t>* done) {
+    std::fill(none.begin(), none.end(), 0.0);  // sum_{l=i+1}^{j-1} F(i, l), as j grows
+    wait_for_slot(m, done);
+    double* rows = value_.data() + plane(m);
+    double* columns = by_end_value_.data() + plane(m);
+    std::uint16_t* splits = split_.get() + static_cast<std::size_t>(m) * segments_;
+    const std::vector<const double*> earlier = earlier_planes(by_end_value_, m);
+    const bool can_store = m >= smallest_;
+    const double* const prefix = prefix_.data();
+    const std::int64_t* const units = units_.data();
+    for (std::int64_t j = 2; j <= steps_; ++j) {
+      wait_for_earlier(m, j, done);
+      const std::size_t column = column_[static_cast<std::size_t>(j)];
+      for (std::int64_t i = j - 2; i >= 0; --i) {
+        const auto a = static_cast<std::size_t>(i);
+        double& no_store_cost = none[a];
+        no_store_cost += prefix[j - 1] - prefix[i];
+        const double* left = rows + row_[a];  // left[k - i - 1] = Opt(i, k, m)
+        double best = infinity;
+        std::int32_t arg = no_store;
+        const std::int64_t hi = can_store ? j - 1 : i;
+        for (std::int64_t k = i + 1; k <= hi; ++k) {
+          const double* right;  // right[k] = Opt(k, j, m - u)
+          if constexpr (EqualSizes) {
+            right = earlier[static_cast<std::size_t>(smallest_)] + column;
+          } else {
+            const std::int64_t u = units[k];
+            if (u > m) continue;
+            right = earlier[static_cast<std::size_t>(u)] + column;
+          }
+          const double c = (prefix[k] - prefix[i]) + right[k] + left[k - i - 1];
+          if (c < best) {
+            best = c;
+            arg = static_cast<std::int32_t>(k);
+          }
+        }
+        if (no_store_cost < best) {
+          best = no_store_cost;
+          arg = no_store;
+        }
+        rows[row_[a] + static_cast<std::size_t>(j - i - 1)] = best;
+        columns[column + a] = best;
+        splits[segment(i, j)] = arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
+      }
+      done[m].store(j, std::memory_order_release);
+    }
+  }
+
   std::size_t segment(std::int64_t i, std::int64_t j) const {
     return diagonal_[static_cast<std::size_t>(j - i)] + static_cast<std::size_t>(i);
   }
-  // Where (i, j) lies among a plane's values, which start with the T one-step segments.
-  std::size_t value_segment(std::int64_t i, std::int64_t j) const {
-    return value_diagonal_[static_cast<std::size_t>(j - i)] + static_cast<std::size_t>(i);
-  }
   std::size_t plane(std::int64_t m) const {
-    return (static_cast<std::size_t>(m) % ring_) * (segments_ + static_cast<std::size_t>(steps_));
+    return (static_cast<std::size_t>(m) % ring_) * plane_size_;
   }
 
   const std::vector<double>& prefix_;
   const std::vector<std::int64_t>& units_;
   std::int64_t steps_;
   std::size_t planes_;
+  bool bounded_;
   std::size_t segments_ = 0;
+  std::size_t plane_size_ = 0;
   std::size_t ring_ = 1;
   std::int64_t largest_ = 1;   // the largest state, in units
   std::int64_t smallest_ = 1;  // the smallest state, in units
   std::size_t threads_ = 1;
   std::size_t bytes_ = 0;
-  std::vector<double> value_;
+  std::vector<double> value_;         // bounded: diagonal-major; full: by start (rows)
+  std::vector<double> by_end_value_;  // full only: by end (columns)
   std::unique_ptr<std::uint16_t[]> split_;
-  std::vector<std::size_t> diagonal_;        // first split of each segment length
-  std::vector<std::size_t> value_diagonal_;  // first value of each segment length
+  std::vector<std::size_t> diagonal_;   // first split of each segment length
+  std::vector<std::size_t> by_length_;  // bounded: first value of each segment length
+  std::vector<std::size_t> row_;        // full: first value of each start
+  std::vector<std::size_t> column_;     // full: first value of each end
 };
 
 // Emits the stream the tables describe, keeping track of slots and bytes held.
@@ -363,11 +453,11 @@ HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::ui
   for (std::int64_t u : units) all += u;
   const std::int64_t memory = std::min(budget_units, all) - x0;
 
-  Tables tables(prefix, units, memory, max_table_bytes);
   const bool equal_sizes =
       std::all_of(units.begin(), units.end(), [&](std::int64_t u) { return u == units.front(); });
   bounded_search_ = equal_sizes && !exhaustive_splits;
-  tables.fill(bounded_search_);
+  Tables tables(prefix, units, memory, max_table_bytes, bounded_search_);
+  tables.fill();
   table_bytes_ = tables.bytes();
   const std::int64_t T = steps();
   optimal_cost_ = tables.value(0, T, memory) + backward;

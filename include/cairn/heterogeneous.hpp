@@ -46,10 +46,11 @@ struct ChainStep {
 ///
 /// Cost:
 ///  - Tables: 2 T (T - 1) / 2 (M + 1) bytes of splits, plus the values of at most u_max + 4
-///    memory planes (8 T (T + 1) / 2 bytes each), for M = budget / unit and u_max the largest
-///    state in units. Freed when the constructor returns; the stream is kept (O(actions)).
-///  - Time, unequal sizes: the full split search, O(T^3 M / 6); T = 1000 with M = 30 takes 8 to
-///    13 s on 2 cores.
+///    memory planes (8 T (T + 1) / 2 bytes each; twice that for the full search, which keeps
+///    them by start and by end), for M = budget / unit and u_max the largest state in units.
+///    Freed when the constructor returns; the stream is kept (O(actions)).
+///  - Time, unequal sizes: the full split search, O(T^3 M / 6), over contiguous rows; T = 1000
+///    with M = 30 takes 3 to 5 s on 2 cores.
 ///  - Time, equal sizes: the split of (i, j) is searched only between those of (i, j - 1) and
 ///    (i + 1, j) (Knuth-Yao bounds), amortised O(T^2 M). This property is not proven here; the
 ///    tests compare it with the full search, stream for stream, on random chains
