@@ -18,6 +18,29 @@ namespace {
 constexpr double infinity = std::numeric_limits<double>::infinity();
 constexpr std::int32_t no_store = -1;
 
+// The cheapest split of a segment (i, j) among the candidates offered, in the order offered: the
+// first of equal costs wins, and a store wins a tie with no store.
+struct Choice {
+  double best = infinity;
+  std::int64_t split = 0;
+
+  void offer(double cost, std::int64_t k) {
+    if (cost < best) {
+      best = cost;
+      split = k;
+    }
+  }
+  // Weighs no store against the best split; returns the split as the tables keep it, k - i, or 0
+  // for no store (then `best` is its cost).
+  std::uint16_t settle(double no_store_cost, std::int64_t i) {
+    if (no_store_cost < best) {
+      best = no_store_cost;
+      return 0;
+    }
+    return static_cast<std::uint16_t>(split - i);
+  }
+};
+
 // Opt(i, j, m) for every segment of two or more steps and every m in [0, M], computed a memory
 // plane at a time: plane m needs plane m itself (left parts, shorter segments) and planes m - u
 // (right parts after storing a state of u units). Only the last few planes of values are kept;
@@ -208,25 +231,16 @@ class Tables {
           if (left != 0) lo = i + left;
           if (right != 0) hi = i + 1 + right;
         }
-        double best = infinity;
-        std::int32_t arg = no_store;
+        Choice choice;
         for (std::int64_t k = lo; k <= hi; ++k) {
           // forward(i, k) + Opt(k, j, m - u) + Opt(i, k, m), in this order in every search.
-          const double c = (prefix[k] - prefix[i]) +
+          choice.offer((prefix[k] - prefix[i]) +
                            right_plane[at_length[j - k] + static_cast<std::size_t>(k)] +
-                           values[at_length[k - i] + static_cast<std::size_t>(i)];
-          if (c < best) {
-            best = c;
-            arg = static_cast<std::int32_t>(k);
-          }
+                           values[at_length[k - i] + static_cast<std::size_t>(i)],
+                       k);
         }
-        if (no_store_cost < best) {
-          best = no_store_cost;
-          arg = no_store;
-        }
-        values[at_length[length] + static_cast<std::size_t>(i)] = best;
-        splits[split_base + static_cast<std::size_t>(i)] =
-            arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
+        splits[split_base + static_cast<std::size_t>(i)] = choice.settle(no_store_cost, i);
+        values[at_length[length] + static_cast<std::size_t>(i)] = choice.best;
       }
       done[m].store(length, std::memory_order_release);
     }
@@ -254,8 +268,7 @@ class Tables {
         double& no_store_cost = none[a];
         no_store_cost += prefix[j - 1] - prefix[i];
         const double* left = rows + row_[a];  // left[k - i - 1] = Opt(i, k, m)
-        double best = infinity;
-        std::int32_t arg = no_store;
+        Choice choice;
         const std::int64_t hi = can_store ? j - 1 : i;
         for (std::int64_t k = i + 1; k <= hi; ++k) {
           const double* right;  // right[k] = Opt(k, j, m - u)
@@ -266,19 +279,11 @@ class Tables {
             if (u > m) continue;
             right = earlier[static_cast<std::size_t>(u)] + column;
           }
-          const double c = (prefix[k] - prefix[i]) + right[k] + left[k - i - 1];
-          if (c < best) {
-            best = c;
-            arg = static_cast<std::int32_t>(k);
-          }
+          choice.offer((prefix[k] - prefix[i]) + right[k] + left[k - i - 1], k);
         }
-        if (no_store_cost < best) {
-          best = no_store_cost;
-          arg = no_store;
-        }
-        rows[row_[a] + static_cast<std::size_t>(j - i - 1)] = best;
-        columns[column + a] = best;
-        splits[segment(i, j)] = arg == no_store ? 0 : static_cast<std::uint16_t>(arg - i);
+        splits[segment(i, j)] = choice.settle(no_store_cost, i);
+        rows[row_[a] + static_cast<std::size_t>(j - i - 1)] = choice.best;
+        columns[column + a] = choice.best;
       }
       done[m].store(j, std::memory_order_release);
     }
