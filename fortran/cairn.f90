@@ -23,14 +23,14 @@ module cairn
   end enum
   enum, bind(c)
     enumerator :: CAIRN_SCHEDULE_REVOLVE = 0, CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, &
-                  CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL
+                  CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS
   end enum
   public :: CAIRN_OK, CAIRN_ERROR_INVALID_ARGUMENT, CAIRN_ERROR_CALLBACK, &
             CAIRN_ERROR_OUT_OF_MEMORY, CAIRN_ERROR_STATE, CAIRN_ERROR_OVERFLOW, &
             CAIRN_ERROR_INTERNAL, CAIRN_ACTION_ADVANCE, CAIRN_ACTION_STORE, CAIRN_ACTION_RESTORE, &
             CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END, CAIRN_SCHEDULE_REVOLVE, &
             CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, CAIRN_SCHEDULE_UNIFORM, &
-            CAIRN_SCHEDULE_STORE_ALL
+            CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS
 
   integer(c_int64_t), parameter, public :: CAIRN_UNLIMITED_SLOTS = huge(0_c_int64_t)
 
@@ -49,6 +49,13 @@ module cairn
     real(c_double) :: write_cost
     real(c_double) :: read_cost
   end type cairn_storage_level
+
+  ! One step of a heterogeneous chain: costs of its advance and reverse, size of its input state.
+  type, bind(c), public :: cairn_chain_step
+    real(c_double) :: forward_cost
+    real(c_double) :: backward_cost
+    integer(c_int64_t) :: state_bytes
+  end type cairn_chain_step
 
   ! The C function pointers; make them with cairn_make_callbacks, which checks their interfaces.
   type, bind(c), public :: cairn_callbacks
@@ -107,6 +114,8 @@ module cairn
   public :: cairn_step_callback, cairn_slot_callback, cairn_free_callback, &
             cairn_terminal_callback
 
+  public :: cairn_heterogeneous_create, cairn_heterogeneous_optimal_cost, &
+            cairn_heterogeneous_peak_bytes
   public :: cairn_revolve_create, cairn_online_create, cairn_multilevel_create, &
             cairn_uniform_create, cairn_store_all_create, cairn_schedule_destroy, &
             cairn_schedule_next, cairn_schedule_next_actions, cairn_schedule_reset, &
@@ -166,6 +175,11 @@ module cairn
       type(c_ptr), value :: schedule
       integer(c_int64_t), intent(out) :: value
     end function c_schedule_int64
+    integer(c_int) function c_schedule_double(schedule, value) bind(c)
+      import :: c_int, c_ptr, c_double
+      type(c_ptr), value :: schedule
+      real(c_double), intent(out) :: value
+    end function c_schedule_double
   end interface
 
   ! ---- the C functions ----
@@ -180,6 +194,13 @@ module cairn
       real(c_double), value :: forward_cost, backward_cost
       type(c_ptr), intent(out) :: schedule
     end function c_multilevel_create
+    integer(c_int) function c_heterogeneous_create(chain, steps, budget_bytes, memory_unit, &
+                                                   schedule) bind(c, name="cairn_heterogeneous_create")
+      import :: c_int, c_int64_t, c_ptr, cairn_chain_step
+      type(cairn_chain_step), intent(in) :: chain(*)
+      integer(c_int64_t), value :: steps, budget_bytes, memory_unit
+      type(c_ptr), intent(out) :: schedule
+    end function c_heterogeneous_create
     integer(c_int) function c_schedule_next_actions(schedule, actions, capacity, count) &
         bind(c, name="cairn_schedule_next_actions")
       import :: c_int, c_ptr, c_size_t, cairn_action
@@ -200,12 +221,6 @@ module cairn
       integer(c_int), value :: level
       integer(c_int64_t), intent(out) :: slots
     end function c_schedule_slots
-    integer(c_int) function c_multilevel_optimal_cost(schedule, cost) &
-        bind(c, name="cairn_multilevel_optimal_cost")
-      import :: c_int, c_ptr, c_double
-      type(c_ptr), value :: schedule
-      real(c_double), intent(out) :: cost
-    end function c_multilevel_optimal_cost
     integer(c_int) function c_online_advanced(schedule, actions, count) &
         bind(c, name="cairn_online_advanced")
       import :: c_int, c_ptr, c_size_t
@@ -251,6 +266,12 @@ module cairn
       c_schedule_forward_steps
   procedure(c_schedule_int64), bind(c, name="cairn_schedule_repetitions") :: &
       c_schedule_repetitions
+  procedure(c_schedule_int64), bind(c, name="cairn_heterogeneous_peak_bytes") :: &
+    c_heterogeneous_peak_bytes
+  procedure(c_schedule_double), bind(c, name="cairn_multilevel_optimal_cost") :: &
+    c_multilevel_optimal_cost
+  procedure(c_schedule_double), bind(c, name="cairn_heterogeneous_optimal_cost") :: &
+    c_heterogeneous_optimal_cost
   procedure(c_binomial), bind(c, name="cairn_repetitions") :: c_repetitions
   procedure(c_binomial), bind(c, name="cairn_forward_cost") :: c_forward_cost
 
@@ -297,6 +318,29 @@ contains
     status = c_store_all_create(steps, schedule%handle)
   end function cairn_store_all_create
 
+  ! The cheapest nested schedule for chain(1:T) under budget_bytes (x_0's included); memory_unit 0:
+  ! the greatest common divisor of the sizes.
+  integer(c_int) function cairn_heterogeneous_create(schedule, chain, budget_bytes, memory_unit) &
+      result(status)
+    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_chain_step), intent(in) :: chain(:)
+    integer(c_int64_t), intent(in) :: budget_bytes, memory_unit
+    status = c_heterogeneous_create(chain, int(size(chain), c_int64_t), budget_bytes, &
+                                    memory_unit, schedule%handle)
+  end function cairn_heterogeneous_create
+
+  integer(c_int) function cairn_heterogeneous_optimal_cost(schedule, cost) result(status)
+    type(cairn_schedule), intent(in) :: schedule
+    real(c_double), intent(out) :: cost
+    status = c_heterogeneous_optimal_cost(schedule%handle, cost)
+  end function cairn_heterogeneous_optimal_cost
+
+  integer(c_int) function cairn_heterogeneous_peak_bytes(schedule, bytes) result(status)
+    type(cairn_schedule), intent(in) :: schedule
+    integer(c_int64_t), intent(out) :: bytes
+    status = c_heterogeneous_peak_bytes(schedule%handle, bytes)
+  end function cairn_heterogeneous_peak_bytes
+
   ! Frees the schedule (a null one is fine) and nulls the handle.
   integer(c_int) function cairn_schedule_destroy(schedule) result(status)
     type(cairn_schedule), intent(inout) :: schedule
@@ -334,7 +378,7 @@ contains
     status = c_schedule_kind(schedule%handle, kind)
   end function cairn_schedule_kind
 
-  ! "revolve", "online", "multilevel", "uniform" or "store-all".
+  ! "revolve", "online", "multilevel", "uniform", "store-all" or "heterogeneous".
   integer(c_int) function cairn_schedule_name(schedule, name) result(status)
     type(cairn_schedule), intent(in) :: schedule
     character(len=:), allocatable, intent(out) :: name

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "cairn/binomial.hpp"
 #include "cairn/cairn.h"
 #include "cairn/driver.hpp"
+#include "cairn/heterogeneous.hpp"
 #include "cairn/memory_storage.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
@@ -398,6 +400,81 @@ TEST_CASE("c api: a callback that fails stops the run with CAIRN_ERROR_CALLBACK 
   CProblem after = make_problem(model, 3);
   ok(cairn_driver_run(h.get(), &cb, &after, nullptr));
   CHECK(bitwise_equal(after.lambda, good.lambda));
+}
+
+TEST_CASE("c api: heterogeneous streams equal the C++ ones on random chains", "[c_api]") {
+  std::mt19937_64 random(3);
+  std::uniform_int_distribution<int> quarter(1, 16), size(1, 4);
+  for (std::int64_t T = 1; T <= 40; ++T) {
+    for (int trial = 0; trial < 3; ++trial) {
+      std::vector<cairn_chain_step> chain(static_cast<std::size_t>(T));
+      std::vector<cairn::ChainStep> expected_chain;
+      std::int64_t total = 0;
+      for (cairn_chain_step& step : chain) {
+        step = cairn_chain_step{quarter(random) / 4.0, quarter(random) / 4.0, 8 * size(random)};
+        total += step.state_bytes;
+        expected_chain.push_back(cairn::ChainStep{step.forward_cost, step.backward_cost,
+                                                  static_cast<std::uint64_t>(step.state_bytes)});
+      }
+      for (const std::int64_t budget : {chain.front().state_bytes, total / 3 + 32, total}) {
+        INFO("T = " << T << ", trial " << trial << ", budget " << budget);
+        cairn_schedule* raw = nullptr;
+        ok(cairn_heterogeneous_create(chain.data(), T, budget, 0, &raw));
+        Handle h(raw);
+        cairn::HeterogeneousRevolve expected(expected_chain, static_cast<std::uint64_t>(budget));
+        REQUIRE(same_stream(expected, h.get()));
+        double cost = -1;
+        ok(cairn_heterogeneous_optimal_cost(h.get(), &cost));
+        CHECK(cost == expected.optimal_cost());
+        CHECK(query(cairn_heterogeneous_peak_bytes, h.get()) ==
+              static_cast<std::int64_t>(expected.peak_bytes()));
+        CHECK(query(cairn_schedule_steps, h.get()) == T);
+        std::int64_t slots = 0;
+        ok(cairn_schedule_slots(h.get(), 0, &slots));
+        CHECK(slots == expected.slots());
+        int kind = -1;
+        ok(cairn_schedule_kind(h.get(), &kind));
+        CHECK(kind == CAIRN_SCHEDULE_HETEROGENEOUS);
+        const char* name = nullptr;
+        ok(cairn_schedule_name(h.get(), &name));
+        CHECK(std::string(name) == "heterogeneous");
+      }
+    }
+  }
+}
+
+TEST_CASE("c api: heterogeneous schedules refuse bad chains with a message", "[c_api]") {
+  const auto expect = [](int status, int code, const std::string& message) {
+    INFO(cairn_last_error());
+    CHECK(status == code);
+    CHECK(std::string(cairn_last_error()) == message);
+  };
+  cairn_schedule* h = nullptr;
+  const cairn_chain_step good[2] = {{1, 1, 8}, {1, 1, 8}};
+  const cairn_chain_step empty_state[2] = {{1, 1, 8}, {1, 1, 0}};
+  const cairn_chain_step negative[2] = {{1, 1, 8}, {-1, 1, 8}};
+  expect(cairn_heterogeneous_create(good, 0, 16, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: steps = 0; need steps >= 1");
+  expect(cairn_heterogeneous_create(nullptr, 2, 16, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: chain is NULL; pass a valid pointer");
+  expect(cairn_heterogeneous_create(good, 2, -1, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: budget_bytes = -1, memory_unit = 0; both must be >= 0 "
+         "(memory_unit 0: the sizes' gcd)");
+  expect(cairn_heterogeneous_create(empty_state, 2, 16, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: chain[1].state_bytes = 0; sizes must be >= 1");
+  expect(cairn_heterogeneous_create(negative, 2, 16, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: HeterogeneousRevolve: step 1 has a negative or non-finite "
+         "cost; costs must be finite and >= 0");
+  expect(cairn_heterogeneous_create(good, 2, 4, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_create: HeterogeneousRevolve: the budget of 4 bytes cannot hold x_0 "
+         "(8 bytes); every schedule keeps x_0");
+  CHECK(h == nullptr);
+  ok(cairn_revolve_create(10, 2, &h));
+  Handle revolve(h);
+  double cost = 0;
+  expect(cairn_heterogeneous_optimal_cost(revolve.get(), &cost), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_heterogeneous_optimal_cost: the schedule is 'revolve'; this call needs a "
+         "heterogeneous schedule");
 }
 
 TEST_CASE("c api: bad arguments give CAIRN_ERROR_INVALID_ARGUMENT and say what is allowed",

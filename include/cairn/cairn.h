@@ -68,7 +68,8 @@ enum cairn_schedule_kind {
   CAIRN_SCHEDULE_ONLINE = 1,
   CAIRN_SCHEDULE_MULTILEVEL = 2,
   CAIRN_SCHEDULE_UNIFORM = 3,
-  CAIRN_SCHEDULE_STORE_ALL = 4
+  CAIRN_SCHEDULE_STORE_ALL = 4,
+  CAIRN_SCHEDULE_HETEROGENEOUS = 5
 };
 
 /* A slot count meaning "as many as the schedule wants" (the last level of a multilevel one). */
@@ -95,6 +96,23 @@ CAIRN_C_API int cairn_multilevel_create(int64_t steps, const cairn_storage_level
 CAIRN_C_API int cairn_uniform_create(int64_t steps, int64_t interval, cairn_schedule** schedule);
 /* Every state kept: steps - 1 slots, nothing recomputed. */
 CAIRN_C_API int cairn_store_all_create(int64_t steps, cairn_schedule** schedule);
+
+/* One step of a heterogeneous chain, x_i -> x_{i+1}: the cost of advancing over it (>= 0), of
+ * its reverse action (>= 0), and the size in bytes of x_i (>= 1). */
+typedef struct cairn_chain_step {
+  double forward_cost;
+  double backward_cost;
+  int64_t state_bytes;
+} cairn_chain_step;
+
+/* The cheapest nested schedule for chain[0..steps) when the checkpoints held at once, x_0's
+ * included, take at most budget_bytes (cairn::HeterogeneousRevolve; docs/schedules.md). Memory
+ * is counted in units of memory_unit bytes (0: the greatest common divisor of the sizes, exact).
+ * Planning takes O(T^2 M) to O(T^3 M) time for M = budget / unit; tables over 1 GiB are refused
+ * with CAIRN_ERROR_OUT_OF_MEMORY and a message that gives their size. */
+CAIRN_C_API int cairn_heterogeneous_create(const cairn_chain_step* chain, int64_t steps,
+                                           int64_t budget_bytes, int64_t memory_unit,
+                                           cairn_schedule** schedule);
 /* Frees the handle; NULL is allowed and does nothing. */
 CAIRN_C_API int cairn_schedule_destroy(cairn_schedule* schedule);
 
@@ -109,7 +127,7 @@ CAIRN_C_API int cairn_schedule_reset(cairn_schedule* schedule);
 
 /* enum cairn_schedule_kind of the handle. */
 CAIRN_C_API int cairn_schedule_kind(const cairn_schedule* schedule, int* kind);
-/* "revolve", "online", "multilevel", "uniform" or "store-all" (a static string). */
+/* "revolve", "online", "multilevel", "uniform", "store-all" or "heterogeneous" (static). */
 CAIRN_C_API int cairn_schedule_name(const cairn_schedule* schedule, const char** name);
 /* T; for an online schedule, the steps made so far. */
 CAIRN_C_API int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps);
@@ -124,6 +142,10 @@ CAIRN_C_API int cairn_schedule_forward_steps(const cairn_schedule* schedule, int
 CAIRN_C_API int cairn_schedule_repetitions(const cairn_schedule* schedule, int64_t* repetitions);
 /* The optimum of a multilevel schedule's cost model (what its stream costs). */
 CAIRN_C_API int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost);
+/* A heterogeneous schedule's optimum: sum of forward_cost over its advances plus every
+ * backward_cost; and the most bytes of checkpoints it holds at once (<= the budget). */
+CAIRN_C_API int cairn_heterogeneous_optimal_cost(const cairn_schedule* schedule, double* cost);
+CAIRN_C_API int cairn_heterogeneous_peak_bytes(const cairn_schedule* schedule, int64_t* bytes);
 
 /* Binomial arithmetic without a schedule: r(T, c) and t(T, c) = r T - beta(c + 1, r - 1). */
 CAIRN_C_API int cairn_repetitions(int64_t steps, int64_t slots, int64_t* repetitions);

@@ -15,6 +15,7 @@
 
 #include "cairn/action.hpp"
 #include "cairn/binomial.hpp"
+#include "cairn/heterogeneous.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
 #include "cairn/revolve.hpp"
@@ -345,6 +346,33 @@ int cairn_store_all_create(int64_t steps, cairn_schedule** schedule) {
                 [&] { return std::make_unique<cairn::StoreAll>(steps); });
 }
 
+int cairn_heterogeneous_create(const cairn_chain_step* chain, int64_t steps, int64_t budget_bytes,
+                               int64_t memory_unit, cairn_schedule** schedule) {
+  return create("cairn_heterogeneous_create", schedule, CAIRN_SCHEDULE_HETEROGENEOUS, [&] {
+    if (steps < 1) {
+      throw std::invalid_argument("steps = " + std::to_string(steps) + "; need steps >= 1");
+    }
+    require(chain, "chain");
+    if (budget_bytes < 0 || memory_unit < 0) {
+      throw std::invalid_argument("budget_bytes = " + std::to_string(budget_bytes) +
+                                  ", memory_unit = " + std::to_string(memory_unit) +
+                                  "; both must be >= 0 (memory_unit 0: the sizes' gcd)");
+    }
+    std::vector<cairn::ChainStep> list(static_cast<std::size_t>(steps));
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (chain[i].state_bytes < 1) {
+        throw std::invalid_argument("chain[" + std::to_string(i) + "].state_bytes = " +
+                                    std::to_string(chain[i].state_bytes) + "; sizes must be >= 1");
+      }
+      list[i] = cairn::ChainStep{chain[i].forward_cost, chain[i].backward_cost,
+                                 static_cast<std::uint64_t>(chain[i].state_bytes)};
+    }
+    return std::make_unique<cairn::HeterogeneousRevolve>(std::move(list),
+                                                         static_cast<std::uint64_t>(budget_bytes),
+                                                         static_cast<std::uint64_t>(memory_unit));
+  });
+}
+
 int cairn_schedule_destroy(cairn_schedule* schedule) {
   delete schedule;  // destructors of the schedules do not throw
   return CAIRN_OK;
@@ -404,6 +432,7 @@ int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps) {
     if (auto* m = as<cairn::MultilevelRevolve>(s)) *steps = m->steps();
     if (auto* u = as<cairn::Uniform>(s)) *steps = u->steps();
     if (auto* a = as<cairn::StoreAll>(s)) *steps = a->steps();
+    if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *steps = h->steps();
   });
 }
 
@@ -431,6 +460,7 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     if (auto* o = as<cairn::OnlineRevolve>(s)) *slots = o->slots();
     if (auto* u = as<cairn::Uniform>(s)) *slots = u->slots();
     if (auto* a = as<cairn::StoreAll>(s)) *slots = a->slots();
+    if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *slots = h->slots();
   });
 }
 
@@ -467,6 +497,23 @@ int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost) 
     const cairn_schedule& s = handle(schedule);
     require(cost, "cost");
     *cost = require_kind<cairn::MultilevelRevolve>(s, "a multilevel schedule").optimal_cost();
+  });
+}
+
+int cairn_heterogeneous_optimal_cost(const cairn_schedule* schedule, double* cost) {
+  return guarded("cairn_heterogeneous_optimal_cost", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(cost, "cost");
+    *cost = require_kind<cairn::HeterogeneousRevolve>(s, "a heterogeneous schedule").optimal_cost();
+  });
+}
+
+int cairn_heterogeneous_peak_bytes(const cairn_schedule* schedule, int64_t* bytes) {
+  return guarded("cairn_heterogeneous_peak_bytes", [&] {
+    const cairn_schedule& s = handle(schedule);
+    require(bytes, "bytes");
+    *bytes = static_cast<int64_t>(
+        require_kind<cairn::HeterogeneousRevolve>(s, "a heterogeneous schedule").peak_bytes());
   });
 }
 

@@ -82,6 +82,7 @@ program test_fortran
   type(cairn_callbacks) :: callbacks
   type(cairn_driver_statistics) :: statistics
   type(cairn_storage_level) :: levels(2)
+  type(cairn_chain_step), allocatable :: chain(:)
   type(doubling), target :: d
   integer(c_int64_t) :: value, advanced, reversed, count, i, T
   integer(c_int) :: kind, major, minor, patch
@@ -185,6 +186,19 @@ program test_fortran
   call run_and_check("uniform")
   call expect(cairn_store_all_create(schedule, T) == CAIRN_OK, "store-all")
   call run_and_check("store-all")
+
+  ! Heterogeneous with equal costs and sizes is Revolve: t(T, 3) advances plus T reverses.
+  allocate (chain(T))
+  chain = cairn_chain_step(1, 1, 8)
+  call expect(cairn_heterogeneous_create(schedule, chain, 24_c_int64_t, 0_c_int64_t) == &
+              CAIRN_OK, "heterogeneous")
+  deallocate (chain)
+  call expect(cairn_forward_cost(T, 3_c_int64_t, value) == CAIRN_OK, "t(T, 3)")
+  call expect(cairn_heterogeneous_optimal_cost(schedule, cost) == CAIRN_OK .and. &
+              same_bits(cost, real(value + T, c_double)), "heterogeneous cost")
+  call expect(cairn_heterogeneous_peak_bytes(schedule, value) == CAIRN_OK .and. value <= 24, &
+              "heterogeneous peak bytes")
+  call run_and_check("heterogeneous")
 
   call expect(cairn_version(major, minor, patch) == CAIRN_OK .and. major >= 0, "version")
   if (failures > 0) then
