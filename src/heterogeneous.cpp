@@ -101,9 +101,9 @@ class Tables {
     for (std::size_t length = 3; length <= T; ++length) {
       diagonal_[length] = diagonal_[length - 1] + (T - (length - 1) + 1);
     }
+    value_.assign(plane_size_ * ring_, infinity);
     if (bounded_) {
       // Diagonal-major: the T one-step segments first, then each length as the splits have it.
-      value_.assign(plane_size_ * ring_, infinity);
       by_length_.assign(T + 1, 0);
       for (std::size_t length = 2; length <= T; ++length)
         by_length_[length] = T + diagonal_[length];
@@ -112,7 +112,6 @@ class Tables {
       }
     } else {
       // Row i holds (i, i + 1) .. (i, T); column j holds (0, j) .. (j - 1, j).
-      value_.assign(plane_size_ * ring_, infinity);
       by_end_value_.assign(plane_size_ * ring_, infinity);
       row_.assign(T + 1, 0);
       column_.assign(T + 1, 0);
