@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "detail/exact_arithmetic.hpp"
+#include "core/exact_arithmetic.hpp"
 
 namespace cairn {
 namespace {

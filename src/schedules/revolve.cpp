@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cairn/binomial.hpp"
-#include "detail/exact_arithmetic.hpp"
+#include "core/exact_arithmetic.hpp"
 
 // How the schedule works (docs/theory.md has the derivation).
 //
