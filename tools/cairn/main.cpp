@@ -23,8 +23,8 @@
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
 #include "integer_argument.hpp"
-#include "plan.hpp"
-#include "plot.hpp"
+#include "planner.hpp"
+#include "schedule_svg.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "plot.hpp"
+#include "schedule_svg.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// `cairn plan`: which schedule, how many slots, and what it will cost, before the run.
+// `cairn plan`'s model: which schedules fit a memory budget, and what each will cost, before the run.
 #pragma once
 
 #include <cstdint>

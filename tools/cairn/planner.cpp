@@ -1,4 +1,4 @@
-#include "plan.hpp"
+#include "planner.hpp"
 
 #include <algorithm>
 #include <cmath>
