@@ -1,4 +1,4 @@
-// `cairn plan`'s model: which schedules fit a memory budget, and what each will cost, before the run.
+// `cairn plan`'s model: which schedules fit a memory budget, and what each costs, before the run.
 #pragma once
 
 #include <cstdint>

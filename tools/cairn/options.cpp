@@ -1,0 +1,152 @@
+#include "options.hpp"
+
+#include <utility>
+
+#include "cairn/online.hpp"
+#include "cairn/revolve.hpp"
+#include "cairn/store_all.hpp"
+#include "cairn/uniform.hpp"
+#include "integer_argument.hpp"
+
+namespace cairn::cli {
+
+void Problem::parse() {
+  try {
+    steps = parse_integer_argument("--steps", steps_text, 1);
+    if (!disk_slots_text.empty()) {
+      disk_slots = disk_slots_text == "unlimited"
+                       ? cairn::unlimited_slots
+                       : parse_integer_argument("--disk-slots", disk_slots_text, 0);
+    }
+    if (!interval_text.empty() && schedule != "uniform") {
+      throw BadInput("--interval applies to --schedule uniform only");
+    }
+    if (schedule == "uniform") {
+      if (disk_slots >= 0 || prices.given || online) {
+        throw BadInput(
+            "--schedule uniform takes --steps and --interval K (or --slots C to pick the best "
+            "K for C slots); no disk level, costs or --online");
+      }
+      if (!interval_text.empty()) {
+        interval = parse_integer_argument("--interval", interval_text, 1);
+      } else if (!slots_text.empty()) {
+        interval = cairn::Uniform::best_interval_for_slots(
+            steps, parse_integer_argument("--slots", slots_text, 1));
+      } else {
+        throw BadInput(
+            "--schedule uniform needs --interval K (a checkpoint every K steps) or --slots C");
+      }
+      slots = cairn::Uniform::slots_needed(steps, interval);
+      return;
+    }
+    if (schedule == "store-all") {
+      if (!slots_text.empty()) {
+        throw BadInput(
+            "--slots does not apply to --schedule store-all, which always uses T - 1 slots");
+      }
+      if (disk_slots >= 0 || prices.given) {
+        throw BadInput(
+            "--disk-slots and the cost options do not apply to --schedule store-all; use "
+            "--schedule multilevel");
+      }
+      slots = steps;
+    } else if (slots_text.empty()) {
+      throw BadInput("--slots is required: give the number of checkpoint slots c >= 1");
+    } else {
+      // With a disk level, RAM may have no slot at all.
+      slots = parse_integer_argument("--slots", slots_text, disk_slots >= 0 ? 0 : 1);
+    }
+    if (online) {
+      if (disk_slots >= 0 || prices.given || schedule != "revolve") {
+        throw BadInput(
+            "--online takes only --steps and --slots (one level, no costs, no --schedule)");
+      }
+      schedule = "online";
+    }
+    if (disk_slots >= 0 || prices.given) schedule = "multilevel";
+  } catch (const std::invalid_argument& e) {
+    throw BadInput(e.what());
+  }
+}
+
+std::vector<cairn::StorageLevel> Problem::levels() const {
+  std::vector<cairn::StorageLevel> result{cairn::StorageLevel{slots, 0, 0}};
+  if (disk_slots >= 0) {
+    result.push_back(cairn::StorageLevel{disk_slots, prices.write, prices.read});
+  }
+  return result;
+}
+
+std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
+  if (schedule == "revolve") return std::make_unique<cairn::Revolve>(steps, slots);
+  if (schedule == "online") return std::make_unique<cairn::SimulatedOnlineRun>(steps, slots);
+  if (schedule == "uniform") return std::make_unique<cairn::Uniform>(steps, interval);
+  if (schedule == "multilevel") {
+    return std::make_unique<cairn::MultilevelRevolve>(
+        steps, levels(), cairn::StepCosts{prices.forward, prices.backward});
+  }
+  return std::make_unique<cairn::StoreAll>(steps);
+}
+
+std::vector<std::int64_t> Problem::slot_budget() const {
+  if (schedule == "store-all") return {cairn::StoreAll(steps).slots()};
+  std::vector<std::int64_t> budget{slots};
+  if (disk_slots >= 0) budget.push_back(disk_slots == cairn::unlimited_slots ? steps : disk_slots);
+  return budget;
+}
+
+void add_cost_options(CLI::App& command, Problem& problem) {
+  // Each price option sets its field and records that a price was given (which selects the
+  // multilevel schedule).
+  const auto price = [&](const char* name, double Prices::*field, const char* help) {
+    return command.add_option_function<double>(
+        name,
+        [&problem, field](double value) {
+          problem.prices.*field = value;
+          problem.prices.given = true;
+        },
+        help);
+  };
+  price("--write-cost", &Prices::write,
+        "cost of one store on the disk level, in the unit of --forward-cost (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  price("--read-cost", &Prices::read, "cost of one restore from the disk level (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  price("--forward-cost", &Prices::forward, "cost uf of one forward step (default 1)")
+      ->check(CLI::PositiveNumber);
+  price("--backward-cost", &Prices::backward, "cost ub of one adjoint step (default 0)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {
+  command.add_option("--steps,-T", problem.steps_text, "number of time steps T (>= 1)")->required();
+  auto* slots = command.add_option(
+      "--slots,-c", problem.slots_text,
+      "checkpoint slots c (>= 1, or >= 0 with --disk-slots), the slot of x_0 included");
+  if (with_schedule) {
+    command.add_option("--schedule", problem.schedule, "which schedule")
+        ->check(CLI::IsMember({"revolve", "store-all", "multilevel", "uniform"}))
+        ->default_str("revolve");
+    command.add_option("--interval", problem.interval_text,
+                       "--schedule uniform: a checkpoint every K steps (default: the K with the "
+                       "fewest forward steps that fits --slots)");
+    command.add_flag("--online", problem.online,
+                     "simulate an online run: OnlineRevolve learns T only after the last step; "
+                     "the stream advances to x_T");
+    command.add_option("--disk-slots", problem.disk_slots_text,
+                       "slots on a disk level (level 1), an integer or \"unlimited\"; implies "
+                       "--schedule multilevel");
+    add_cost_options(command, problem);
+  } else {
+    slots->required();
+  }
+}
+
+void add_format_option(CLI::App& command, std::string& format,
+                       std::initializer_list<std::string> allowed, const std::string& help) {
+  format = *allowed.begin();
+  command.add_option("--format,-f", format, help)
+      ->check(CLI::IsMember(std::vector<std::string>(allowed)));
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,38 @@
+#include "report.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+#include "cairn/action_io.hpp"
+
+namespace cairn::cli {
+
+std::string format_cost(double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
+  j["actions"] = costs.actions;
+  j["advances"] = costs.advances;
+  j["forward_steps"] = costs.forward_steps;
+  j["max_advances_per_step"] = costs.max_advances_per_step;
+  j["reverses"] = costs.reverses;
+  j["stores"] = costs.stores();
+  j["restores"] = costs.restores();
+  std::int64_t peak = 0;
+  for (const auto& level : costs.levels) peak += level.peak_slots;
+  j["peak_slots"] = peak;
+  nlohmann::ordered_json levels = nlohmann::ordered_json::object();
+  for (std::size_t k = 0; k < costs.levels.size(); ++k) {
+    const auto& level = costs.levels[k];
+    levels[cairn::level_name(static_cast<cairn::Level>(k))] = {{"stores", level.stores},
+                                                               {"restores", level.restores},
+                                                               {"frees", level.frees},
+                                                               {"peak_slots", level.peak_slots}};
+  }
+  j["levels"] = levels;
+}
+
+}  // namespace cairn::cli
