@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "burgers1d/burgers.hpp"
@@ -13,6 +14,7 @@
 #include "cairn/driver.hpp"
 #include "cairn/memory_storage.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 
@@ -46,6 +48,66 @@ Outcome burgers_gradient(const burgers::Problem& problem, cairn::Schedule& sched
 bool bitwise_equal(const State& a, const State& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
+
+// An online schedule that is not OnlineRevolve, to show that the drivers need only the
+// OnlineSchedule interface: x_i is kept whenever k divides i (no knowledge of T needed), and each
+// step i is reversed from the checkpoint at or below it.
+class EveryKthOnline final : public cairn::OnlineSchedule {
+ public:
+  explicit EveryKthOnline(std::int64_t k) : k_(k) { decision_.reserve(1); }
+
+  cairn::Action start() override {
+    started_ = true;
+    finished_ = false;
+    steps_ = 0;
+    return cairn::Action::make_store(0, 0);
+  }
+  const std::vector<cairn::Action>& advanced() override {
+    if (!started_ || finished_) throw std::logic_error("EveryKthOnline::advanced: no run");
+    decision_.clear();
+    if (++steps_ % k_ == 0) decision_.push_back(cairn::Action::make_store(steps_ / k_, steps_));
+    return decision_;
+  }
+  void finish() override {
+    if (!started_ || finished_ || steps_ < 1) throw std::logic_error("EveryKthOnline::finish");
+    finished_ = true;
+    reset();
+  }
+  cairn::Action next() override {
+    if (!finished_) throw std::logic_error("EveryKthOnline::next: call finish() first");
+    if (step_ < 0) return cairn::Action::make_end();
+    const std::int64_t below = step_ / k_ * k_;  // the checkpoint step i is reversed from
+    switch (phase_) {
+      case Phase::restore:
+        phase_ = step_ > below ? Phase::advance : Phase::reverse;
+        return cairn::Action::make_restore(step_ / k_, below);
+      case Phase::advance:
+        phase_ = Phase::reverse;
+        return cairn::Action::make_advance(below, step_);
+      default:
+        phase_ = Phase::restore;
+        return cairn::Action::make_reverse(step_--);
+    }
+  }
+  void reset() override {
+    step_ = steps_ - 1;
+    phase_ = Phase::restore;
+  }
+  const char* name() const noexcept override { return "every-kth-online"; }
+  std::int64_t steps() const noexcept override { return steps_; }
+  bool finished() const noexcept override { return finished_; }
+  std::size_t max_advanced_actions() const noexcept override { return 1; }
+
+ private:
+  enum class Phase { restore, advance, reverse };
+  std::int64_t k_;
+  std::int64_t steps_ = 0;
+  bool started_ = false;
+  bool finished_ = false;
+  std::vector<cairn::Action> decision_;
+  std::int64_t step_ = -1;  // the next step to reverse, -1 when all are
+  Phase phase_ = Phase::restore;
+};
 
 }  // namespace
 
@@ -350,6 +412,49 @@ TEST_CASE("driver: an online run ending on the user's condition gives the store-
   }
 }
 
+TEST_CASE("driver: any OnlineSchedule runs through start/step/finish, not only OnlineRevolve",
+          "[driver][online]") {
+  for (const std::int64_t T : {1, 2, 7, 40, 121}) {
+    for (const std::int64_t k : {1, 2, 5, 13}) {
+      INFO("T = " << T << ", k = " << k);
+      const burgers::Problem problem(16);
+      const State x0 = problem.initial_state();
+      EveryKthOnline online(k);
+      cairn::MemoryStorage storage(T / k + 1, x0.size() * sizeof(double));
+      cairn::Driver<State> driver(
+          online, storage, [&](std::int64_t, State& x) { problem.step(x); },
+          [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
+      driver.start(x0);
+      while (driver.steps() < T) driver.step();
+      double J = 0;
+      const State gradient = driver.finish([&](const State& xT) {
+        J = problem.objective(xT);
+        return problem.objective_gradient(xT);
+      });
+      cairn::StoreAll all(T);
+      const Outcome reference = burgers_gradient(problem, all, all.slots());
+      REQUIRE(bitwise_equal(gradient, reference.gradient));
+      REQUIRE(std::memcmp(&J, &reference.J, sizeof(double)) == 0);
+
+      // The same run as one stream, through the same interface, proved legal by the checker.
+      cairn::SimulatedOnlineRun simulated(T, std::make_unique<EveryKthOnline>(k));
+      CHECK(std::string(simulated.name()) == "every-kth-online");
+      const cairn::CheckResult checked = cairn::check(simulated, T, {T / k + 1});
+      REQUIRE(checked.legal);
+      // T steps forward, then step i is recomputed from the checkpoint below it: i mod k steps.
+      std::int64_t recomputed = 0;
+      for (std::int64_t i = 0; i < T; ++i) recomputed += i % k;
+      const cairn::DriverStatistics& s = driver.statistics();
+      CHECK(checked.costs.forward_steps == T + recomputed);
+      CHECK(s.step_calls == T + recomputed);
+      CHECK(s.adjoint_calls == T);
+      CHECK(s.stores == T / k + 1);
+      CHECK(s.restores == T);
+      CHECK(s.steps == T);
+    }
+  }
+}
+
 TEST_CASE("driver: online misuse is refused with a clear message", "[driver][online]") {
   using Catch::Matchers::Contains;
   const burgers::Problem problem(8);
@@ -360,7 +465,7 @@ TEST_CASE("driver: online misuse is refused with a clear message", "[driver][onl
   const auto terminal = [&](const State& xT) { return problem.objective_gradient(xT); };
   cairn::Revolve revolve(10, 3);
   cairn::Driver<State> offline(revolve, storage, step, adjoint);
-  CHECK_THROWS_WITH(offline.start(x0), Contains("need an OnlineRevolve schedule"));
+  CHECK_THROWS_WITH(offline.start(x0), Contains("need an online schedule"));
   cairn::OnlineRevolve online(3);
   cairn::Driver<State> driver(online, storage, step, adjoint);
   CHECK_THROWS_WITH(driver.run(x0, terminal), Contains("use start(), step() and finish()"));

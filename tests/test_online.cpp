@@ -2,6 +2,7 @@
 // decisions that cannot depend on T, and clear errors.
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -143,6 +144,8 @@ TEST_CASE("online: misuse is refused with a clear message", "[online]") {
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(OnlineRevolve(0), Contains("slots = 0 is not allowed"));
   CHECK_THROWS_WITH(SimulatedOnlineRun(0, 3), Contains("steps = 0 is not allowed"));
+  CHECK_THROWS_WITH(SimulatedOnlineRun(5, std::unique_ptr<cairn::OnlineSchedule>()),
+                    Contains("the online schedule is null"));
   OnlineRevolve run(3);
   CHECK_THROWS_WITH(run.advanced(), Contains("call start() first"));
   CHECK_THROWS_WITH(run.next(), Contains("after finish()"));

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cairn/action.hpp"
-#include "cairn/online.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/schedule.hpp"
 #include "cairn/state_adapter.hpp"
 #include "cairn/storage.hpp"
@@ -122,7 +122,9 @@ class Driver {
       if (s->prefetch_depth() > 0) prefetching_ = true;
     }
     hinted_.assign(levels_.size(), 0);
-    online_ = dynamic_cast<OnlineRevolve*>(&schedule_);
+    // The online protocol is an interface of the schedules layer, not a concrete class: any
+    // OnlineSchedule runs through start/step/finish.
+    online_ = dynamic_cast<OnlineSchedule*>(&schedule_);
   }
 
   Driver(Schedule& schedule, Storage& storage, StepFunction step, AdjointStepFunction adjoint_step,
@@ -156,8 +158,8 @@ class Driver {
     return adjoint;
   }
 
-  /// Online use, when T is not known in advance: the schedule is an OnlineRevolve and the forward
-  /// loop is yours, ending on your condition:
+  /// Online use, when T is not known in advance: the schedule is an OnlineSchedule (e.g.
+  /// OnlineRevolve) and the forward loop is yours, ending on your condition:
   ///
   ///     driver.start(x0);
   ///     while (!done(driver.state())) driver.step();
@@ -167,9 +169,9 @@ class Driver {
   /// stores the schedule asks for; finish() learns T = steps(), gives x_T to `terminal` and runs
   /// the reverse sweep. Step calls: T plus the schedule's recomputations; adjoint calls: T.
   /// seconds_total counts from start() (your loop's own time included). Throws std::logic_error
-  /// if the schedule is not an OnlineRevolve, or for step()/finish() outside a run.
+  /// if the schedule is not an OnlineSchedule, or for step()/finish() outside a run.
   void start(const State& initial) {
-    OnlineRevolve& online = online_schedule("start");
+    OnlineSchedule& online = online_schedule("start");
     begin_run();
     working_ = initial;
     current_ = 0;
@@ -180,7 +182,7 @@ class Driver {
 
   /// One step of an online run: x_i -> x_{i+1}, then what the schedule decides to keep.
   void step() {
-    OnlineRevolve& online = online_schedule("step");
+    OnlineSchedule& online = online_schedule("step");
     if (phase_ != Phase::online_forward) {
       throw std::logic_error(
           "Driver::step: no online run in progress; call start() first (again after finish() or "
@@ -208,7 +210,7 @@ class Driver {
   /// Ends an online run after T = steps() >= 1 steps: returns lambda_0 for lambda_T =
   /// terminal(x_T).
   Adjoint finish(const TerminalAdjoint& terminal) {
-    OnlineRevolve& online = online_schedule("finish");
+    OnlineSchedule& online = online_schedule("finish");
     if (phase_ != Phase::online_forward || current_ < 1) {
       throw std::logic_error(phase_ != Phase::online_forward
                                  ? "Driver::finish: no online run in progress; call start() first"
@@ -239,12 +241,14 @@ class Driver {
     start_ = Clock::now();
   }
 
-  OnlineRevolve& online_schedule(const char* method) const {
+  OnlineSchedule& online_schedule(const char* method) const {
     if (online_ == nullptr) {
-      throw std::logic_error(std::string("Driver::") + method +
-                             ": start/step/finish need an OnlineRevolve schedule; this driver "
-                             "runs '" +
-                             schedule_.name() + "' (use run(), or forward() and backward())");
+      throw std::logic_error(
+          std::string("Driver::") + method +
+          ": start/step/finish need an online schedule (an OnlineSchedule such as "
+          "OnlineRevolve); this driver "
+          "runs '" +
+          schedule_.name() + "' (use run(), or forward() and backward())");
     }
     return *online_;
   }
@@ -415,8 +419,8 @@ class Driver {
   void forward_to_final(const State& initial) {
     if (online_ != nullptr) {
       throw std::logic_error(
-          "Driver::run/forward: an OnlineRevolve schedule learns T only at the end: use start(), "
-          "step() and finish()");
+          "Driver::run/forward: an online schedule learns T only at the end: use start(), step() "
+          "and finish()");
     }
     schedule_.reset();
     begin_run();
@@ -519,7 +523,7 @@ class Driver {
   State final_{};
   std::int64_t current_ = 0;  // index of the working state, -1 if undefined
   Phase phase_ = Phase::idle;
-  OnlineRevolve* online_ = nullptr;  // the schedule, when it is an online one
+  OnlineSchedule* online_ = nullptr;  // the schedule, when it is an online one
   DriverStatistics statistics_;
   Clock::time_point start_;
   std::array<Action, 256> buffer_{};

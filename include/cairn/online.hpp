@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cairn/action.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/schedule.hpp"
 
@@ -35,7 +36,7 @@ namespace cairn {
 /// one Revolve per segment during the reverse sweep. Time per forward step: amortised O(1) (one
 /// comparison and a binary search over c targets; O(c) more when the band changes or an old
 /// checkpoint is given up).
-class OnlineRevolve final : public Schedule {
+class OnlineRevolve final : public OnlineSchedule {
  public:
   /// `slots` >= 1 counts every slot, x_0's included, as for Revolve. Throws std::invalid_argument
   /// otherwise.
@@ -45,15 +46,15 @@ class OnlineRevolve final : public Schedule {
   OnlineRevolve& operator=(const OnlineRevolve&) = delete;
 
   /// Starts a run (again): the working state is x_0. Returns the action to take: store x_0.
-  Action start();
+  Action start() override;
   /// The working state has just become x_i, i = steps() (one more step was made). Returns what to
   /// do before the next step: `free` actions for checkpoints given up, then possibly a `store` of
   /// x_i (often nothing). The vector is reused: valid until the next call; nothing is allocated
   /// after start(). Throws std::logic_error outside a run.
-  const std::vector<Action>& advanced();
+  const std::vector<Action>& advanced() override;
   /// The run ended: T = steps(). From here next()/next_actions() give the reverse sweep, ending
   /// with `end`. Throws std::logic_error before any step or when called twice.
-  void finish();
+  void finish() override;
 
   /// The reverse sweep (after finish()); before finish() next() throws std::logic_error.
   Action next() override;
@@ -63,9 +64,14 @@ class OnlineRevolve final : public Schedule {
 
   std::int64_t slots() const noexcept { return slots_; }
   /// Whether finish() was called for the current run.
-  bool finished() const noexcept { return finished_; }
+  bool finished() const noexcept override { return finished_; }
   /// Steps made so far (T after finish()).
-  std::int64_t steps() const noexcept { return steps_; }
+  std::int64_t steps() const noexcept override { return steps_; }
+  /// slots + 1, as cairn.h promises (a bound: at most slots - 1 frees, x_0's slot is never
+  /// given up, and one store).
+  std::size_t max_advanced_actions() const noexcept override {
+    return static_cast<std::size_t>(slots_) + 1;
+  }
   /// Steps of the states held as checkpoints now, oldest first (x_0 first).
   std::vector<std::int64_t> checkpoint_steps() const;
   /// Whether the checkpoints held now would reverse a run ending at T = steps() with at most
@@ -114,29 +120,6 @@ class OnlineRevolve final : public Schedule {
   bool need_restore_ = false;
   std::int64_t final_state_slot_ = -1;  // x_T's slot if it was stored (freed first), else -1
   bool final_state_freed_ = true;
-};
-
-/// A whole online run as one stream, for the checker and the CLI: an OnlineRevolve told of T
-/// steps one at a time (advance, then what it decides) and of the end only after the last. The
-/// stream advances to x_T, as the caller's loop does.
-class SimulatedOnlineRun final : public Schedule {
- public:
-  /// Throws std::invalid_argument unless steps >= 1 and slots >= 1.
-  SimulatedOnlineRun(std::int64_t steps, std::int64_t slots);
-
-  Action next() override;
-  void reset() override;
-  const char* name() const noexcept override { return "online"; }
-
-  const OnlineRevolve& online() const noexcept { return online_; }
-
- private:
-  std::int64_t steps_;
-  OnlineRevolve online_;
-  std::int64_t position_ = 0;
-  std::vector<Action> pending_;
-  std::size_t pending_next_ = 0;
-  bool started_ = false;
 };
 
 }  // namespace cairn

@@ -18,6 +18,7 @@
 #include "cairn/heterogeneous.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/schedule.hpp"
 #include "cairn/store_all.hpp"
@@ -37,6 +38,9 @@ static_assert(CAIRN_UNLIMITED_SLOTS == cairn::unlimited_slots, "unlimited slots"
 struct cairn_schedule {
   int kind = CAIRN_SCHEDULE_REVOLVE;
   std::unique_ptr<cairn::Schedule> schedule;
+  // The same schedule through the online protocol, set when it was created as one: the online
+  // calls and the C driver need that interface, never a concrete class.
+  cairn::OnlineSchedule* online = nullptr;
   std::vector<cairn_action> decision;  // cairn_online_advanced's answer, reused
   // An online run through cairn_driver_start/step/finish.
   bool driving_online = false;
@@ -138,17 +142,28 @@ Concrete& require_kind(const cairn_schedule& s, const char* needed) {
   return *concrete;
 }
 
-cairn::OnlineRevolve& online_of(const cairn_schedule& s) {
-  return require_kind<cairn::OnlineRevolve>(s, "an online schedule (cairn_online_create)");
+cairn::OnlineSchedule& online_of(const cairn_schedule& s) {
+  if (s.online == nullptr) {
+    throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
+                                "'; this call needs an online schedule (cairn_online_create)");
+  }
+  return *s.online;
 }
 
+// `make` returns the concrete schedule; whether it speaks the online protocol is known here, at
+// compile time, so no call later has to ask which class it is.
 template <typename Make>
 int create(const char* function, cairn_schedule** out, int kind, Make&& make) noexcept {
   return guarded(function, [&] {
     require(out, "the result pointer (cairn_schedule**)");
     auto s = std::make_unique<cairn_schedule>();
     s->kind = kind;
-    s->schedule = make();
+    auto concrete = make();
+    using Concrete = typename decltype(concrete)::element_type;
+    if constexpr (std::is_base_of<cairn::OnlineSchedule, Concrete>::value) {
+      s->online = concrete.get();
+    }
+    s->schedule = std::move(concrete);
     *out = s.release();
   });
 }
@@ -428,7 +443,7 @@ int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps) {
     const cairn_schedule& s = handle(schedule);
     require(steps, "steps");
     if (auto* r = as<cairn::Revolve>(s)) *steps = r->steps();
-    if (auto* o = as<cairn::OnlineRevolve>(s)) *steps = o->steps();
+    if (s.online != nullptr) *steps = s.online->steps();
     if (auto* m = as<cairn::MultilevelRevolve>(s)) *steps = m->steps();
     if (auto* u = as<cairn::Uniform>(s)) *steps = u->steps();
     if (auto* a = as<cairn::StoreAll>(s)) *steps = a->steps();
@@ -531,9 +546,9 @@ int cairn_forward_cost(int64_t steps, int64_t slots, int64_t* forward_steps) {
 int cairn_online_start(cairn_schedule* schedule, cairn_action* store_x0) {
   return guarded("cairn_online_start", [&] {
     cairn_schedule& s = handle(schedule);
-    cairn::OnlineRevolve& online = online_of(s);
+    cairn::OnlineSchedule& online = online_of(s);
     require(store_x0, "store_x0");
-    s.decision.reserve(static_cast<std::size_t>(std::min<std::int64_t>(online.slots(), 4096)) + 1);
+    s.decision.reserve(std::min<std::size_t>(online.max_advanced_actions(), 4097));
     s.driving_online = false;
     *store_x0 = to_c(online.start());
   });
@@ -542,7 +557,7 @@ int cairn_online_start(cairn_schedule* schedule, cairn_action* store_x0) {
 int cairn_online_advanced(cairn_schedule* schedule, const cairn_action** actions, size_t* count) {
   return guarded("cairn_online_advanced", [&] {
     cairn_schedule& s = handle(schedule);
-    cairn::OnlineRevolve& online = online_of(s);
+    cairn::OnlineSchedule& online = online_of(s);
     require(actions, "actions");
     require(count, "count");
     const std::vector<cairn::Action>& decision = online.advanced();
@@ -567,7 +582,7 @@ int cairn_driver_run(cairn_schedule* schedule, const cairn_callbacks* callbacks,
   const int status = guarded("cairn_driver_run", [&] {
     cairn_schedule& h = handle(schedule);
     require_callbacks(callbacks);
-    if (as<cairn::OnlineRevolve>(h) != nullptr) {
+    if (h.online != nullptr) {
       throw Failure(CAIRN_ERROR_STATE,
                     "an online schedule learns T only at the end: use cairn_driver_start, "
                     "cairn_driver_step and cairn_driver_finish");
@@ -585,7 +600,7 @@ int cairn_driver_run(cairn_schedule* schedule, const cairn_callbacks* callbacks,
 int cairn_driver_start(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
   return guarded("cairn_driver_start", [&] {
     cairn_schedule& s = handle(schedule);
-    cairn::OnlineRevolve& online = online_of(s);
+    cairn::OnlineSchedule& online = online_of(s);
     require_callbacks(callbacks);
     s.driving_online = false;
     s.statistics = cairn_driver_statistics{};
@@ -599,7 +614,7 @@ int cairn_driver_start(cairn_schedule* schedule, const cairn_callbacks* callback
 int cairn_driver_step(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
   return guarded("cairn_driver_step", [&] {
     cairn_schedule& s = handle(schedule);
-    cairn::OnlineRevolve& online = online_of(s);
+    cairn::OnlineSchedule& online = online_of(s);
     require_callbacks(callbacks);
     if (!s.driving_online) {
       throw Failure(CAIRN_ERROR_STATE,
@@ -619,7 +634,7 @@ int cairn_driver_finish(cairn_schedule* schedule, const cairn_callbacks* callbac
   cairn_schedule* h = schedule;
   const int status = guarded("cairn_driver_finish", [&] {
     cairn_schedule& s = handle(schedule);
-    cairn::OnlineRevolve& online = online_of(s);
+    cairn::OnlineSchedule& online = online_of(s);
     require_callbacks(callbacks);
     if (!s.driving_online || s.current < 1) {
       throw Failure(CAIRN_ERROR_STATE,

@@ -33,6 +33,7 @@
 #include "cairn/action.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #ifdef CAIRN_PETSC_HAVE_HDF5
 #include "cairn/hdf5_storage.hpp"
@@ -82,11 +83,11 @@ struct Trajectory {
 
   // The plan of the current run (made by setup).
   std::unique_ptr<cairn::Schedule> schedule;
-  cairn::OnlineRevolve* online = nullptr;  // schedule, when it is the online one
-  std::string why_online;                  // why the step count was unknown
-  std::string kind;                        // "revolve", "multilevel" or "online"; kept by reset
-  std::int64_t planned_steps = -1;         // N; -1 until an online run ends
-  std::int64_t planned_forward = -1;       // forward steps of an offline stream
+  cairn::OnlineSchedule* online = nullptr;  // schedule, when it is an online one
+  std::string why_online;                   // why the step count was unknown
+  std::string kind;                         // "revolve", "multilevel" or "online"; kept by reset
+  std::int64_t planned_steps = -1;          // N; -1 until an online run ends
+  std::int64_t planned_forward = -1;        // forward steps of an offline stream
   std::int64_t ram_slots = 0;
   std::int64_t disk_slots = 0;
   bool keep_stages = false;  // !tj->solution_only
