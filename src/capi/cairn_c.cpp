@@ -1,16 +1,17 @@
-// The C API (include/cairn/cairn.h): opaque handles over the C++ schedules, and a driver that
-// calls C function pointers. Every entry point catches every exception and turns it into a
-// status code plus a per-thread message.
+// The C API (include/cairn/cairn.h), part 1: opaque handles over the C++ schedules, their
+// actions and queries, the online protocol, and the errors. The driver over C callbacks is
+// driver_c.cpp; what both share is handle.hpp. Every entry point catches every exception and
+// turns it into a status code plus a per-thread message.
 #include "cairn/cairn.h"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cairn/action.hpp"
@@ -24,6 +25,7 @@
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
+#include "capi/handle.hpp"
 
 static_assert(CAIRN_ACTION_ADVANCE == static_cast<int>(cairn::ActionKind::advance), "advance");
 static_assert(CAIRN_ACTION_STORE == static_cast<int>(cairn::ActionKind::store), "store");
@@ -34,33 +36,9 @@ static_assert(CAIRN_ACTION_END == static_cast<int>(cairn::ActionKind::end), "end
 static_assert(std::is_same<cairn::Level, std::int32_t>::value, "cairn_action.level is int32_t");
 static_assert(CAIRN_UNLIMITED_SLOTS == cairn::unlimited_slots, "unlimited slots");
 
-// The handle: the schedule, plus what the online protocol and the driver keep between calls.
-struct cairn_schedule {
-  int kind = CAIRN_SCHEDULE_REVOLVE;
-  std::unique_ptr<cairn::Schedule> schedule;
-  // The same schedule through the online protocol, set when it was created as one: the online
-  // calls and the C driver need that interface, never a concrete class.
-  cairn::OnlineSchedule* online = nullptr;
-  std::vector<cairn_action> decision;  // cairn_online_advanced's answer, reused
-  // An online run through cairn_driver_start/step/finish.
-  bool driving_online = false;
-  std::int64_t current = 0;  // the working state's index
-  cairn_driver_statistics statistics{};
-};
-
-namespace {
+namespace cairn::capi {
 
 thread_local std::string last_error;
-
-// A failure found by this file (a NULL pointer, a failed callback), with its status.
-class Failure : public std::runtime_error {
- public:
-  Failure(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  int status() const noexcept { return status_; }
-
- private:
-  int status_;
-};
 
 int fail(const char* function, int status, const char* message) noexcept {
   try {
@@ -71,60 +49,11 @@ int fail(const char* function, int status, const char* message) noexcept {
   return status;
 }
 
-// Runs `body` and turns whatever it throws into a status code and a message.
-template <typename Body>
-int guarded(const char* function, Body&& body) noexcept {
-  try {
-    body();
-    return CAIRN_OK;
-  } catch (const Failure& e) {
-    return fail(function, e.status(), e.what());
-  } catch (const std::invalid_argument& e) {
-    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
-  } catch (const std::out_of_range& e) {
-    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
-  } catch (const std::domain_error& e) {
-    return fail(function, CAIRN_ERROR_INVALID_ARGUMENT, e.what());
-  } catch (const std::length_error& e) {
-    return fail(function, CAIRN_ERROR_OUT_OF_MEMORY, e.what());
-  } catch (const std::logic_error& e) {
-    return fail(function, CAIRN_ERROR_STATE, e.what());
-  } catch (const std::overflow_error& e) {
-    return fail(function, CAIRN_ERROR_OVERFLOW, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(function, CAIRN_ERROR_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(function, CAIRN_ERROR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(function, CAIRN_ERROR_INTERNAL, "an unknown exception (a callback that throws?)");
-  }
-}
+}  // namespace cairn::capi
 
-template <typename Pointer>
-Pointer* require(Pointer* pointer, const char* name) {
-  if (pointer == nullptr) {
-    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT,
-                  std::string(name) + " is NULL; pass a valid pointer");
-  }
-  return pointer;
-}
+namespace {
 
-cairn_schedule& handle(cairn_schedule* schedule) {
-  return *require(schedule, "schedule");
-}
-const cairn_schedule& handle(const cairn_schedule* schedule) {
-  return *require(schedule, "schedule");
-}
-
-cairn_action to_c(const cairn::Action& a) noexcept {
-  cairn_action c{};
-  c.kind = static_cast<std::int32_t>(a.kind);
-  c.level = a.level;
-  c.slot = a.slot;
-  c.step = a.step;
-  c.to = a.to;
-  return c;
-}
+using namespace cairn::capi;
 
 template <typename Concrete>
 Concrete* as(const cairn_schedule& s) noexcept {
@@ -140,14 +69,6 @@ Concrete& require_kind(const cairn_schedule& s, const char* needed) {
                                 "'; this call needs " + needed);
   }
   return *concrete;
-}
-
-cairn::OnlineSchedule& online_of(const cairn_schedule& s) {
-  if (s.online == nullptr) {
-    throw std::invalid_argument(std::string("the schedule is '") + s.schedule->name() +
-                                "'; this call needs an online schedule (cairn_online_create)");
-  }
-  return *s.online;
 }
 
 // `make` returns the concrete schedule; whether it speaks the online protocol is known here, at
@@ -166,157 +87,6 @@ int create(const char* function, cairn_schedule** out, int kind, Make&& make) no
     s->schedule = std::move(concrete);
     *out = s.release();
   });
-}
-
-std::string describe(const cairn::Action& a) {
-  const std::string on = " of level " + std::to_string(a.level);
-  switch (a.kind) {
-    case cairn::ActionKind::advance:
-      return "advance x_" + std::to_string(a.from()) + " -> x_" + std::to_string(a.to);
-    case cairn::ActionKind::store:
-      return "store x_" + std::to_string(a.step) + " into slot " + std::to_string(a.slot) + on;
-    case cairn::ActionKind::restore:
-      return "restore x_" + std::to_string(a.step) + " from slot " + std::to_string(a.slot) + on;
-    case cairn::ActionKind::reverse:
-      return "reverse step " + std::to_string(a.step);
-    case cairn::ActionKind::free:
-      return "free slot " + std::to_string(a.slot) + on;
-    default:
-      return "end";
-  }
-}
-
-// Throws the failure of a callback that returned `result` != 0; `where` names the action.
-[[noreturn]] void callback_failed(int result, const char* callback, const std::string& where) {
-  throw Failure(CAIRN_ERROR_CALLBACK, std::string("the ") + callback + " callback returned " +
-                                          std::to_string(result) + " at " + where +
-                                          "; the run stopped");
-}
-
-void require_callbacks(const cairn_callbacks* callbacks) {
-  require(callbacks, "callbacks");
-  const char* missing = callbacks->step == nullptr           ? "step"
-                        : callbacks->adjoint_step == nullptr ? "adjoint_step"
-                        : callbacks->store == nullptr        ? "store"
-                        : callbacks->restore == nullptr      ? "restore"
-                        : callbacks->terminal == nullptr     ? "terminal"
-                                                             : nullptr;
-  if (missing != nullptr) {
-    throw Failure(CAIRN_ERROR_INVALID_ARGUMENT,
-                  std::string("callbacks->") + missing +
-                      " is NULL; step, adjoint_step, store, restore and terminal are required "
-                      "(free_slot may be NULL)");
-  }
-}
-
-// Executes the actions of a run through the callbacks.
-class Runner {
- public:
-  Runner(cairn_schedule& s, const cairn_callbacks& cb, void* context)
-      : s_(s), cb_(cb), context_(context) {}
-
-  void storage(const cairn::Action& a) {
-    ++s_.statistics.actions;
-    switch (a.kind) {
-      case cairn::ActionKind::store:
-        if (const int result = cb_.store(context_, a.level, a.slot, a.step)) {
-          callback_failed(result, "store", describe(a));
-        }
-        ++s_.statistics.stores;
-        break;
-      case cairn::ActionKind::restore:
-        if (const int result = cb_.restore(context_, a.level, a.slot, a.step)) {
-          callback_failed(result, "restore", describe(a));
-        }
-        ++s_.statistics.restores;
-        s_.current = a.step;
-        break;
-      default:  // free
-        if (cb_.free_slot != nullptr) {
-          if (const int result = cb_.free_slot(context_, a.level, a.slot)) {
-            callback_failed(result, "free_slot", describe(a));
-          }
-        }
-        ++s_.statistics.frees;
-        break;
-    }
-  }
-
-  void step() {
-    if (const int result = cb_.step(context_, s_.current)) {
-      callback_failed(result, "step",
-                      "step " + std::to_string(s_.current) + " (x_" + std::to_string(s_.current) +
-                          " -> x_" + std::to_string(s_.current + 1) + ")");
-    }
-    ++s_.statistics.step_calls;
-    ++s_.current;
-  }
-
-  void terminal(std::int64_t steps) {
-    s_.statistics.steps = steps;
-    if (const int result = cb_.terminal(context_, steps, s_.current)) {
-      callback_failed(
-          result, "terminal",
-          "T = " + std::to_string(steps) + ", working state x_" + std::to_string(s_.current));
-    }
-    terminal_done_ = true;
-  }
-
-  // Reads the schedule to its end; the terminal callback comes before the first reverse.
-  void actions() {
-    std::array<cairn::Action, 256> buffer;
-    for (;;) {
-      const std::size_t n = s_.schedule->next_actions(buffer.data(), buffer.size());
-      for (std::size_t k = 0; k < n; ++k) {
-        const cairn::Action& a = buffer[k];
-        switch (a.kind) {
-          case cairn::ActionKind::advance:
-            ++s_.statistics.actions;
-            expect_working(a.from(), a);
-            while (s_.current < a.to) step();
-            break;
-          case cairn::ActionKind::reverse:
-            if (!terminal_done_) terminal(a.step + 1);
-            ++s_.statistics.actions;
-            expect_working(a.step, a);
-            if (const int result = cb_.adjoint_step(context_, a.step)) {
-              callback_failed(result, "adjoint_step", describe(a));
-            }
-            ++s_.statistics.adjoint_calls;
-            s_.current = -1;
-            break;
-          case cairn::ActionKind::end:
-            ++s_.statistics.actions;
-            if (!terminal_done_) {
-              throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended before reversing any step");
-            }
-            return;
-          default:
-            storage(a);
-            break;
-        }
-      }
-    }
-  }
-
- private:
-  void expect_working(std::int64_t step, const cairn::Action& a) const {
-    if (s_.current != step) {
-      throw Failure(
-          CAIRN_ERROR_INTERNAL,
-          "the schedule asks to " + describe(a) + " but the working state is " +
-              (s_.current < 0 ? std::string("undefined") : "x_" + std::to_string(s_.current)));
-    }
-  }
-
-  cairn_schedule& s_;
-  const cairn_callbacks& cb_;
-  void* context_;
-  bool terminal_done_ = false;
-};
-
-void copy_statistics(const cairn_schedule& s, cairn_driver_statistics* statistics) noexcept {
-  if (statistics != nullptr) *statistics = s.statistics;
 }
 
 }  // namespace
@@ -574,82 +344,6 @@ int cairn_online_finish(cairn_schedule* schedule) {
     online_of(s).finish();
     s.driving_online = false;
   });
-}
-
-int cairn_driver_run(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context,
-                     cairn_driver_statistics* statistics) {
-  cairn_schedule* s = schedule;
-  const int status = guarded("cairn_driver_run", [&] {
-    cairn_schedule& h = handle(schedule);
-    require_callbacks(callbacks);
-    if (h.online != nullptr) {
-      throw Failure(CAIRN_ERROR_STATE,
-                    "an online schedule learns T only at the end: use cairn_driver_start, "
-                    "cairn_driver_step and cairn_driver_finish");
-    }
-    h.driving_online = false;
-    h.statistics = cairn_driver_statistics{};
-    h.current = 0;
-    h.schedule->reset();
-    Runner(h, *callbacks, context).actions();
-  });
-  if (s != nullptr) copy_statistics(*s, statistics);
-  return status;
-}
-
-int cairn_driver_start(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
-  return guarded("cairn_driver_start", [&] {
-    cairn_schedule& s = handle(schedule);
-    cairn::OnlineSchedule& online = online_of(s);
-    require_callbacks(callbacks);
-    s.driving_online = false;
-    s.statistics = cairn_driver_statistics{};
-    s.current = 0;
-    const cairn::Action store = online.start();
-    Runner(s, *callbacks, context).storage(store);
-    s.driving_online = true;
-  });
-}
-
-int cairn_driver_step(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context) {
-  return guarded("cairn_driver_step", [&] {
-    cairn_schedule& s = handle(schedule);
-    cairn::OnlineSchedule& online = online_of(s);
-    require_callbacks(callbacks);
-    if (!s.driving_online) {
-      throw Failure(CAIRN_ERROR_STATE,
-                    "no online run in progress; call cairn_driver_start first (again after "
-                    "cairn_driver_finish or a failure)");
-    }
-    s.driving_online = false;  // until this step has succeeded
-    Runner runner(s, *callbacks, context);
-    runner.step();
-    for (const cairn::Action& a : online.advanced()) runner.storage(a);
-    s.driving_online = true;
-  });
-}
-
-int cairn_driver_finish(cairn_schedule* schedule, const cairn_callbacks* callbacks, void* context,
-                        cairn_driver_statistics* statistics) {
-  cairn_schedule* h = schedule;
-  const int status = guarded("cairn_driver_finish", [&] {
-    cairn_schedule& s = handle(schedule);
-    cairn::OnlineSchedule& online = online_of(s);
-    require_callbacks(callbacks);
-    if (!s.driving_online || s.current < 1) {
-      throw Failure(CAIRN_ERROR_STATE,
-                    !s.driving_online
-                        ? "no online run in progress; call cairn_driver_start first"
-                        : "the run made no step; call cairn_driver_step at least once");
-    }
-    s.driving_online = false;
-    online.finish();
-    Runner runner(s, *callbacks, context);
-    runner.terminal(s.current);
-    runner.actions();
-  });
-  if (h != nullptr) copy_statistics(*h, statistics);
-  return status;
 }
 
 const char* cairn_last_error(void) {
