@@ -24,6 +24,8 @@
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
+#include "capi/handle.hpp"
+#include "scripted_schedule.hpp"
 
 namespace {
 
@@ -581,10 +583,101 @@ TEST_CASE("c api: calls out of order give CAIRN_ERROR_STATE", "[c_api]") {
   CHECK(cairn_driver_finish(h.get(), &cb, &p, nullptr) == CAIRN_ERROR_STATE);
   CHECK(std::string(cairn_last_error()) ==
         "cairn_driver_finish: the run made no step; call cairn_driver_step at least once");
+  // The driver run is still in progress (a step and a finish would complete it): the protocol by
+  // hand is refused on its handle.
   CHECK(cairn_online_finish(h.get()) == CAIRN_ERROR_STATE);
+  CHECK(std::string(cairn_last_error()) ==
+        "cairn_online_finish: a driver run (cairn_driver_start) is in progress on this schedule; "
+        "end it with cairn_driver_finish, or use a second schedule for the protocol by hand");
+  cairn_schedule* other = nullptr;
+  ok(cairn_online_create(3, &other));
+  Handle second(other);
+  ok(cairn_online_start(second.get(), &a));
+  CHECK(cairn_online_finish(second.get()) == CAIRN_ERROR_STATE);
   CHECK(std::string(cairn_last_error()) ==
         "cairn_online_finish: OnlineRevolve::finish: the run made no step; there is nothing to "
         "reverse");
+}
+
+TEST_CASE("c api: the online protocol by hand is refused in the middle of a driver run",
+          "[c_api]") {
+  // It used to be accepted: the schedule then ran ahead of the driver's working state, and the
+  // run returned CAIRN_OK with a wrong gradient.
+  const burgers::Problem model(16);
+  const std::int64_t T = 40, c = 3;
+  cairn_schedule* raw = nullptr;
+  ok(cairn_online_create(c, &raw));
+  Handle h(raw);
+  CProblem p = make_problem(model, c);
+  const cairn_callbacks cb = burgers_callbacks();
+  ok(cairn_driver_start(h.get(), &cb, &p));
+  for (std::int64_t i = 0; i < T; ++i) {
+    ok(cairn_driver_step(h.get(), &cb, &p));
+    if (i % 10 == 3) {
+      const cairn_action* list = nullptr;
+      std::size_t count = 0;
+      cairn_action store_x0{};
+      CHECK(cairn_online_advanced(h.get(), &list, &count) == CAIRN_ERROR_STATE);
+      CHECK(std::string(cairn_last_error())
+                .find("a driver run (cairn_driver_start) is in "
+                      "progress on this schedule") != std::string::npos);
+      CHECK(cairn_online_start(h.get(), &store_x0) == CAIRN_ERROR_STATE);
+      CHECK(cairn_online_finish(h.get()) == CAIRN_ERROR_STATE);
+    }
+  }
+  std::int64_t steps = 0;
+  ok(cairn_schedule_steps(h.get(), &steps));
+  CHECK(steps == T);
+  ok(cairn_driver_finish(h.get(), &cb, &p, nullptr));
+  cairn::StoreAll all(T);
+  cairn::DriverStatistics expected;
+  CHECK(bitwise_equal(p.lambda, cpp_gradient(model, all, all.slots(), &expected)));
+  // After the run the protocol by hand works again.
+  cairn_action store_x0{};
+  ok(cairn_online_start(h.get(), &store_x0));
+  CHECK(store_x0.kind == CAIRN_ACTION_STORE);
+}
+
+TEST_CASE("c api: the C driver refuses streams that name no state or break the order", "[c_api]") {
+  // No C constructor makes such a stream; the handle is built here around a scripted schedule.
+  using A = cairn::Action;
+  struct Case {
+    std::vector<A> stream;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {{A::make_advance(0, 1), A::make_reverse(1), A::make_advance(-1, 0), A::make_reverse(0),
+        A::make_end()},
+       "the schedule asks to advance x_-1 -> x_0 but the working state is undefined"},
+      {{A::make_store(0, 0), A::make_reverse(-1), A::make_end()},
+       "the schedule asks to reverse step -1 but the working state is x_0"},
+      {{A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, -1), A::make_reverse(0),
+        A::make_end()},
+       "restore x_-1 from slot 0 of level 0, which is no state"},
+      {{A::make_store(0, 3), A::make_end()},
+       "the schedule asks to store x_3 into slot 0 of level 0 but the working state is x_0"},
+      {{A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_restore(0, 0),
+        A::make_reverse(0), A::make_end()},
+       "the next step to reverse is 1"},
+      {{A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, 0),
+        A::make_advance(0, 5), A::make_end()},
+       "an advance needs from < to <= T"},
+      {{A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_end()},
+       "the schedule ended with steps 0..1 not reversed"},
+  };
+  const burgers::Problem model(8);
+  const cairn_callbacks cb = burgers_callbacks();
+  for (const Case& k : cases) {
+    INFO(k.message);
+    Handle h(new cairn_schedule);
+    h->schedule = std::make_unique<cairn_test::ScriptedSchedule>(k.stream);
+    CProblem p = make_problem(model, 2);
+    REQUIRE(cairn_driver_run(h.get(), &cb, &p, nullptr) == CAIRN_ERROR_INTERNAL);
+    CHECK(std::string(cairn_last_error()).find(k.message) != std::string::npos);
+    for (const A& asked : p.log) {
+      if (asked.kind == cairn::ActionKind::advance) REQUIRE(asked.from() >= 0);
+    }
+  }
 }
 
 TEST_CASE("c api: the last error is kept per thread", "[c_api]") {

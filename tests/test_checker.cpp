@@ -51,6 +51,55 @@ TEST_CASE("checker accepts a legal stream and counts its costs", "[checker]") {
   REQUIRE(result.costs.levels[0].peak_slots == 1);
 }
 
+TEST_CASE("checker: no action may name a state outside x_0..x_T, -1 (undefined) included",
+          "[checker]") {
+  using A = Action;
+  // The stream of the bug report: after reverse 0 the working state is undefined, which the
+  // checker holds as -1, and "advance from -1" used to match it (then index its counts at -1).
+  require_illegal_at(run(1, {1}, {A::make_reverse(0), A::make_advance(-1, 0)}), 1,
+                     "an advance needs 0 <= from < to <= T = 1");
+  // An empty slot holds -1 too: restoring "x_-1" from it used to be legal.
+  require_illegal_at(
+      run(2, {1}, {A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, -1)}), 2,
+      "x_-1 does not exist; the states are x_0..x_2");
+  // Storing "x_-1" when the working state is undefined, likewise.
+  require_illegal_at(run(2, {2}, {A::make_advance(0, 1), A::make_reverse(1), A::make_store(1, -1)}),
+                     2, "x_-1 does not exist");
+  require_illegal_at(run(2, {1}, {A::make_store(0, 3)}), 0, "x_3 does not exist");
+  require_illegal_at(run(2, {1}, {A::make_restore(0, std::numeric_limits<std::int64_t>::min())}), 0,
+                     "does not exist");
+  require_illegal_at(run(1, {1}, {A::make_reverse(0), A::make_reverse(-1)}), 1,
+                     "steps are 0..0, not -1");
+  require_illegal_at(run(3, {1}, {A::make_reverse(5)}), 0, "steps are 0..2, not 5");
+  require_illegal_at(run(3, {1}, {A::make_advance(-2, 1)}), 0, "0 <= from < to <= T");
+  // x_T itself is a state: an online run stores it.
+  const CheckResult stores_final =
+      run(1, {2}, {A::make_advance(0, 1), A::make_store(1, 1), A::make_free(1), A::make_end()});
+  REQUIRE(stores_final.reason.find("steps 0..0 are not reversed") != std::string::npos);
+}
+
+TEST_CASE("checker: memory follows the stream, not T", "[checker]") {
+  using A = Action;
+  // 8 (T + 1) bytes up front would be 7.4 EB here: construction and a short stream must work.
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max() - 1;
+  ScheduleChecker checker(huge, {3});
+  REQUIRE(checker.feed(A::make_store(0, 0)));
+  REQUIRE(checker.feed(A::make_advance(0, 1000)));
+  REQUIRE(checker.feed(A::make_restore(0, 0)));
+  REQUIRE(checker.feed(A::make_advance(0, 10)));
+  const CheckResult partial = checker.finish();
+  REQUIRE_FALSE(partial.legal);
+  REQUIRE(partial.costs.forward_steps == 1010);
+  REQUIRE(partial.costs.max_advances_per_step == 2);
+  // One advance across 2^62 states cannot be counted per step: a clear error, not bad_alloc.
+  ScheduleChecker far(huge, {1});
+  REQUIRE_THROWS_WITH(far.feed(A::make_advance(0, std::int64_t{1} << 62)),
+                      Catch::Contains("count_advances_per_step = false"));
+  ScheduleChecker uncounted(huge, {1}, false);
+  REQUIRE(uncounted.feed(A::make_advance(0, std::int64_t{1} << 62)));
+  REQUIRE(uncounted.finish().costs.forward_steps == std::int64_t{1} << 62);
+}
+
 TEST_CASE("checker rejects each broken rule at the right action", "[checker]") {
   using A = Action;
   SECTION("advance from the wrong state") {

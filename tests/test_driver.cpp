@@ -17,6 +17,7 @@
 #include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
+#include "scripted_schedule.hpp"
 
 using State = std::vector<double>;
 
@@ -358,6 +359,66 @@ TEST_CASE("driver: options, progress reports and argument errors", "[driver]") {
   cairn::Driver<State> lost(disk_asking, storage, step, adjoint);
   REQUIRE_THROWS_WITH(lost.run(State(8), [](const State& x) { return x; }),
                       Catch::Contains("storage level 1 but only 1 level(s) were given"));
+}
+
+TEST_CASE("driver: streams that name no state or break the order are refused, not run",
+          "[driver]") {
+  using A = cairn::Action;
+  using cairn_test::ScriptedSchedule;
+  struct Case {
+    const char* what;
+    std::vector<A> stream;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      // The stream: after a reverse the working state is undefined (-1), and an advance
+      // "from -1" used to match it and call step(-1, x).
+      {"advance from the undefined state",
+       {A::make_advance(0, 1), A::make_reverse(1), A::make_advance(-1, 0), A::make_reverse(0),
+        A::make_end()},
+       "advances from x_-1 but the working state is undefined"},
+      {"first reverse of the undefined state",
+       {A::make_store(0, 0), A::make_reverse(-1), A::make_end()},
+       "first reverses step -1 but the working state is x_0"},
+      {"restore of x_-1 from an empty slot",
+       {A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, -1), A::make_reverse(0),
+        A::make_end()},
+       "restores x_-1, which is no state"},
+      {"store of another state than the working one",
+       {A::make_store(0, 3), A::make_advance(0, 1), A::make_reverse(1), A::make_end()},
+       "stores x_3 but the working state is x_0"},
+      {"store of the undefined state",
+       {A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_store(1, -1),
+        A::make_restore(0, 0), A::make_reverse(0), A::make_end()},
+       "stores x_-1 but the working state is undefined"},
+      {"reverse out of order",
+       {A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_restore(0, 0),
+        A::make_reverse(0), A::make_end()},
+       "reverses step 0 but the next step to reverse is 1"},
+      {"advance past T in the reverse sweep",
+       {A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, 0),
+        A::make_advance(0, 5), A::make_end()},
+       "an advance needs from < to <= T"},
+      {"end before every step is reversed",
+       {A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_end()},
+       "ended with steps 0..1 not reversed"},
+  };
+  for (const Case& k : cases) {
+    INFO(k.what);
+    ScriptedSchedule schedule(k.stream);
+    cairn::MemoryStorage storage(2, sizeof(double));
+    std::vector<std::int64_t> stepped;
+    cairn::Driver<State> driver(
+        schedule, storage,
+        [&](std::int64_t i, State& x) {
+          stepped.push_back(i);
+          x[0] += 1;
+        },
+        [&](std::int64_t, const State&, State&) {});
+    REQUIRE_THROWS_WITH(driver.run(State{0.0}, [](const State& x) { return x; }),
+                        Catch::Contains(k.message));
+    for (const std::int64_t i : stepped) REQUIRE(i >= 0);  // no step of a state that is not
+  }
 }
 
 TEST_CASE("driver: an online run ending on the user's condition gives the store-all gradient",

@@ -62,6 +62,12 @@ TEST_CASE("MemoryStorage refuses what it cannot do, and says why", "[storage]") 
                       Catch::Contains("exceed the address space"));
   MemoryStorage none(0, 8);  // T = 1 needs no slot
   REQUIRE(none.slots() == 0);
+  // An empty slot holds step -1; "x_-1" must not match it, nor be stored.
+  REQUIRE_THROWS_WITH(storage.restore(1, -1, cairn::reader_for(x)),
+                      Catch::Contains("step -1 names no state"));
+  REQUIRE_THROWS_AS(storage.store(1, -1, cairn::writer_for(x)), std::invalid_argument);
+  REQUIRE(storage.occupied() == 1);
+  REQUIRE(storage.held_step(1) == -1);
 }
 
 TEST_CASE("MemoryStorage: a failed store leaves that slot empty and the others intact",

@@ -57,17 +57,20 @@ struct CheckResult {
 };
 
 /// Replays a stream one action at a time. The rules (x_0 is the working state at the start):
-///  - advance(from, to): the working state is x_from and from < to <= T; it becomes x_to.
-///  - store(slot, step, level): level and slot exist, the working state is x_step; the slot then
-///    holds x_step (overwriting is allowed).
-///  - restore(slot, step, level): the slot holds x_step; the working state becomes x_step.
-///  - reverse(step): the working state is x_step and step is the highest step not yet reversed;
-///    the working state is then undefined.
+///  - advance(from, to): the working state is x_from and 0 <= from < to <= T; it becomes x_to.
+///  - store(slot, step, level): level and slot exist, 0 <= step <= T, the working state is
+///    x_step; the slot then holds x_step (overwriting is allowed).
+///  - restore(slot, step, level): 0 <= step <= T and the slot holds x_step; the working state
+///    becomes x_step.
+///  - reverse(step): 0 <= step < T, the working state is x_step and step is the highest step not
+///    yet reversed; the working state is then undefined (no step index, -1 included, names it).
 ///  - free(slot, level): the slot holds a state; it is then empty.
 ///  - end: every step is reversed. Nothing may follow it, and a stream must finish with it.
-/// Memory: one counter per step (8 T bytes) for the per-step advance counts, unless
-/// `count_advances_per_step` is false (then max_advances_per_step is -1), plus one integer per
-/// slot the stream touches. Time: O(1) per action, O(T) in finish().
+/// Memory: one counter per state up to the highest the stream reaches (at most 8 (T + 1) bytes)
+/// for the per-step advance counts, unless `count_advances_per_step` is false (then
+/// max_advances_per_step is -1), plus one integer per slot the stream touches; nothing in
+/// proportion to T up front. Time: amortised O(1) per action, O(steps reached) in finish(). If
+/// the counts cannot be allocated, feed() throws std::length_error saying how many bytes.
 class ScheduleChecker {
  public:
   /// Throws std::invalid_argument unless steps >= 1, at least one level is given and every level
@@ -87,12 +90,16 @@ class ScheduleChecker {
 
  private:
   bool reject(const Action& action, const std::string& why);
+  bool state_exists(std::int64_t step) const noexcept;
+  std::string no_such_state(std::int64_t step) const;
+  void count_advance(std::int64_t from, std::int64_t to);
 
   std::int64_t steps_;
   std::vector<std::int64_t> slots_per_level_;
   std::vector<std::vector<std::int64_t>> held_;  // held_[level][slot]: state index, -1 if empty
   std::vector<std::int64_t> occupied_;           // slots holding a state, per level
   std::vector<std::int64_t> advance_delta_;      // difference array of per-step advance counts
+  bool counting_advances_ = true;
   ScheduleCosts costs_;
   std::int64_t fed_ = 0;
   std::int64_t working_ = 0;  // index of the working state, -1 if undefined

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -345,6 +346,10 @@ class Driver {
     const auto start = options_.measure_time ? Clock::now() : Clock::time_point{};
     switch (action.kind) {
       case ActionKind::store: {
+        if (current_ < 0 || action.step != current_) {
+          throw std::logic_error("Driver: the schedule stores x_" + std::to_string(action.step) +
+                                 " but the working state is " + working_state_name());
+        }
         const StateWriter writer = writer_for<State, Adapter>(working_);
         storage.store(action.slot, action.step, writer);
         waiting_for_store_ = false;
@@ -356,6 +361,10 @@ class Driver {
         break;
       }
       case ActionKind::restore: {
+        if (action.step < 0) {
+          throw std::logic_error("Driver: the schedule restores x_" + std::to_string(action.step) +
+                                 ", which is no state; states are x_0, x_1, ...");
+        }
         std::size_t bytes = 0;
         struct Context {
           State* state;
@@ -400,11 +409,18 @@ class Driver {
     return current_ < 0 ? std::string("undefined") : "x_" + std::to_string(current_);
   }
 
-  void advance(const Action& action) {
-    if (action.from() != current_) {
+  // `last` is the highest state an advance may reach: x_T once T is known.
+  void advance(const Action& action, std::int64_t last = std::numeric_limits<std::int64_t>::max()) {
+    // current_ < 0 is the undefined working state: no advance may start from it.
+    if (current_ < 0 || action.from() != current_) {
       throw std::logic_error("Driver: the schedule advances from x_" +
                              std::to_string(action.from()) + " but the working state is " +
                              working_state_name());
+    }
+    if (action.to <= action.from() || action.to > last) {
+      throw std::logic_error("Driver: the schedule advances x_" + std::to_string(action.from()) +
+                             " -> x_" + std::to_string(action.to) +
+                             "; an advance needs from < to <= T");
     }
     timed_user([&] {
       for (std::int64_t i = action.from(); i < action.to; ++i) {
@@ -447,7 +463,13 @@ class Driver {
         }
       }
       // The first reverse is of step T-1, from x_{T-1}: one more step gives x_T.
-      statistics_.steps = buffer_[next_].step + 1;
+      const std::int64_t first_reversed = buffer_[next_].step;
+      if (current_ < 0 || first_reversed != current_) {
+        throw std::logic_error("Driver: the schedule first reverses step " +
+                               std::to_string(first_reversed) + " but the working state is " +
+                               working_state_name());
+      }
+      statistics_.steps = first_reversed + 1;
       final_ = working_;
       timed_user([&] { step_(statistics_.steps - 1, final_); });
       ++statistics_.step_calls;
@@ -475,9 +497,22 @@ class Driver {
         const Action& action = peek();
         ++next_;
         ++statistics_.actions;
-        if (action.kind == ActionKind::end) break;
+        if (action.kind == ActionKind::end) {
+          if (reversed != statistics_.steps) {
+            throw std::logic_error("Driver: the schedule ended with steps 0.." +
+                                   std::to_string(statistics_.steps - 1 - reversed) +
+                                   " not reversed");
+          }
+          break;
+        }
         switch (action.kind) {
           case ActionKind::reverse:
+            if (action.step != statistics_.steps - 1 - reversed) {
+              throw std::logic_error("Driver: the schedule reverses step " +
+                                     std::to_string(action.step) +
+                                     " but the next step to reverse is " +
+                                     std::to_string(statistics_.steps - 1 - reversed));
+            }
             if (action.step != current_) {
               throw std::logic_error("Driver: the schedule reverses step " +
                                      std::to_string(action.step) + " but the working state is " +
@@ -493,7 +528,7 @@ class Driver {
             }
             break;
           case ActionKind::advance:
-            advance(action);
+            advance(action, statistics_.steps);
             break;
           default:
             execute_storage(action);

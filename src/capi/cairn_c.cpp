@@ -89,6 +89,17 @@ int create(const char* function, cairn_schedule** out, int kind, Make&& make) no
   });
 }
 
+// The online protocol by hand and cairn_driver_start/step/finish share the handle's schedule:
+// a call of the one in the middle of a run of the other would put the schedule out of step with
+// the driver's working state, and the run would end with a wrong gradient.
+void refuse_during_driver_run(const cairn_schedule& s) {
+  if (s.driving_online) {
+    throw Failure(CAIRN_ERROR_STATE,
+                  "a driver run (cairn_driver_start) is in progress on this schedule; end it "
+                  "with cairn_driver_finish, or use a second schedule for the protocol by hand");
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -318,8 +329,8 @@ int cairn_online_start(cairn_schedule* schedule, cairn_action* store_x0) {
     cairn_schedule& s = handle(schedule);
     cairn::OnlineSchedule& online = online_of(s);
     require(store_x0, "store_x0");
+    refuse_during_driver_run(s);
     s.decision.reserve(std::min<std::size_t>(online.max_advanced_actions(), 4097));
-    s.driving_online = false;
     *store_x0 = to_c(online.start());
   });
 }
@@ -330,6 +341,7 @@ int cairn_online_advanced(cairn_schedule* schedule, const cairn_action** actions
     cairn::OnlineSchedule& online = online_of(s);
     require(actions, "actions");
     require(count, "count");
+    refuse_during_driver_run(s);
     const std::vector<cairn::Action>& decision = online.advanced();
     s.decision.clear();
     for (const cairn::Action& a : decision) s.decision.push_back(to_c(a));
@@ -341,8 +353,9 @@ int cairn_online_advanced(cairn_schedule* schedule, const cairn_action** actions
 int cairn_online_finish(cairn_schedule* schedule) {
   return guarded("cairn_online_finish", [&] {
     cairn_schedule& s = handle(schedule);
-    online_of(s).finish();
-    s.driving_online = false;
+    cairn::OnlineSchedule& online = online_of(s);
+    refuse_during_driver_run(s);
+    online.finish();
   });
 }
 

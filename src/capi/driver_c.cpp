@@ -67,12 +67,17 @@ class Runner {
     ++s_.statistics.actions;
     switch (a.kind) {
       case cairn::ActionKind::store:
+        expect_working(a.step, a);
         if (const int result = cb_.store(context_, a.level, a.slot, a.step)) {
           callback_failed(result, "store", describe(a));
         }
         ++s_.statistics.stores;
         break;
       case cairn::ActionKind::restore:
+        if (a.step < 0) {
+          throw Failure(CAIRN_ERROR_INTERNAL,
+                        "the schedule asks to " + describe(a) + ", which is no state");
+        }
         if (const int result = cb_.restore(context_, a.level, a.slot, a.step)) {
           callback_failed(result, "restore", describe(a));
         }
@@ -121,12 +126,23 @@ class Runner {
           case cairn::ActionKind::advance:
             ++s_.statistics.actions;
             expect_working(a.from(), a);
+            if (a.to <= a.from() || (terminal_done_ && a.to > s_.statistics.steps)) {
+              throw Failure(CAIRN_ERROR_INTERNAL, "the schedule asks to " + describe(a) +
+                                                      "; an advance needs from < to <= T");
+            }
             while (s_.current < a.to) step();
             break;
           case cairn::ActionKind::reverse:
-            if (!terminal_done_) terminal(a.step + 1);
             ++s_.statistics.actions;
             expect_working(a.step, a);
+            if (!terminal_done_) terminal(a.step + 1);
+            if (a.step != s_.statistics.steps - 1 - s_.statistics.adjoint_calls) {
+              throw Failure(CAIRN_ERROR_INTERNAL, "the schedule asks to " + describe(a) +
+                                                      " but the next step to "
+                                                      "reverse is " +
+                                                      std::to_string(s_.statistics.steps - 1 -
+                                                                     s_.statistics.adjoint_calls));
+            }
             if (const int result = cb_.adjoint_step(context_, a.step)) {
               callback_failed(result, "adjoint_step", describe(a));
             }
@@ -138,6 +154,12 @@ class Runner {
             if (!terminal_done_) {
               throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended before reversing any step");
             }
+            if (s_.statistics.adjoint_calls != s_.statistics.steps) {
+              throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended with steps 0.." +
+                                                      std::to_string(s_.statistics.steps - 1 -
+                                                                     s_.statistics.adjoint_calls) +
+                                                      " not reversed");
+            }
             return;
           default:
             storage(a);
@@ -148,8 +170,9 @@ class Runner {
   }
 
  private:
+  // The working state must be x_step; -1, the undefined state, never is.
   void expect_working(std::int64_t step, const cairn::Action& a) const {
-    if (s_.current != step) {
+    if (s_.current < 0 || s_.current != step) {
       throw Failure(
           CAIRN_ERROR_INTERNAL,
           "the schedule asks to " + describe(a) + " but the working state is " +

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <new>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "cairn/action_io.hpp"
@@ -57,7 +59,31 @@ ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> s
   held_.resize(slots_per_level_.size());
   occupied_.assign(slots_per_level_.size(), 0);
   costs_.levels.resize(slots_per_level_.size());
-  if (count_advances_per_step) advance_delta_.assign(static_cast<std::size_t>(steps) + 1, 0);
+  counting_advances_ = count_advances_per_step;
+}
+
+void ScheduleChecker::count_advance(std::int64_t from, std::int64_t to) {
+  // The difference array grows with the highest state the stream reaches, not with T, so that a
+  // checker for a huge T costs only what the stream uses.
+  const auto needed = static_cast<std::size_t>(to) + 1;
+  if (needed > advance_delta_.size()) {
+    const std::size_t limit = static_cast<std::size_t>(steps_) + 1;
+    const std::size_t grown = std::min(limit, std::max(needed, 2 * advance_delta_.size()));
+    const auto refuse = [&] {
+      throw std::length_error("ScheduleChecker: counting advances per step up to x_" +
+                              std::to_string(to) + " needs " + std::to_string(grown) +
+                              " counters of 8 bytes, which could not be allocated; construct the "
+                              "checker with count_advances_per_step = false to count the rest");
+    };
+    if (grown > advance_delta_.max_size()) refuse();
+    try {
+      advance_delta_.resize(grown, 0);
+    } catch (const std::bad_alloc&) {
+      refuse();
+    }
+  }
+  ++advance_delta_[static_cast<std::size_t>(from)];
+  --advance_delta_[static_cast<std::size_t>(to)];
 }
 
 bool ScheduleChecker::reject(const Action& action, const std::string& why) {
@@ -72,6 +98,15 @@ std::string state(std::int64_t index) {
   return index < 0 ? std::string("undefined") : "x_" + std::to_string(index);
 }
 }  // namespace
+
+bool ScheduleChecker::state_exists(std::int64_t step) const noexcept {
+  return 0 <= step && step <= steps_;
+}
+
+std::string ScheduleChecker::no_such_state(std::int64_t step) const {
+  return "x_" + std::to_string(step) + " does not exist; the states are x_0..x_" +
+         std::to_string(steps_);
+}
 
 bool ScheduleChecker::feed(const Action& action) {
   if (failed_) return false;
@@ -100,26 +135,26 @@ bool ScheduleChecker::feed(const Action& action) {
     case ActionKind::advance: {
       const std::int64_t from = action.from();
       const std::int64_t to = action.to;
+      // Ranges first: -1 is how the working state says "undefined", and must never match.
+      if (!(0 <= from && from < to && to <= steps_)) {
+        return reject(action, "an advance needs 0 <= from < to <= T = " + std::to_string(steps_));
+      }
       if (working_ != from) {
         return reject(
             action, "the working state is " + state(working_) + ", not x_" + std::to_string(from));
       }
-      if (!(from < to && to <= steps_)) {
-        return reject(action, "an advance needs from < to <= T = " + std::to_string(steps_));
-      }
+      // First, so that a failure to count leaves the checker as it was.
+      if (counting_advances_) count_advance(from, to);
       working_ = to;
       ++costs_.advances;
       // Saturate: a prefix of a stream for T near 2^63 can advance more steps than int64 holds.
       const std::int64_t room = std::numeric_limits<std::int64_t>::max() - costs_.forward_steps;
       costs_.forward_steps = to - from > room ? std::numeric_limits<std::int64_t>::max()
                                               : costs_.forward_steps + (to - from);
-      if (!advance_delta_.empty()) {
-        ++advance_delta_[static_cast<std::size_t>(from)];
-        --advance_delta_[static_cast<std::size_t>(to)];
-      }
       break;
     }
     case ActionKind::store: {
+      if (!state_exists(action.step)) return reject(action, no_such_state(action.step));
       std::int64_t* cell = nullptr;
       const std::string problem = slot_of(cell);
       if (!problem.empty()) return reject(action, problem);
@@ -135,6 +170,7 @@ bool ScheduleChecker::feed(const Action& action) {
       break;
     }
     case ActionKind::restore: {
+      if (!state_exists(action.step)) return reject(action, no_such_state(action.step));
       std::int64_t* cell = nullptr;
       const std::string problem = slot_of(cell);
       if (!problem.empty()) return reject(action, problem);
@@ -149,6 +185,10 @@ bool ScheduleChecker::feed(const Action& action) {
       break;
     }
     case ActionKind::reverse: {
+      if (!(0 <= action.step && action.step < steps_)) {
+        return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
+                                  std::to_string(action.step));
+      }
       if (action.step != unreversed_ - 1) {
         return reject(action, unreversed_ == 0 ? std::string("every step is already reversed")
                                                : "the next step to reverse is " +
@@ -196,12 +236,13 @@ bool ScheduleChecker::feed(const Action& action) {
 CheckResult ScheduleChecker::finish() const {
   CheckResult result;
   result.costs = costs_;
-  if (advance_delta_.empty()) {
+  if (!counting_advances_) {
     result.costs.max_advances_per_step = -1;
   } else {
     std::int64_t count = 0;
-    for (std::int64_t step = 0; step < steps_; ++step) {
-      count += advance_delta_[static_cast<std::size_t>(step)];
+    const auto reached = std::min(advance_delta_.size(), static_cast<std::size_t>(steps_));
+    for (std::size_t step = 0; step < reached; ++step) {
+      count += advance_delta_[step];
       result.costs.max_advances_per_step = std::max(result.costs.max_advances_per_step, count);
     }
   }
