@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -49,11 +50,18 @@ class Planner {
         (2 * static_cast<std::size_t>(level_count_) + 1) * cells_per_length + 1;
     const std::size_t limit_cells = max_table_bytes / sizeof(double);
     if (rows > limit_cells / length) {
+      // rows * length may not fit in size_t; as a double it only has to be printed.
+      const double bytes = static_cast<double>(rows) * static_cast<double>(length) *
+                           static_cast<double>(sizeof(double));
+      char needed[32];
+      std::snprintf(needed, sizeof needed, "%.0f", bytes);
       throw std::length_error(
           "MultilevelRevolve: the planning tables for T = " + std::to_string(steps) +
-          " would take " + std::to_string(rows) + " x " + std::to_string(length) +
-          " doubles, more than the " + std::to_string(max_table_bytes) +
-          " bytes allowed; give fewer steps or slots, or a larger max_table_bytes");
+          " would take " + needed + " bytes (" + std::to_string(rows) + " x " +
+          std::to_string(length) + " doubles), more than the " + std::to_string(max_table_bytes) +
+          " bytes allowed; give fewer steps or slots, or a max_table_bytes "
+          "of at least " +
+          needed);
     }
     length_ = length;
     cells_ = cells_per_length;

@@ -155,13 +155,67 @@ expect 0 'recommended: multilevel' -- \
   --disk-bytes 800 --disk-write-bandwidth 80 --disk-read-bandwidth 80
 expect 0 'recommended: online (c = 5): the only schedule for an unknown T' -- \
   "$cairn" plan -T unknown --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 40
-expect 2 "--state-bytes must be a number > 0" -- "$cairn" plan -T 100 --state-bytes 0 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
+expect 2 "--state-bytes must be a whole number > 0" -- "$cairn" plan -T 100 --state-bytes 0 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
 expect 2 "nothing fits" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 4
 expect 2 "--disk-write-bandwidth must be a number > 0" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24 --disk-bytes 100
 expect 2 "--steps: 'soon' is not" -- "$cairn" plan -T soon --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
 
 expect 2 "--output is required" -- "$cairn" plot -T 10 -c 2
 expect 2 "too many to draw legibly" -- "$cairn" plot -T 100000 -c 3 -o "$work/big.svg"
+
+# --- hostile input: refused with exit 2 and a message, never wrapped, crashed on or called legal
+# D1: -1 is the checker's "undefined"; an advance from it used to overflow the heap.
+expect 1 'an advance needs 0 <= from < to <= T = 1' -- \
+  bash -c "printf '{\"op\":\"reverse\",\"step\":0}\n{\"op\":\"advance\",\"from\":-1,\"to\":0}\n' | '$cairn' check -T 1 -c 1"
+expect 1 'x_-1 does not exist' -- \
+  bash -c "printf '{\"op\":\"restore\",\"slot\":0,\"step\":-1}\n' | '$cairn' check -T 1 -c 1"
+# D2: levels are 32-bit, integers 64-bit: larger numbers are refused, not wrapped.
+expect 2 'line 1: level 4294967296 is unknown' -- \
+  bash -c "printf '{\"op\":\"store\",\"slot\":0,\"step\":0,\"level\":4294967296}\n{\"op\":\"reverse\",\"step\":0}\n{\"op\":\"end\"}\n' | '$cairn' check -T 1 -c 1"
+expect 2 'line 2: "slot" = 9223372036854775808 exceeds 2^63 - 1' -- \
+  bash -c "printf '{\"op\":\"store\",\"slot\":0,\"step\":0}\n{\"op\":\"free\",\"slot\":9223372036854775808}\n' | '$cairn' check -T 1 -c 1"
+expect 2 'line 1: "to" = 18446744073709551615 exceeds' -- \
+  bash -c "printf '{\"op\":\"advance\",\"from\":0,\"to\":18446744073709551615}\n' | '$cairn' check -T 1 -c 1"
+# D10: a number beyond double range names its line; a read error is not an illegal stream.
+expect 2 'line 2: a number is out of range' -- \
+  bash -c "printf '{\"op\":\"store\",\"slot\":0,\"step\":0}\n{\"op\":\"reverse\",\"step\":1e400}\n' | '$cairn' check -T 1 -c 1"
+expect 2 'cannot read the stream from standard input after line 0: Is a directory' -- \
+  bash -c "'$cairn' check -T 1 -c 1 < /"
+# D11: memory follows the stream, not T.
+expect 1 '1000000000000000000 steps not reversed' -- bash -c "'$cairn' check -T 1e18 -c 1 < /dev/null"
+expect 2 'or a max_table_bytes of at least 404804048 (the option --max-table-bytes)' -- \
+  "$cairn" schedule -T 1e5 -c 100 --disk-slots 100 -f summary --max-table-bytes 1000
+expect 0 '"optimal_cost":' -- "$cairn" schedule -T 100 -c 3 --disk-slots 3 -f summary --max-table-bytes 1e6
+# D13: output that cannot be written is an error, not success.
+if [[ -w /dev/full ]]; then
+  expect 1 'cannot write to standard output: No space left on device' -- \
+    bash -c "'$cairn' schedule -T 10 -c 3 > /dev/full"
+  expect 1 'cannot write to standard output' -- bash -c "'$cairn' info -T 10 -c 3 > /dev/full"
+  expect 1 'cannot write to standard output' -- bash -c "'$cairn' schedule -T 1e5 -c 3 > /dev/full"
+fi
+# D14: extreme budgets.
+expect 0 'recommended: store-all' -- \
+  "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 1e300
+expect 2 '--disk-bytes must be a number >= 0' -- \
+  "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24 --disk-bytes nan
+expect 2 '--disk-bytes must be a number >= 0' -- \
+  "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24 --disk-bytes -1
+expect 2 '--state-bytes must be a whole number > 0' -- \
+  "$cairn" plan -T 100 --state-bytes 0.5 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
+expect 0 '"schedule":"online","detail":"c = 1001 (T learnt at the end)","fits":true' -- \
+  "$cairn" plan -T 1000 --state-bytes 1000 --step-seconds 1 --adjoint-seconds 1 --ram-bytes 1e12 -f json
+# D15: the text form of info works wherever the JSON one does.
+expect 0 'C(9223372036854775807+1, 9223372036854775807) = more than 2^63 - 1' -- \
+  "$cairn" info -T 5 -c 9223372036854775807
+# D16: costs are finite numbers, and the messages say so.
+expect 2 "--write-cost: 'nan' is not allowed; give a finite number >= 0" -- \
+  "$cairn" schedule -T 10 -c 1 --disk-slots 2 --write-cost nan
+expect 2 "--read-cost: 'inf' is not allowed" -- "$cairn" check -T 10 -c 1 --read-cost inf
+expect 2 "--forward-cost: '0' is not allowed; give a finite number > 0" -- \
+  "$cairn" schedule -T 10 -c 1 --disk-slots 2 --forward-cost 0
+expect 2 "--backward-cost: 'x' is not a number" -- "$cairn" schedule -T 10 -c 1 --backward-cost x
+expect 2 "--steps: '15e-1' is not a whole number" -- "$cairn" info -T 15e-1 -c 2
+expect 0 'T = 15 steps' -- "$cairn" info -T 150e-1 -c 2
 
 if ((failures > 0)); then
   echo "$failures CLI check(s) failed"

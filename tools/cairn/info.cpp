@@ -48,9 +48,17 @@ int run_info(Problem& problem, const std::string& format) {
               static_cast<long long>(T), static_cast<long long>(c));
   std::printf("  repetitions r          %lld", static_cast<long long>(r));
   if (r >= 1) {
-    std::printf("   (smallest r with C(c+r, c) >= T; C(%lld+%lld, %lld) = %lld)",
+    // C(c + r, c) itself can exceed 64 bits when r and t do not (c near 2^63): say so rather
+    // than fail where the JSON form succeeds.
+    std::string binomial;
+    try {
+      binomial = std::to_string(cairn::beta(c, r));
+    } catch (const std::overflow_error&) {
+      binomial = "more than 2^63 - 1";
+    }
+    std::printf("   (smallest r with C(c+r, c) >= T; C(%lld+%lld, %lld) = %s)",
                 static_cast<long long>(c), static_cast<long long>(r), static_cast<long long>(c),
-                static_cast<long long>(cairn::beta(c, r)));
+                binomial.c_str());
   }
   std::printf("\n  forward steps t(T,c)   %lld   (r*T - C(c+r, c+1))\n", static_cast<long long>(t));
   std::printf(

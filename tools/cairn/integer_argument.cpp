@@ -1,5 +1,6 @@
 #include "integer_argument.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <stdexcept>
@@ -37,13 +38,17 @@ std::int64_t parse_integer_argument(const std::string& option, const std::string
   long exponent = 0;
   if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
-    std::size_t exponent_start = i;
-    if (i < text.size() && text[i] == '+') ++i, ++exponent_start;
+    bool negative_exponent = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative_exponent = text[i++] == '-';
+    const std::size_t exponent_start = i;
+    // Saturated: past 10^5 the digits alone decide (a zero stays zero, anything else is too
+    // large, or not whole), and the loops below stay short.
+    constexpr long kExponentCap = 100000;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      if (exponent > 1000) refuse(option, text, "is too large", minimum);
-      exponent = exponent * 10 + (text[i++] - '0');
+      exponent = std::min(kExponentCap, exponent * 10 + (text[i++] - '0'));
     }
     if (i == exponent_start) refuse(option, text, "is not a number", minimum);
+    if (negative_exponent) exponent = -exponent;
   }
   if (digits.empty() || i != text.size()) refuse(option, text, "is not a number", minimum);
 

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <cmath>
+#include <cstdlib>
 #include <utility>
 
 #include "cairn/online.hpp"
@@ -7,12 +9,17 @@
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
 #include "integer_argument.hpp"
+#include "report.hpp"
 
 namespace cairn::cli {
 
 void Problem::parse() {
   try {
     steps = parse_integer_argument("--steps", steps_text, 1);
+    if (!max_table_text.empty()) {
+      max_table_bytes =
+          static_cast<std::size_t>(parse_integer_argument("--max-table-bytes", max_table_text, 0));
+    }
     if (!disk_slots_text.empty()) {
       disk_slots = disk_slots_text == "unlimited"
                        ? cairn::unlimited_slots
@@ -82,8 +89,12 @@ std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
   if (schedule == "online") return std::make_unique<cairn::SimulatedOnlineRun>(steps, slots);
   if (schedule == "uniform") return std::make_unique<cairn::Uniform>(steps, interval);
   if (schedule == "multilevel") {
-    return std::make_unique<cairn::MultilevelRevolve>(
-        steps, levels(), cairn::StepCosts{prices.forward, prices.backward});
+    try {
+      return std::make_unique<cairn::MultilevelRevolve>(
+          steps, levels(), cairn::StepCosts{prices.forward, prices.backward}, max_table_bytes);
+    } catch (const std::length_error& e) {
+      throw std::length_error(std::string(e.what()) + " (the option --max-table-bytes)");
+    }
   }
   return std::make_unique<cairn::StoreAll>(steps);
 }
@@ -109,13 +120,46 @@ void add_cost_options(CLI::App& command, Problem& problem) {
   };
   price("--write-cost", &Prices::write,
         "cost of one store on the disk level, in the unit of --forward-cost (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_number(0, false));
   price("--read-cost", &Prices::read, "cost of one restore from the disk level (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_number(0, false));
   price("--forward-cost", &Prices::forward, "cost uf of one forward step (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_number(0, true));
   price("--backward-cost", &Prices::backward, "cost ub of one adjoint step (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_number(0, false));
+}
+
+CLI::Validator finite_number(double minimum, bool strictly_above) {
+  const std::string bound = std::string(strictly_above ? "> " : ">= ") + format_cost(minimum);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) {
+          return "'" + text + "' is not a number; give a finite number " + bound;
+        }
+        const bool in_range = strictly_above ? value > minimum : value >= minimum;
+        if (!std::isfinite(value) || !in_range) {
+          return "'" + text + "' is not allowed; give a finite number " + bound;
+        }
+        return {};
+      },
+      "NUMBER " + bound);
+}
+
+CLI::Validator whole_number(const std::string& option, std::int64_t minimum) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        try {
+          parse_integer_argument(option, text, minimum);
+          return {};
+        } catch (const std::invalid_argument& e) {
+          // CLI11 prefixes the option's name.
+          const std::string message = e.what();
+          return message.substr(message.find(": ") + 2);
+        }
+      },
+      "INTEGER >= " + std::to_string(minimum));
 }
 
 void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {
@@ -137,6 +181,9 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
                        "slots on a disk level (level 1), an integer or \"unlimited\"; implies "
                        "--schedule multilevel");
     add_cost_options(command, problem);
+    command.add_option("--max-table-bytes", problem.max_table_text,
+                       "the most memory the multilevel planner may take for its tables (default "
+                       "2^30 = 1073741824)");
   } else {
     slots->required();
   }

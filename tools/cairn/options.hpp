@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -47,6 +48,7 @@ struct Problem {
   std::string slots_text;
   std::string disk_slots_text;
   std::string interval_text;
+  std::string max_table_text;
   std::string schedule = "revolve";
   bool online = false;  // simulate a run that learns T only at its end
   Prices prices;
@@ -54,6 +56,7 @@ struct Problem {
   std::int64_t slots = 0;
   std::int64_t disk_slots = -1;  // -1: no disk level
   std::int64_t interval = 0;     // Uniform's k
+  std::size_t max_table_bytes = cairn::MultilevelRevolve::default_max_table_bytes;
 
   /// Throws BadInput naming the option and what is allowed.
   void parse();
@@ -69,6 +72,12 @@ struct ProblemOptions {
   Problem problem;
   std::string format;  // the --format chosen, if the subcommand has one
 };
+
+/// A CLI11 check: the text is a finite number >= minimum (> minimum when `strictly_above`); the
+/// message says what is allowed.
+CLI::Validator finite_number(double minimum, bool strictly_above);
+/// A CLI11 check: the text is a whole number >= minimum, in parse_integer_argument's forms.
+CLI::Validator whole_number(const std::string& option, std::int64_t minimum);
 
 /// --write-cost, --read-cost, --forward-cost, --backward-cost; any of them selects multilevel.
 void add_cost_options(CLI::App& command, Problem& problem);

@@ -2,6 +2,7 @@
 // and the one to use (the model is planner.hpp's).
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -71,11 +72,11 @@ int run_plan(PlanInput& input, const std::string& steps_text, const std::string&
     std::printf("%s\n", j.dump().c_str());
     return best < candidates.size() ? 0 : kExitBadInput;
   }
-  std::printf("cairn plan: T = %s, state %s, step %.3g s, adjoint %.3g s, RAM %s (%lld states)",
+  std::printf("cairn plan: T = %s, state %s, step %.3g s, adjoint %.3g s, RAM %s (%.6g states)",
               input.steps < 0 ? "unknown" : std::to_string(input.steps).c_str(),
               human_bytes(input.state_bytes).c_str(), input.step_seconds, input.adjoint_seconds,
               human_bytes(input.ram_bytes).c_str(),
-              static_cast<long long>(input.ram_bytes / input.state_bytes));
+              std::floor(input.ram_bytes / input.state_bytes));
   if (input.disk_bytes > 0) std::printf(", disk %s", human_bytes(input.disk_bytes).c_str());
   std::printf("\n%-11s %-28s %9s %11s %13s %13s %13s\n", "schedule", "", "slots", "peak memory",
               "step calls", "adjoint calls", "predicted s");

@@ -71,7 +71,11 @@ std::vector<PlanCandidate> plan_candidates(const PlanInput& input) {
     const double cap = 32.0 * 1024 * 1024;
     in.cache_bytes = reported > 0 ? std::min(static_cast<double>(reported), cap) : cap;
   }
-  require_positive(in.state_bytes, "--state-bytes");
+  if (!(std::isfinite(in.state_bytes) && in.state_bytes >= 1 &&
+        std::floor(in.state_bytes) == in.state_bytes)) {
+    throw std::invalid_argument(
+        "--state-bytes must be a whole number > 0 (the bytes of one state)");
+  }
   require_positive(in.step_seconds, "--step-seconds");
   if (!(std::isfinite(in.adjoint_seconds) && in.adjoint_seconds >= 0)) {
     throw std::invalid_argument("--adjoint-seconds must be a number >= 0");
@@ -79,15 +83,25 @@ std::vector<PlanCandidate> plan_candidates(const PlanInput& input) {
   require_positive(in.ram_bytes, "--ram-bytes");
   require_positive(in.copy_bandwidth, "--copy-bandwidth");
   require_positive(in.memory_bandwidth, "--memory-bandwidth");
+  if (!(std::isfinite(in.disk_bytes) && in.disk_bytes >= 0)) {
+    throw std::invalid_argument("--disk-bytes must be a number >= 0 (0 or absent: no disk level)");
+  }
   const bool disk = in.disk_bytes > 0;
   if (disk) {
     require_positive(in.disk_write_bandwidth, "--disk-write-bandwidth");
     require_positive(in.disk_read_bandwidth, "--disk-read-bandwidth");
   }
   const double S = in.state_bytes;
-  const auto c = static_cast<std::int64_t>(std::floor(in.ram_bytes / S));
-  const auto d = disk ? static_cast<std::int64_t>(std::floor(in.disk_bytes / S)) : 0;
   const std::int64_t T = in.steps;
+  // No schedule of T steps holds more than T + 1 states at once (and no unknown T more than
+  // 2^62 with any memory there is): more room is not more slots, and a budget such as 1e300
+  // bytes must not overflow the count.
+  const double most_useful = T >= 1 ? static_cast<double>(T) + 1 : 4.611686018427387904e18;
+  const auto states_in = [&](double bytes) {
+    return static_cast<std::int64_t>(std::min(std::floor(bytes / S), most_useful));
+  };
+  const std::int64_t c = states_in(in.ram_bytes);
+  const std::int64_t d = disk ? states_in(in.disk_bytes) : 0;
   std::vector<PlanCandidate> out;
   const auto peak = [&](std::int64_t ram_slots) { return static_cast<double>(ram_slots + 2) * S; };
 

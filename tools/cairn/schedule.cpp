@@ -2,9 +2,11 @@
 // one-line summary checked by the independent checker, with generation timed.
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -35,7 +37,8 @@ class BufferedOutput {
   void flush() {
     if (!buffer_.empty() &&
         std::fwrite(buffer_.data(), 1, buffer_.size(), stdout) != buffer_.size()) {
-      throw std::runtime_error("cannot write to standard output");
+      throw std::runtime_error(std::string("cannot write to standard output: ") +
+                               std::strerror(errno));
     }
     buffer_.clear();
   }
