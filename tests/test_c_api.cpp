@@ -712,3 +712,27 @@ TEST_CASE("c api: an exception from a C++ callback stops at the boundary as CAIR
   CHECK(cairn_driver_run(h.get(), &cb, &p, nullptr) == CAIRN_ERROR_INTERNAL);
   CHECK(std::string(cairn_last_error()) == "cairn_driver_run: the solver diverged");
 }
+
+TEST_CASE("c api: counts that do not fit in 64 bits give CAIRN_ERROR_OVERFLOW, not a wrong number",
+          "[c_api]") {
+  cairn_schedule* raw = nullptr;
+  ok(cairn_uniform_create(INT64_MAX, 1000000, &raw));
+  Handle h(raw);
+  std::int64_t steps = -1;
+  CHECK(cairn_schedule_forward_steps(h.get(), &steps) == CAIRN_ERROR_OVERFLOW);
+  CHECK(steps == -1);
+  CHECK(std::string(cairn_last_error()).find("overflows 64-bit integers") != std::string::npos);
+  std::int64_t slots = 0;
+  ok(cairn_schedule_slots(h.get(), 0, &slots));
+  CHECK(slots == (INT64_MAX / 1000000 + 1) + 1000000 - 2);
+}
+
+TEST_CASE("c api: heterogeneous costs whose sums overflow are refused, not planned", "[c_api]") {
+  // The report's case: costs 1e308, T = 3, 16 bytes; it crashed in the planner.
+  const std::vector<cairn_chain_step> chain(3, cairn_chain_step{1e308, 0, 8});
+  cairn_schedule* raw = nullptr;
+  CHECK(cairn_heterogeneous_create(chain.data(), 3, 16, 0, &raw) == CAIRN_ERROR_INVALID_ARGUMENT);
+  CHECK(raw == nullptr);
+  CHECK(std::string(cairn_last_error()).find("the costs are too large") != std::string::npos);
+  CHECK(cairn_heterogeneous_create(chain.data(), 2, 16, 0, &raw) == CAIRN_ERROR_INVALID_ARGUMENT);
+}

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <queue>
 #include <random>
 #include <unordered_map>
@@ -278,6 +280,40 @@ TEST_CASE("HeterogeneousRevolve refuses bad input with a clear message", "[heter
   CHECK_THROWS_WITH(HeterogeneousRevolve({{1, 0, 0}}, 8), Catch::Contains("x_0 has size 0"));
   std::vector<ChainStep> long_chain(3000, ChainStep{1, 0, 1});
   CHECK_THROWS_AS(HeterogeneousRevolve(long_chain, 200, 1, 1 << 20), std::length_error);
+}
+
+TEST_CASE("HeterogeneousRevolve refuses costs whose plans would overflow to infinity",
+          "[heterogeneous]") {
+  using Catch::Matchers::Contains;
+  // Sums of 1e308 overflow: T = 3 used to segfault, T = 2 to return an infinite optimal cost.
+  for (const std::size_t T : {1, 2, 3, 5}) {
+    INFO("T = " << T);
+    const std::vector<ChainStep> huge(T, ChainStep{1e308, 0, 8});
+    if (T == 1) {
+      // One step is never recomputed: its cost is the plan's.
+      const HeterogeneousRevolve one(huge, 16);
+      CHECK(one.optimal_cost() == 0);
+      continue;
+    }
+    CHECK_THROWS_WITH(HeterogeneousRevolve(huge, 16), Contains("costs are too large"));
+  }
+  CHECK_THROWS_WITH(HeterogeneousRevolve({{1, 1e308, 8}, {1, 1e308, 8}}, 16),
+                    Contains("costs are too large"));
+  // Large but safe costs still plan, with a finite cost equal to the unit plan's times the scale.
+  const std::vector<ChainStep> scaled(4, ChainStep{1e300, 0, 8});
+  const std::vector<ChainStep> unit(4, ChainStep{1, 0, 8});
+  const HeterogeneousRevolve big(scaled, 16), small(unit, 16);
+  REQUIRE(std::isfinite(big.optimal_cost()));
+  CHECK(big.optimal_cost() == Approx(small.optimal_cost() * 1e300));
+  // Sizes near 2^64 and budgets above 2^63 do not wrap: in units of the sizes' divisor they plan;
+  // a size beyond 2^63 - 1 units is refused.
+  const std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+  const std::vector<ChainStep> wide_chain{{1, 0, top / 2}, {1, 0, top / 2}};
+  const HeterogeneousRevolve wide(wide_chain, top);
+  CHECK(wide.optimal_cost() == 1);  // both states kept: the forward sweep's one advance
+  CHECK(wide.slots() == 2);
+  CHECK_THROWS_WITH(HeterogeneousRevolve({{1, 0, top}, {1, 0, 8}}, top, 1),
+                    Contains("more than 2^63 - 1 memory units of 1 bytes"));
 }
 
 TEST_CASE("HeterogeneousRevolve's bounded split search equals the full search for equal sizes",

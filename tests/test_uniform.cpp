@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "cairn/check.hpp"
 #include "cairn/uniform.hpp"
@@ -60,7 +64,7 @@ TEST_CASE("Uniform's optimal interval minimises alpha a / k + beta k / 2", "[uni
 }
 
 TEST_CASE("Uniform's best interval for a slot budget is the cheapest that fits", "[uniform]") {
-  for (std::int64_t T = 1; T <= 300; ++T) {
+  for (std::int64_t T = 1; T <= 1000; ++T) {
     std::int64_t least = T + 10;
     for (std::int64_t k = 1; k <= T; ++k)
       least = std::min(least, cairn::Uniform::slots_needed(T, k));
@@ -78,4 +82,38 @@ TEST_CASE("Uniform's best interval for a slot budget is the cheapest that fits",
                           Catch::Contains("needs at least " + std::to_string(least)));
     }
   }
+}
+
+TEST_CASE("Uniform: T up to 2^63 - 1 without overflow, buffers or long searches", "[uniform]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  // 2 T - 1 - ceil(T / k) does not fit: an overflow error (the C API's CAIRN_ERROR_OVERFLOW), not
+  // a negative count.
+  REQUIRE_THROWS_AS(cairn::Uniform::forward_steps(kMax, 1000000), std::overflow_error);
+  REQUIRE_THROWS_AS(cairn::Uniform::forward_steps(kMax, kMax), std::overflow_error);
+  REQUIRE(cairn::Uniform::forward_steps(std::int64_t{1} << 62, std::int64_t{1} << 62) == kMax - 1);
+  REQUIRE(cairn::Uniform::forward_steps(std::int64_t{1} << 62, 2) ==
+          (std::int64_t{1} << 62) - 1 + (std::int64_t{1} << 61));
+  // The stream holds a few integers: a huge interval costs no buffer (it reserved 3k actions).
+  cairn::Uniform wide(kMax, kMax);
+  REQUIRE(wide.slots() == kMax - 2 + 1);
+  REQUIRE(wide.next() == cairn::Action::make_store(0, 0));
+  REQUIRE(wide.next() == cairn::Action::make_advance(0, kMax - 1));
+  REQUIRE(wide.next() == cairn::Action::make_restore(0, 0));
+  REQUIRE(wide.next() == cairn::Action::make_advance(0, 1));
+  REQUIRE(wide.next() == cairn::Action::make_store(1, 1));
+  cairn::Uniform many(kMax, 1000000);
+  REQUIRE(many.next() == cairn::Action::make_store(0, 0));
+  REQUIRE(many.next() == cairn::Action::make_advance(0, 1000000));
+  REQUIRE(many.next() == cairn::Action::make_store(1, 1000000));
+  // The best interval for T = 2^63 - 1 is found by bisection (a scan to 2 sqrt(T) took 52 s): the
+  // smallest k whose slots fit, checked against its neighbour.
+  for (const std::int64_t slots : {std::int64_t{6074001000}, std::int64_t{1} << 40, kMax}) {
+    const std::int64_t k = cairn::Uniform::best_interval_for_slots(kMax, slots);
+    INFO("slots = " << slots << ", k = " << k);
+    REQUIRE(cairn::Uniform::slots_needed(kMax, k) <= slots);
+    REQUIRE((k == 1 || cairn::Uniform::slots_needed(kMax, k - 1) > slots));
+  }
+  // About 2 sqrt(T) - 2 = 6074000997.6 slots at least.
+  REQUIRE_THROWS_WITH(cairn::Uniform::best_interval_for_slots(kMax, 3),
+                      Catch::Contains("needs at least 6074000998"));
 }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "cairn/schedule.hpp"
 
@@ -32,7 +31,8 @@ namespace cairn {
 /// slots: 189 advances against 180); with less it cannot run at all (`cairn plan` compares them).
 class Uniform final : public Schedule {
  public:
-  /// Throws std::invalid_argument unless steps >= 1 and interval >= 1.
+  /// Throws std::invalid_argument unless steps >= 1 and interval >= 1. Any T and k up to 2^63 - 1:
+  /// the schedule holds a few integers, not a segment's actions.
   Uniform(std::int64_t steps, std::int64_t interval);
 
   Action next() override;
@@ -46,7 +46,8 @@ class Uniform final : public Schedule {
 
   /// ceil(T / k) checkpoints plus a buffer of max(min(k, T) - 2, 0) slots.
   static std::int64_t slots_needed(std::int64_t steps, std::int64_t interval);
-  /// Advances of the stream: 2 T - 1 - ceil(T / k).
+  /// Advances of the stream: 2 T - 1 - ceil(T / k). Throws std::overflow_error when that exceeds
+  /// 2^63 - 1 (T above 2^62).
   static std::int64_t forward_steps(std::int64_t steps, std::int64_t interval);
 
   /// The interval that minimises J(k) = alpha M(k) + beta R(k) with M(k) = a / k (checkpoints per
@@ -58,22 +59,31 @@ class Uniform final : public Schedule {
   static double interval_objective(double alpha, double a, double beta, std::int64_t interval);
   /// The interval with the fewest forward steps whose slots_needed fits in `slots`: the smallest
   /// such k, as forward_steps grows with k. Throws std::invalid_argument when no k fits, naming
-  /// the least number of slots that would (about 2 sqrt(T) - 2).
+  /// the least number of slots that would (about 2 sqrt(T) - 2). O(log T) time.
   static std::int64_t best_interval_for_slots(std::int64_t steps, std::int64_t slots);
 
  private:
-  void fill_segment_reverse();
+  enum class Phase {
+    forward_store,
+    forward_advance,
+    segment_restore,
+    segment_advance,
+    segment_store,
+    segment_reverse_last,
+    back_restore,
+    back_reverse,
+    ended
+  };
+  std::int64_t segment_start() const noexcept;
+  std::int64_t segment_end() const noexcept;
 
   std::int64_t steps_;
   std::int64_t interval_;
   std::int64_t segments_;
-  // Actions are produced a phase at a time (one segment of the forward or the reverse sweep):
-  // O(k) memory whatever T.
-  std::vector<Action> pending_;
-  std::size_t cursor_ = 0;
-  std::int64_t forward_segment_ = 0;  // next segment of the forward sweep
-  std::int64_t reverse_segment_ = 0;  // next segment of the reverse sweep (counts down), -1 done
-  bool ended_ = false;
+  // Where the stream stands: O(1) memory whatever T and k.
+  Phase phase_ = Phase::forward_store;
+  std::int64_t segment_ = 0;   // forward: the next segment; reverse: the one being reversed
+  std::int64_t position_ = 0;  // reverse: the state the segment's sweep is at
 };
 
 }  // namespace cairn

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -433,10 +434,20 @@ HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::ui
     gcd = std::gcd(gcd, s.state_bytes);
   }
   unit_ = memory_unit == 0 ? gcd : memory_unit;
+  // Sizes and budgets are 64-bit unsigned, unit counts signed: a size of more than 2^63 - 1 units
+  // is refused, and the budget saturates there (no table for that many units can be allocated,
+  // and the table limit says so).
+  constexpr auto kMostUnits = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   const auto units_of = [&](std::uint64_t bytes) {
-    return static_cast<std::int64_t>((bytes + unit_ - 1) / unit_);
+    const std::uint64_t units = bytes / unit_ + (bytes % unit_ != 0 ? 1 : 0);
+    if (units > kMostUnits) {
+      throw std::invalid_argument("HeterogeneousRevolve: a state of " + std::to_string(bytes) +
+                                  " bytes is more than 2^63 - 1 memory units of " +
+                                  std::to_string(unit_) + " bytes; give a larger memory_unit");
+    }
+    return static_cast<std::int64_t>(units);
   };
-  const auto budget_units = static_cast<std::int64_t>(budget_bytes / unit_);
+  const auto budget_units = static_cast<std::int64_t>(std::min(budget_bytes / unit_, kMostUnits));
   const std::int64_t x0 = units_of(chain_.front().state_bytes);
   if (budget_units < x0) {
     throw std::invalid_argument("HeterogeneousRevolve: the budget of " +
@@ -452,9 +463,28 @@ HeterogeneousRevolve::HeterogeneousRevolve(std::vector<ChainStep> chain, std::ui
     units[i] = units_of(chain_[i].state_bytes);
     backward += chain_[i].backward_cost;
   }
+  // Every value of the dynamic program is a sum of a few plan costs, each at most (T - 1) times
+  // the sum F of the forward costs plus the sum of the backward costs: when 4 (T - 1) F + B is
+  // finite, no sum overflows to infinity (which broke the comparisons: a segfault at T = 3, an
+  // infinite optimum at T = 2).
+  const double bound =
+      4 * static_cast<double>(chain_.size() - 1) * prefix[chain_.size()] + backward;
+  if (!std::isfinite(bound)) {
+    char detail[160];
+    std::snprintf(detail, sizeof detail,
+                  "forward costs sum to %g and backward costs to %g over %zu",
+                  prefix[chain_.size()], backward, chain_.size());
+    throw std::invalid_argument(std::string("HeterogeneousRevolve: the costs are too large: ") +
+                                detail +
+                                " steps, and a plan's cost could exceed the largest double; "
+                                "scale them down (4 (T - 1) F + B must stay finite)");
+  }
   // No stream holds more than the T states x_0..x_{T-1}: a larger budget changes nothing.
   std::int64_t all = 0;
-  for (std::int64_t u : units) all += u;
+  for (std::int64_t u : units)
+    all = u > std::numeric_limits<std::int64_t>::max() - all
+              ? std::numeric_limits<std::int64_t>::max()
+              : all + u;
   const std::int64_t memory = std::min(budget_units, all) - x0;
 
   const bool equal_sizes =
