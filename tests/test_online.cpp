@@ -2,6 +2,7 @@
 // decisions that cannot depend on T, and clear errors.
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -155,4 +156,29 @@ TEST_CASE("online: misuse is refused with a clear message", "[online]") {
   run.finish();
   CHECK_THROWS_WITH(run.finish(), Contains("no run in progress"));
   CHECK_THROWS_WITH(run.advanced(), Contains("no run in progress"));
+}
+
+TEST_CASE("online: memory follows the checkpoints a run holds, not c", "[online]") {
+  // c = 10^12 reserved 4 lists of c entries up front (bad_alloc). A run of T steps holds at most
+  // T + 1 states, and with c >= T + 1 its stream is the one for c = T + 1: every state kept.
+  const std::int64_t huge = 1000000000000;
+  for (const std::int64_t T : {1, 2, 17, 500}) {
+    INFO("T = " << T);
+    SimulatedOnlineRun wide(T, huge), exact(T, T + 1);
+    for (;;) {
+      const cairn::Action a = wide.next();
+      REQUIRE(a == exact.next());
+      if (a.kind == cairn::ActionKind::end) break;
+    }
+    wide.reset();
+    const cairn::CheckResult checked = cairn::check(wide, T, {huge});
+    REQUIRE(checked.legal);
+    REQUIRE(checked.costs.max_advances_per_step == 1);
+    REQUIRE(checked.costs.levels[0].peak_slots <= T + 1);
+  }
+  OnlineRevolve online(std::numeric_limits<std::int64_t>::max());
+  online.start();
+  for (int i = 0; i < 1000; ++i) online.advanced();
+  REQUIRE(online.checkpoint_steps().size() == 1001);
+  REQUIRE(online.layout_valid());
 }

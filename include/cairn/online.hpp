@@ -32,10 +32,12 @@ namespace cairn {
 /// So every run, whatever T, advances no step more than r(T + 1, c) times: the offline optimum
 /// for the same memory (the tests check every T <= 5000 for c <= 30).
 ///
-/// Never uses T before finish(); no cap on T. Memory: O(c) integers, allocated by start(), plus
-/// one Revolve per segment during the reverse sweep. Time per forward step: amortised O(1) (one
-/// comparison and a binary search over c targets; O(c) more when the band changes or an old
-/// checkpoint is given up).
+/// Never uses T before finish(); no cap on T. Memory: O(min(c, T)) integers, growing with the
+/// checkpoints a run holds (so c = 10^9 costs nothing up front), plus one Revolve per segment
+/// during the reverse sweep; for c <= 4096 it is all reserved at construction and nothing is
+/// allocated after start(). Time per forward step: amortised O(1) (one comparison and a binary
+/// search over the targets; O(min(c, T)) more when the band changes or an old checkpoint is
+/// given up).
 class OnlineRevolve final : public OnlineSchedule {
  public:
   /// `slots` >= 1 counts every slot, x_0's included, as for Revolve. Throws std::invalid_argument
@@ -83,27 +85,31 @@ class OnlineRevolve final : public OnlineSchedule {
     std::int64_t step;
     std::int64_t slot;
   };
-  // Segment limits beta(c - k, r - 1), k = 0..c-1, for the r of a run ending at `end`
-  // (r = r(end + 1, c)); cached for the last two r asked for.
-  const std::vector<std::int64_t>& limits(std::int64_t end) const;
+  struct LimitCache {
+    std::int64_t r = -1;
+    std::int64_t band_low = 0;                 // beta(c, r - 1): runs with end + 1 above it ...
+    std::int64_t band_high = 0;                // ... and at most beta(c, r) have this r
+    mutable std::vector<std::int64_t> limits;  // beta(c - k, r - 1) for the k asked for so far
+  };
+  static constexpr std::int64_t kReserved = 4096;
+  // The band (r = r(end + 1, c)) of a run ending at `end`; cached for the last two asked for.
+  const LimitCache& limits(std::int64_t end) const;
+  // Segment k's limit beta(c - k, r - 1) in that band.
+  std::int64_t limit(const LimitCache& band, std::size_t k) const;
   bool valid(const std::vector<Checkpoint>& layout, std::int64_t end) const;
-  // Target positions p_k of the band of runs ending at `end` (cached per band).
-  const std::vector<std::int64_t>& targets(std::int64_t end) const;
+  // Target positions p_k of the band of runs ending at `end` (cached per band), known at least
+  // up to the first one >= `reach` (or all c of them).
+  const std::vector<std::int64_t>& targets(std::int64_t end, std::int64_t reach) const;
   void begin_segment();
 
   std::int64_t slots_;
   std::int64_t steps_ = 0;
   bool started_ = false;
   bool finished_ = false;
-  std::vector<Checkpoint> checkpoints_;  // x_0 first, by step
-  std::vector<Action> decision_;         // what advanced() returns
-  std::vector<std::int64_t> free_slots_;
-  struct LimitCache {
-    std::int64_t r = -1;
-    std::int64_t band_low = 0;   // beta(c, r - 1): runs with end + 1 above it ...
-    std::int64_t band_high = 0;  // ... and at most beta(c, r) have this r
-    std::vector<std::int64_t> limits;
-  };
+  std::vector<Checkpoint> checkpoints_;   // x_0 first, by step
+  std::vector<Action> decision_;          // what advanced() returns
+  std::vector<std::int64_t> free_slots_;  // slots given up, reused last given up first
+  std::int64_t fresh_slot_ = 1;           // slots fresh_slot_..c-1 are not used yet in this run
   mutable LimitCache cache_[2];
   mutable std::int64_t target_r_ = -1;
   mutable std::int64_t target_low_ = 0;

@@ -29,35 +29,47 @@ OnlineRevolve::OnlineRevolve(std::int64_t slots) : slots_(slots) {
     throw std::invalid_argument("OnlineRevolve: slots = " + std::to_string(slots) +
                                 " is not allowed; give at least 1 (the slot of x_0)");
   }
-  checkpoints_.reserve(static_cast<std::size_t>(slots));
-  decision_.reserve(static_cast<std::size_t>(slots) + 1);
-  free_slots_.reserve(static_cast<std::size_t>(slots));
+  // A run holds at most min(c, steps + 1) checkpoints, and the lists grow with what it holds, so
+  // c = 10^9 costs nothing up front. Up to kReserved checkpoints nothing is allocated after
+  // start().
+  const auto reserved = static_cast<std::size_t>(std::min(slots, kReserved));
+  checkpoints_.reserve(reserved);
+  decision_.reserve(reserved + 1);
+  free_slots_.reserve(reserved);
 }
 
 OnlineRevolve::~OnlineRevolve() = default;
 
-const std::vector<std::int64_t>& OnlineRevolve::limits(std::int64_t end) const {
+const OnlineRevolve::LimitCache& OnlineRevolve::limits(std::int64_t end) const {
   const std::int64_t length = end + 1;  // Revolve on end + 1 steps
   for (const LimitCache& c : cache_) {
-    if (c.r >= 0 && length > c.band_low && length <= c.band_high) return c.limits;
+    if (c.r >= 0 && length > c.band_low && length <= c.band_high) return c;
   }
   LimitCache& c = cache_[cache_next_];
   cache_next_ = 1 - cache_next_;
   c.r = repetitions(length, slots_);
   c.band_low = c.r == 0 ? 0 : beta_or_saturated(slots_, c.r - 1);
   c.band_high = beta_or_saturated(slots_, c.r);
-  c.limits.resize(static_cast<std::size_t>(slots_));
-  for (std::int64_t k = 0; k < slots_; ++k) {
-    c.limits[static_cast<std::size_t>(k)] = c.r == 0 ? 1 : beta_or_saturated(slots_ - k, c.r - 1);
+  c.limits.clear();
+  return c;
+}
+
+std::int64_t OnlineRevolve::limit(const LimitCache& band, std::size_t k) const {
+  if (k < band.limits.size()) return band.limits[k];
+  // Filled on first use: a run reads the limits of as many segments as it has checkpoints, far
+  // fewer than c when c is large.
+  while (band.limits.size() <= k) {
+    const auto j = static_cast<std::int64_t>(band.limits.size());
+    band.limits.push_back(band.r == 0 ? 1 : beta_or_saturated(slots_ - j, band.r - 1));
   }
-  return c.limits;
+  return band.limits[k];
 }
 
 bool OnlineRevolve::valid(const std::vector<Checkpoint>& layout, std::int64_t end) const {
-  const std::vector<std::int64_t>& limit = limits(end);
+  const LimitCache& band = limits(end);
   for (std::size_t k = 0; k < layout.size(); ++k) {
     const std::int64_t next = k + 1 < layout.size() ? layout[k + 1].step : end;
-    if (next - layout[k].step > limit[k]) return false;
+    if (next - layout[k].step > limit(band, k)) return false;
   }
   return true;
 }
@@ -68,7 +80,7 @@ Action OnlineRevolve::start() {
   finished_ = false;
   checkpoints_.assign(1, Checkpoint{0, 0});
   free_slots_.clear();
-  for (std::int64_t slot = slots_ - 1; slot >= 1; --slot) free_slots_.push_back(slot);
+  fresh_slot_ = 1;
   segments_.clear();
   segment_ = -1;
   revolve_.reset();
@@ -76,20 +88,25 @@ Action OnlineRevolve::start() {
   return Action::make_store(0, 0);
 }
 
-const std::vector<std::int64_t>& OnlineRevolve::targets(std::int64_t end) const {
+const std::vector<std::int64_t>& OnlineRevolve::targets(std::int64_t end,
+                                                        std::int64_t reach) const {
   const std::int64_t length = end + 1;
   if (!(target_r_ >= 0 && length > target_low_ && length <= target_high_)) {
     target_r_ = repetitions(length, slots_);
     target_low_ = target_r_ == 0 ? 0 : beta_or_saturated(slots_, target_r_ - 1);
     target_high_ = beta_or_saturated(slots_, target_r_);
-    // p_0 = 0, p_{k+1} = p_k + beta(c - k, r - 1): the layout that is valid throughout the band.
     targets_.assign(1, 0);
-    const std::vector<std::int64_t>& limit = limits(end);
-    for (std::int64_t k = 0; k + 1 < slots_; ++k) {
-      const std::int64_t previous = targets_.back();
-      const std::int64_t step = limit[static_cast<std::size_t>(k)];
-      targets_.push_back(previous > saturated - step ? saturated : previous + step);
-    }
+  }
+  // p_0 = 0, p_{k+1} = p_k + beta(c - k, r - 1): the layout that is valid throughout the band.
+  // Extended as the run gets further, not all c at once.
+  if (targets_.back() >= reach || static_cast<std::int64_t>(targets_.size()) == slots_) {
+    return targets_;  // the common case: nothing to extend, no band lookup
+  }
+  const LimitCache& band = limits(end);
+  while (targets_.back() < reach && static_cast<std::int64_t>(targets_.size()) < slots_) {
+    const std::int64_t previous = targets_.back();
+    const std::int64_t step = limit(band, targets_.size() - 1);
+    targets_.push_back(previous > saturated - step ? saturated : previous + step);
   }
   return targets_;
 }
@@ -104,7 +121,7 @@ const std::vector<Action>& OnlineRevolve::advanced() {
   if (slots_ == 1) return decision_;  // only x_0: everything is recomputed from it
 
   // The band of runs that would end after the next step, and its target positions.
-  const std::vector<std::int64_t>& target = targets(step + 1);
+  const std::vector<std::int64_t>& target = targets(step + 1, step);
   const std::int64_t first_target = target.size() > 1 ? target[1] : saturated;
   // Checkpoints before the band's first target are left from earlier bands: they stay while they
   // do no harm and are given up, earliest first, when a slot or validity needs it.
@@ -119,11 +136,17 @@ const std::vector<Action>& OnlineRevolve::advanced() {
 
   if (std::binary_search(target.begin() + 1, target.end(), step)) {
     // A target of the band: it must be a checkpoint from now on.
-    if (free_slots_.empty() && !drop_earliest_old()) {
+    if (free_slots_.empty() && fresh_slot_ == slots_ && !drop_earliest_old()) {
       throw std::logic_error("OnlineRevolve: internal error: no slot for a target checkpoint");
     }
-    const std::int64_t slot = free_slots_.back();
-    free_slots_.pop_back();
+    // The slot given up last, else the lowest never used (the order of one stack c-1..1).
+    std::int64_t slot = fresh_slot_;
+    if (free_slots_.empty()) {
+      ++fresh_slot_;
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
     checkpoints_.push_back(Checkpoint{step, slot});
     decision_.push_back(Action::make_store(slot, step));
   }
@@ -135,7 +158,7 @@ const std::vector<Action>& OnlineRevolve::advanced() {
   // beta(c, r - 1) long, segment 0's limit) and moves the later ones to larger limits.
   const auto last_segment_fits = [&] {
     const std::int64_t length = step + 1 - checkpoints_.back().step;
-    return length <= limits(step + 1)[checkpoints_.size() - 1];
+    return length <= limit(limits(step + 1), checkpoints_.size() - 1);
   };
   while (!last_segment_fits() && drop_earliest_old()) {
   }
@@ -189,14 +212,19 @@ void OnlineRevolve::begin_segment() {
   const auto k = static_cast<std::size_t>(segment_);
   const std::int64_t start = segments_[k].step;
   const std::int64_t end = k + 1 < segments_.size() ? segments_[k + 1].step : steps_;
-  // Revolve's slot 0 is this checkpoint's; its others are the slots no earlier checkpoint holds.
-  std::vector<bool> held(static_cast<std::size_t>(slots_), false);
-  for (std::size_t j = 0; j <= k; ++j) held[static_cast<std::size_t>(segments_[j].slot)] = true;
+  // Revolve's slot 0 is this checkpoint's; its others are the slots no earlier checkpoint holds,
+  // lowest first. Revolve(L, s) uses slots below min(s, L) only, so that many are mapped.
+  const std::int64_t revolve_slots = slots_ - segment_;
+  const auto mapped = static_cast<std::size_t>(std::min(revolve_slots, end - start));
+  std::vector<std::int64_t> held;
+  held.reserve(k + 1);
+  for (std::size_t j = 0; j <= k; ++j) held.push_back(segments_[j].slot);
+  std::sort(held.begin(), held.end());
   slot_map_.assign(1, segments_[k].slot);
-  for (std::int64_t slot = 0; slot < slots_; ++slot) {
-    if (!held[static_cast<std::size_t>(slot)]) slot_map_.push_back(slot);
+  for (std::int64_t slot = 0; slot_map_.size() < mapped; ++slot) {
+    if (!std::binary_search(held.begin(), held.end(), slot)) slot_map_.push_back(slot);
   }
-  revolve_ = std::make_unique<Revolve>(end - start, slots_ - segment_);
+  revolve_ = std::make_unique<Revolve>(end - start, revolve_slots);
   need_restore_ = true;
 }
 
