@@ -23,10 +23,11 @@ esac
 # and its two-rank test, which CMake skips with a message when they are missing; PETSc 3.18 for the
 # optional component cairn::petsc (the TSTrajectory type cairn), with PETSc's own tutorials and
 # their reference outputs for its tests; matplotlib for the neural ODE example's plot (--png);
-# gfortran for the Fortran module cairn, its example and tests (skipped with a message without it).
+# gfortran for the Fortran module cairn, its example and tests (skipped with a message without it);
+# librsvg2-bin for `cairn plot --png` (rsvg-convert) and its tests.
 packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
-  python3-matplotlib)
+  python3-matplotlib librsvg2-bin)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

@@ -2,7 +2,7 @@
 # End-to-end tests of the cairn tool: outputs, exit statuses and error messages.
 # Usage: run_cli_tests.sh PATH_TO_CAIRN
 set -uo pipefail
-cairn=$1
+cairn=$(readlink -f "$1")
 failures=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -160,6 +160,22 @@ expect 2 "nothing fits" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1
 expect 2 "--disk-write-bandwidth must be a number > 0" -- "$cairn" plan -T 100 --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24 --disk-bytes 100
 expect 2 "--steps: 'soon' is not" -- "$cairn" plan -T soon --state-bytes 8 --step-seconds 1 --adjoint-seconds 0 --ram-bytes 24
 
+# D3: file names reach rsvg-convert as they are, never through a shell.
+if command -v rsvg-convert > /dev/null; then
+  hostile="$work/x';touch pwned;'.png"  # through a shell, this would create $work/pwned
+  expect 0 '' -- env -C "$work" "$cairn" plot -T 10 -c 2 -o "$work/plain.svg" --png "$hostile"
+  [[ -e $work/pwned ]] && fail "plot --png ran a command hidden in a file name"
+  [[ $(head -c 4 "$hostile" | tail -c 3) == PNG ]] || fail "plot --png did not write the PNG '$hostile'"
+  expect 0 '' -- "$cairn" plot -T 10 -c 2 -o "$work/q'uote.svg" --png "$work/q'uote.png"
+  [[ -s "$work/q'uote.png" ]] || fail "plot --png: a name with a quote"
+  expect 0 '' -- "$cairn" plot -T 10 -c 2 -o "$work/-dash.svg" --png "$work/-dash.png"
+  [[ -s $work/-dash.png ]] || fail "plot --png: a name with a leading dash"
+else
+  echo "rsvg-convert not found (Debian: librsvg2-bin): the PNG checks are skipped"
+fi
+expect 1 'rsvg-convert' -- env PATH=/nonexistent "$cairn" plot -T 10 -c 2 -o "$work/nopath.svg" --png "$work/nopath.png"
+expect 2 "cannot write '$work/no/such/dir.svg': No such file or directory" -- \
+  "$cairn" plot -T 10 -c 2 -o "$work/no/such/dir.svg"
 expect 2 "--output is required" -- "$cairn" plot -T 10 -c 2
 expect 2 "too many to draw legibly" -- "$cairn" plot -T 100000 -c 3 -o "$work/big.svg"
 
