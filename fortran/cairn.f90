@@ -281,40 +281,45 @@ contains
 
   ! Offline Revolve for steps >= 1 and slots >= 1 (x_0's included).
   integer(c_int) function cairn_revolve_create(schedule, steps, slots) result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     integer(c_int64_t), intent(in) :: steps, slots
+    call release(schedule)
     status = c_revolve_create(steps, slots, schedule%handle)
   end function cairn_revolve_create
 
   ! Online checkpointing with slots >= 1: T is learnt at the end.
   integer(c_int) function cairn_online_create(schedule, slots) result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     integer(c_int64_t), intent(in) :: slots
+    call release(schedule)
     status = c_online_create(slots, schedule%handle)
   end function cairn_online_create
 
   ! The cheapest schedule over levels(1:1) or levels(1:2), the fastest first.
   integer(c_int) function cairn_multilevel_create(schedule, steps, levels, forward_cost, &
                                                   backward_cost) result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     integer(c_int64_t), intent(in) :: steps
     type(cairn_storage_level), intent(in) :: levels(:)
     real(c_double), intent(in) :: forward_cost, backward_cost
+    call release(schedule)
     status = c_multilevel_create(steps, levels, int(size(levels), c_int), forward_cost, &
                                  backward_cost, schedule%handle)
   end function cairn_multilevel_create
 
   ! A checkpoint every interval >= 1 steps.
   integer(c_int) function cairn_uniform_create(schedule, steps, interval) result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     integer(c_int64_t), intent(in) :: steps, interval
+    call release(schedule)
     status = c_uniform_create(steps, interval, schedule%handle)
   end function cairn_uniform_create
 
   ! Every state kept.
   integer(c_int) function cairn_store_all_create(schedule, steps) result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     integer(c_int64_t), intent(in) :: steps
+    call release(schedule)
     status = c_store_all_create(steps, schedule%handle)
   end function cairn_store_all_create
 
@@ -322,9 +327,10 @@ contains
   ! the greatest common divisor of the sizes.
   integer(c_int) function cairn_heterogeneous_create(schedule, chain, budget_bytes, memory_unit) &
       result(status)
-    type(cairn_schedule), intent(out) :: schedule
+    type(cairn_schedule), intent(inout) :: schedule
     type(cairn_chain_step), intent(in) :: chain(:)
     integer(c_int64_t), intent(in) :: budget_bytes, memory_unit
+    call release(schedule)
     status = c_heterogeneous_create(chain, int(size(chain), c_int64_t), budget_bytes, &
                                     memory_unit, schedule%handle)
   end function cairn_heterogeneous_create
@@ -340,6 +346,14 @@ contains
     integer(c_int64_t), intent(out) :: bytes
     status = c_heterogeneous_peak_bytes(schedule%handle, bytes)
   end function cairn_heterogeneous_peak_bytes
+
+  ! Every create frees what the handle holds first: creating into a live handle used to leak its
+  ! schedule. (A copy of the handle made before then points at the freed schedule.)
+  subroutine release(schedule)
+    type(cairn_schedule), intent(inout) :: schedule
+    integer(c_int) :: ignored
+    ignored = cairn_schedule_destroy(schedule)  ! a null handle is fine; it is nulled
+  end subroutine release
 
   ! Frees the schedule (a null one is fine) and nulls the handle.
   integer(c_int) function cairn_schedule_destroy(schedule) result(status)
