@@ -443,7 +443,7 @@ void Hdf5Storage::Impl::open(const Hdf5StorageOptions& options, std::int64_t slo
     if (!file.reset()) fail(-1, "cannot close the file's HDF5 side (" + hdf5_cause() + ")");
     fapl.reset();
   }
-  if (options.unlink_while_open.value_or(false) && !options.keep_file) {
+  if (options.unlink_while_open.value_or(!parallel()) && !options.keep_file) {
     // Once every rank has the file open, drop its name: the data live until the file is closed,
     // and nothing is left behind however the process ends.
     if (parallel()) MPI_Barrier(comm);

@@ -414,3 +414,37 @@ TEST_CASE("Hdf5Storage: overwrite never truncates a file that a live storage hol
     REQUIRE(back == pattern(n, 5, static_cast<std::uint64_t>(slot)));
   }
 }
+
+TEST_CASE("Hdf5Storage: a process killed with SIGKILL leaves no checkpoint file", "[hdf5]") {
+  TempDir dir;
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    std::unique_ptr<Hdf5Storage> storage;
+    try {
+      ::setenv("TMPDIR", dir.path.c_str(), 1);
+      storage = std::make_unique<Hdf5Storage>(2, 4096);  // defaults, as burgers1d --disk-slots
+      storage->store(0, 0, cairn::writer_for(pattern(4096, 9, 0)));
+    } catch (const std::exception& e) {
+      write_text(ready[1], e.what());
+      ::_exit(1);
+    }
+    write_text(ready[1], "stored");
+    for (;;) ::pause();  // killed here, with the storage alive
+  }
+  ::close(ready[1]);
+  char word[6] = {};
+  const ssize_t got = ::read(ready[0], word, sizeof word);
+  ::close(ready[0]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(got == 6);
+  REQUIRE(std::string(word, 6) == "stored");
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+  REQUIRE(dir.entries() == 0);
+}
