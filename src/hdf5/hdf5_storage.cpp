@@ -352,10 +352,14 @@ std::string Hdf5Storage::Impl::claim(const Hdf5StorageOptions& options) {
            "the file is in use: another Hdf5Storage or HDF5 program holds its lock; it was left "
            "as it was";
   }
-  file_exists = true;  // locked: ours now, even if it was there before (overwrite)
   if (!created && ::ftruncate(fd, 0) != 0) {
-    return where(-1) + "cannot truncate the existing file (" + system_error_text(errno) + ")";
+    const int error = errno;
+    ::close(fd);
+    fd = -1;
+    return where(-1) + "cannot truncate the existing file (" + system_error_text(error) +
+           "); it was left as it was";
   }
+  file_exists = true;  // locked and emptied: ours now, even if it was there before (overwrite)
   return "";
 }
 
