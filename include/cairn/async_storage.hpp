@@ -38,7 +38,10 @@ struct AsyncStorageCounters {
 ///   if all are busy), queues the write of that buffer, and returns. The caller's state is never
 ///   touched again after store() returns.
 /// - Every call into `inner` (the constructor's queries included) is made by one worker thread,
-///   in the order the actions were issued, so `inner` need not be thread-safe.
+///   in the order the actions were issued, so `inner` need not be thread-safe. It must not share
+///   unsynchronised state with the rest of the program either: a serial Hdf5Storage, for one, makes
+///   no HDF5 call after its constructor, so the worker never races the program's own HDF5 calls
+///   (docs/storage.md, "Threads and the program's own HDF5").
 /// - restore() is served from a staging buffer when the freshest copy of the slot is still in
 ///   one (a store not yet written or a buffer not yet reused), else from a prefetch, else it
 ///   queues a read and waits for it; the copy into the caller's state is made on the calling

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -15,6 +17,14 @@
 #include "cairn/storage.hpp"
 
 namespace cairn {
+
+/// The lock that Cairn holds around every call it makes into HDF5. HDF5 as Debian builds it (and
+/// as most sites do) is not thread-safe: no two threads of a process may be inside HDF5 at once,
+/// and its error handler and error stack are process-wide. A program that calls HDF5 itself, on a
+/// thread other than the one that constructs and destroys its Hdf5Storage objects, holds this
+/// lock around those calls (docs/storage.md, "Threads and the program's own HDF5"). Recursive, so
+/// that code holding it may construct an Hdf5Storage.
+std::recursive_mutex& hdf5_mutex() noexcept;
 
 /// What Hdf5Storage throws when the file system or the file lets it down: the message names the
 /// file, the slot (when there is one) and the cause, e.g.
@@ -43,13 +53,17 @@ struct Hdf5StorageOptions {
   /// the run finished or failed.
   bool keep_file = false;
   /// Replace a file that already exists at `path`; by default such a file is an error, so that a
-  /// typo cannot overwrite (and then remove) a file that is not ours.
+  /// typo cannot overwrite (and then remove) a file that is not ours. Even with overwrite, a file
+  /// that another live Hdf5Storage (or HDF5 program) holds locked is refused, and left untouched.
   bool overwrite = false;
   /// Remove the file's name as soon as every rank has it open (ignored with keep_file): the data
   /// stay reachable through the open file until the storage is destroyed, and nothing is left on
-  /// disk even when the process is killed or MPI_Abort ends it. The price: restores can no longer
-  /// tell a truncated file by its size (the checksum still catches changed data).
-  bool unlink_while_open = false;
+  /// disk even when the process is killed (SIGKILL, the OOM killer) or MPI_Abort ends it. Unset
+  /// (the default): yes serially; no under MPI, where ranks on other nodes may reach the file
+  /// through a network file system that loses an open file's data once its name is gone (NFS).
+  /// Set it to true or false to choose. A restore still tells a truncated file by its size, since
+  /// the storage keeps its own descriptor of the file.
+  std::optional<bool> unlink_while_open;
   /// Test-only fault injection: called with the slot just before a slot's bytes are written. An
   /// exception it throws is handled exactly as a failed write (for example a full disk): the store
   /// throws Hdf5StorageError with its message as the cause and the slot is left empty.
@@ -57,18 +71,31 @@ struct Hdf5StorageOptions {
 };
 
 /// `slots` checkpoint slots of at most `slot_bytes` bytes each (per rank under MPI), kept in one
-/// HDF5 file: dataset /slots/<k> holds slot k, with attributes `step` (int64), `bytes` (uint64 per
-/// rank) and `crc32c` (uint32 per rank). Every restore recomputes the CRC-32C of what it read and
-/// throws Hdf5StorageError if it differs from what was stored, so a file changed or truncated
-/// behind our back cannot give a wrong gradient.
+/// HDF5 file: dataset /slots/<k> holds slot k; the tables /step (int64 per slot, -1 when empty),
+/// /bytes and /crc32c (uint64 and uint32 per slot and rank) say what it holds. Every restore
+/// recomputes the CRC-32C of what it read and throws Hdf5StorageError if it differs from what was
+/// stored, so a file changed or truncated behind our back cannot give a wrong gradient.
+///
+/// The constructor lays the whole file out (every dataset contiguous, its space allocated at once:
+/// a sparse file, so a slot never stored costs no disk blocks on file systems that have them).
+/// Serially it then closes the file in HDF5 and store, restore and free are plain pwrite/pread
+/// calls at the datasets' offsets through the storage's own descriptor: after the constructor a
+/// serial Hdf5Storage never calls HDF5, so an AsyncStorage's worker over it cannot race a
+/// program's own HDF5 calls. Under MPI store, restore and free make collective HDF5 calls, holding
+/// hdf5_mutex().
+///
+/// The storage holds an exclusive flock(2) on its file while it exists. Another Hdf5Storage (in
+/// this or another process), or an HDF5 program with its file locking on, that finds the file
+/// locked is refused before anything is truncated. The destructor removes the file only if the
+/// path still names the file the storage created (same device and inode).
 ///
 /// Memory: one staging buffer of slot_bytes (a contiguous state -- StateWriter::contiguous -- is
 /// written from its own memory; any other is copied into the buffer first; a restore reads into
 /// the buffer, checks and copies out), allocated by the constructor, plus a few bytes per
-/// slot. File: at most slots * slot_bytes bytes (times the number of ranks), a slot's space being
-/// allocated when the slot is first written. I/O per store: one write of the state's bytes and a
-/// metadata flush of a few KiB; per restore: one read of the state's bytes. Serially nothing is
-/// fsynced; under MPI HDF5's flush is an MPI_File_sync, so a store waits for the device.
+/// slot. File: at most slots * slot_bytes bytes (times the number of ranks) plus a few KiB. I/O
+/// per store: one write of the state's bytes and four writes of a few bytes (the slot's entries in
+/// the tables); per restore: one read of the state's bytes. Serially nothing is fsynced; under MPI
+/// each store ends with HDF5's flush, an MPI_File_sync, so a store waits for the device.
 ///
 /// Under MPI (second constructor) each rank holds its own part of a distributed state; parts may
 /// differ in size between ranks and from one store to the next. The constructor, store, restore,
@@ -78,8 +105,9 @@ struct Hdf5StorageOptions {
 ///
 /// Errors: a bad slot index std::out_of_range; the wrong step on restore std::logic_error; a state
 /// larger than slot_bytes std::invalid_argument; the file system or the file failing (cannot create
-/// the file, disk full, data changed or truncated) Hdf5StorageError. After any of them the store's
-/// slot is empty and every other slot keeps its checkpoint.
+/// the file, the file in use by another storage, disk full, data changed or truncated)
+/// Hdf5StorageError. After any of them the store's slot is empty and every other slot keeps its
+/// checkpoint.
 class Hdf5Storage final : public Storage {
  public:
   /// Serial: this process writes and reads the whole state. Needs no MPI_Init.
@@ -88,7 +116,8 @@ class Hdf5Storage final : public Storage {
   /// data move with collective transfers). slot_bytes is the per-rank limit.
   Hdf5Storage(MPI_Comm comm, std::int64_t slots, std::size_t slot_bytes,
               Hdf5StorageOptions options = {});
-  /// Closes the file and removes it unless keep_file (collective under MPI). Never throws.
+  /// Closes the file and removes it unless keep_file, or unless its path names another file by now
+  /// (collective under MPI). Never throws.
   ~Hdf5Storage() override;
   Hdf5Storage(const Hdf5Storage&) = delete;
   Hdf5Storage& operator=(const Hdf5Storage&) = delete;

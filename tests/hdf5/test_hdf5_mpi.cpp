@@ -76,19 +76,31 @@ void check_file(const std::string& path, std::int64_t slot, std::int64_t step) {
   const hid_t dataset = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
   check(dataset >= 0, "dataset " + name + " exists");
   if (dataset >= 0) {
-    std::int64_t stored_step = -2;
-    std::vector<std::uint64_t> bytes(static_cast<std::size_t>(ranks));
-    std::vector<std::uint32_t> crcs(static_cast<std::size_t>(ranks));
-    const hid_t a_step = H5Aopen(dataset, "step", H5P_DEFAULT);
-    const hid_t a_bytes = H5Aopen(dataset, "bytes", H5P_DEFAULT);
-    const hid_t a_crc = H5Aopen(dataset, "crc32c", H5P_DEFAULT);
-    check(H5Aread(a_step, H5T_NATIVE_INT64, &stored_step) >= 0 &&
-              H5Aread(a_bytes, H5T_NATIVE_UINT64, bytes.data()) >= 0 &&
-              H5Aread(a_crc, H5T_NATIVE_UINT32, crcs.data()) >= 0,
-          "attributes of " + name + " read");
-    H5Aclose(a_step);
-    H5Aclose(a_bytes);
-    H5Aclose(a_crc);
+    std::vector<std::int64_t> steps(8, -2);
+    std::vector<std::uint64_t> all_bytes(8 * static_cast<std::size_t>(ranks));
+    std::vector<std::uint32_t> all_crcs(8 * static_cast<std::size_t>(ranks));
+    const hid_t t_step = H5Dopen2(file, "/step", H5P_DEFAULT);
+    const hid_t t_bytes = H5Dopen2(file, "/bytes", H5P_DEFAULT);
+    const hid_t t_crc = H5Dopen2(file, "/crc32c", H5P_DEFAULT);
+    check(
+        t_step >= 0 && t_bytes >= 0 && t_crc >= 0 &&
+            H5Dread(t_step, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, steps.data()) >= 0 &&
+            H5Dread(t_bytes, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, all_bytes.data()) >=
+                0 &&
+            H5Dread(t_crc, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, all_crcs.data()) >= 0,
+        "tables /step, /bytes, /crc32c read");
+    H5Dclose(t_step);
+    H5Dclose(t_bytes);
+    H5Dclose(t_crc);
+    const std::int64_t stored_step = steps[static_cast<std::size_t>(slot)];
+    const auto width = static_cast<std::size_t>(ranks);
+    const auto row = static_cast<std::size_t>(slot) * width;
+    const std::vector<std::uint64_t> bytes(
+        all_bytes.begin() + static_cast<std::ptrdiff_t>(row),
+        all_bytes.begin() + static_cast<std::ptrdiff_t>(row + width));
+    const std::vector<std::uint32_t> crcs(
+        all_crcs.begin() + static_cast<std::ptrdiff_t>(row),
+        all_crcs.begin() + static_cast<std::ptrdiff_t>(row + width));
     check(stored_step == step, name + " records step " + std::to_string(step));
     const hid_t space = H5Dget_space(dataset);
     Bytes all(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
