@@ -241,6 +241,10 @@ TEST_CASE("AsyncStorage keeps the Storage contract at once from its logical stat
   REQUIRE_THROWS_AS(storage.restore(1, 0, cairn::reader_for(y)), std::logic_error);
   REQUIRE_THROWS_AS(storage.held_step(3), std::out_of_range);
   REQUIRE_THROWS_AS(storage.store(-1, 0, cairn::writer_for(x)), std::out_of_range);
+  // An empty slot holds -1: "x_-1" is no state to store or to restore from it.
+  REQUIRE_THROWS_WITH(storage.restore(2, -1, cairn::reader_for(y)),
+                      Catch::Contains("step -1 names no state"));
+  REQUIRE_THROWS_AS(storage.store(2, -1, cairn::writer_for(x)), std::invalid_argument);
   // Served from the staging buffer while the write is still held up.
   storage.restore(0, 7, cairn::reader_for(y));
   REQUIRE(bitwise_equal(y, x));

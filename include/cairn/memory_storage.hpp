@@ -54,7 +54,6 @@ class MemoryStorage final : public Storage {
     void operator()(unsigned char* p) const noexcept;
   };
   std::size_t checked_slot(std::int64_t slot) const;
-  static void checked_step(std::int64_t step);
   unsigned char* slot_memory(std::size_t index) const { return block_.get() + index * stride_; }
 
   std::int64_t slots_;

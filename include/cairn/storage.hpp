@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 namespace cairn {
 
@@ -39,7 +41,9 @@ struct StateReader {
 ///    slot keeps its checkpoint;
 ///  - restore() checks that the slot holds the requested state index and throws std::logic_error
 ///    otherwise, so a driver bug cannot silently produce a wrong gradient;
-///  - a state larger than slot_bytes() is refused with std::invalid_argument.
+///  - a state larger than slot_bytes() is refused with std::invalid_argument, and so is a step
+///    below 0 in store() and restore(): -1 is what held_step() says of an empty slot, and must
+///    never match it.
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -79,6 +83,14 @@ class Storage {
   Storage() = default;
   Storage(const Storage&) = default;
   Storage& operator=(const Storage&) = default;
+
+  /// What every level's store() and restore() check first. `who` names the level in the message.
+  static void require_state_step(const std::string& who, std::int64_t step) {
+    if (step < 0) {
+      throw std::invalid_argument(who + ": step " + std::to_string(step) +
+                                  " names no state; states are x_0, x_1, ... (step >= 0)");
+    }
+  }
 };
 
 }  // namespace cairn

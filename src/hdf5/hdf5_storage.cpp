@@ -793,6 +793,7 @@ std::int64_t Hdf5Storage::held_step(std::int64_t slot) const {
 void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter& state) {
   Impl& m = *impl_;
   const std::size_t index = checked_slot(slot, slots_);
+  require_state_step("Hdf5Storage", step);
   Impl::Slot& s = m.slots[index];
   const Hdf5Call call(m.parallel());
 
@@ -920,6 +921,7 @@ void Hdf5Storage::store(std::int64_t slot, std::int64_t step, const StateWriter&
 void Hdf5Storage::restore(std::int64_t slot, std::int64_t step, const StateReader& state) {
   Impl& m = *impl_;
   const std::size_t index = checked_slot(slot, slots_);
+  require_state_step("Hdf5Storage", step);
   Impl::Slot& s = m.slots[index];
   if (s.step != step) {
     throw std::logic_error("Hdf5Storage: slot " + std::to_string(slot) + " holds " +

@@ -459,6 +459,7 @@ AsyncStorageCounters AsyncStorage::counters() const {
 void AsyncStorage::store(std::int64_t slot, std::int64_t step, const StateWriter& state) {
   Impl& m = *impl_;
   const std::size_t index = m.checked_slot(slot);
+  require_state_step("AsyncStorage(" + m.inner_name + ")", step);
   if (state.bytes > m.bytes_per_slot) {
     throw std::invalid_argument("AsyncStorage(" + m.inner_name + "): a state of " +
                                 std::to_string(state.bytes) + " bytes does not fit a slot of " +
@@ -503,6 +504,7 @@ void AsyncStorage::store(std::int64_t slot, std::int64_t step, const StateWriter
 void AsyncStorage::restore(std::int64_t slot, std::int64_t step, const StateReader& state) {
   Impl& m = *impl_;
   const std::size_t index = m.checked_slot(slot);
+  require_state_step("AsyncStorage(" + m.inner_name + ")", step);
   std::unique_lock<std::mutex> lock(m.mutex);
   m.throw_pending(lock);
   if (m.step[index] != step) {

@@ -48,13 +48,6 @@ std::size_t MemoryStorage::checked_slot(std::int64_t slot) const {
   return static_cast<std::size_t>(slot);
 }
 
-void MemoryStorage::checked_step(std::int64_t step) {
-  if (step < 0) {
-    throw std::invalid_argument("MemoryStorage: step " + std::to_string(step) +
-                                " names no state; states are x_0, x_1, ... (step >= 0)");
-  }
-}
-
 const void* MemoryStorage::slot_data(std::int64_t slot) const {
   return slot_memory(checked_slot(slot));
 }
@@ -65,7 +58,7 @@ std::int64_t MemoryStorage::held_step(std::int64_t slot) const {
 
 void MemoryStorage::store(std::int64_t slot, std::int64_t step, const StateWriter& state) {
   const std::size_t index = checked_slot(slot);
-  checked_step(step);
+  require_state_step("MemoryStorage", step);
   if (state.bytes > slot_bytes_) {
     throw std::invalid_argument("MemoryStorage: a state of " + std::to_string(state.bytes) +
                                 " bytes does not fit a slot of " + std::to_string(slot_bytes_) +
@@ -83,7 +76,7 @@ void MemoryStorage::store(std::int64_t slot, std::int64_t step, const StateWrite
 void MemoryStorage::restore(std::int64_t slot, std::int64_t step, const StateReader& state) {
   const std::size_t index = checked_slot(slot);
   // An empty slot holds -1: without this, restoring "x_-1" from it would read nothing as a state.
-  checked_step(step);
+  require_state_step("MemoryStorage", step);
   if (step_[index] != step) {
     throw std::logic_error(
         "MemoryStorage: slot " + std::to_string(slot) + " holds " +

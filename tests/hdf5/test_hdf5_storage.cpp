@@ -317,6 +317,11 @@ TEST_CASE("Hdf5Storage overwrites a slot in place and keeps the count", "[hdf5]"
   storage.free(1);
   REQUIRE(storage.occupied() == 1);
   REQUIRE(storage.held_step(1) == -1);
+  // An empty slot holds -1: "x_-1" is no state to store or to restore from it.
+  REQUIRE_THROWS_WITH(restored(storage, 1, -1, a.size()),
+                      Catch::Contains("step -1 names no state"));
+  REQUIRE_THROWS_AS(storage.store(1, -1, cairn::writer_for(a)), std::invalid_argument);
+  REQUIRE(storage.occupied() == 1);
 }
 
 TEST_CASE("Hdf5Storage keeps the Storage contract", "[hdf5]") {
