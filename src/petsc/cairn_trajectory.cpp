@@ -22,10 +22,14 @@
 #include <petsc/private/tsimpl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,8 +64,8 @@ struct DiskSlot {
 };
 
 struct Options {
-  PetscInt max_cps_ram = -1;  // -1: a checkpoint for every step
-  PetscInt max_cps_disk = 0;
+  std::int64_t max_cps_ram = -1;  // -1: a checkpoint for every step
+  std::int64_t max_cps_disk = 0;
   PetscBool force_online = PETSC_FALSE;
   PetscReal write_cost = 1;  // disk prices, in forward steps
   PetscReal read_cost = 1;
@@ -149,6 +153,9 @@ PetscErrorCode DestroyRam(Trajectory& t) {
 PetscErrorCode StoreRam(Trajectory& t, TS ts, std::int64_t slot, std::int64_t step, Vec x,
                         bool with_stages) {
   PetscFunctionBegin;
+  // The table grows with the slots a run uses (an online run with C = 10^10 uses at most T + 1).
+  if (static_cast<std::size_t>(slot) >= t.ram.size())
+    t.ram.resize(static_cast<std::size_t>(slot) + 1);
   RamSlot& s = t.ram[static_cast<std::size_t>(slot)];
   if (!s.x) PetscCall(VecDuplicate(x, &s.x));
   PetscCall(VecCopy(x, s.x));
@@ -317,6 +324,9 @@ PetscErrorCode Restore(TSTrajectory tj, TS ts, const Action& a) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   if (a.level == ram_level) {
+    PetscCheck(a.slot >= 0 && static_cast<std::size_t>(a.slot) < t.ram.size(), comm_of(tj),
+               PETSC_ERR_PLIB, "cairn: RAM slot %lld holds nothing, not x_%lld",
+               static_cast<long long>(a.slot), static_cast<long long>(a.step));
     const RamSlot& s = t.ram[static_cast<std::size_t>(a.slot)];
     PetscCheck(s.x && s.step == a.step, comm_of(tj), PETSC_ERR_PLIB,
                "cairn: RAM slot %lld holds x_%lld, not x_%lld", static_cast<long long>(a.slot),
@@ -664,14 +674,14 @@ PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o) {
   PetscCheck(
       o.max_cps_ram == -1 || o.max_cps_ram >= 1 || (o.max_cps_ram == 0 && o.max_cps_disk > 0),
       comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-      "cairn: -ts_trajectory_max_cps_ram %d is not allowed: give the number of checkpoints "
+      "cairn: -ts_trajectory_max_cps_ram %lld is not allowed: give the number of checkpoints "
       "in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep "
       "every step",
-      static_cast<int>(o.max_cps_ram));
+      static_cast<long long>(o.max_cps_ram));
   PetscCheck(o.max_cps_disk >= 0, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: -ts_trajectory_max_cps_disk %d is not allowed: give the number of checkpoints "
-             "on disk (0, the default, for none)",
-             static_cast<int>(o.max_cps_disk));
+             "cairn: -ts_trajectory_max_cps_disk %lld is not allowed: give the number of "
+             "checkpoints on disk (0, the default, for none)",
+             static_cast<long long>(o.max_cps_disk));
   PetscCheck(
       std::isfinite(o.write_cost) && o.write_cost >= 0 && std::isfinite(o.read_cost) &&
           o.read_cost >= 0,
@@ -682,11 +692,33 @@ PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o) {
       static_cast<double>(o.write_cost), static_cast<double>(o.read_cost));
 #ifndef CAIRN_PETSC_HAVE_HDF5
   PetscCheck(o.max_cps_disk == 0, comm_of(tj), PETSC_ERR_SUP,
-             "cairn: -ts_trajectory_max_cps_disk %d needs the HDF5 disk level, and this "
+             "cairn: -ts_trajectory_max_cps_disk %lld needs the HDF5 disk level, and this "
              "libcairn_petsc was built without it (build Cairn with parallel HDF5: "
              "libhdf5-openmpi-dev)",
-             static_cast<int>(o.max_cps_disk));
+             static_cast<long long>(o.max_cps_disk));
 #endif
+  PetscFunctionReturn(0);
+}
+
+// A checkpoint count, read as text and parsed here into 64 bits. PetscOptionsInt parses into
+// PetscInt, 32 bits in Debian's PETSc, and wraps what does not fit: 4294967298 ran with 2
+// checkpoints and 2^63 - 1 became -1, "keep every step".
+PetscErrorCode OptionCount(TSTrajectory tj, PetscOptionItems* PetscOptionsObject, const char* name,
+                           const char* help, const char* manual, std::int64_t* value) {
+  PetscFunctionBegin;
+  char text[64];
+  std::snprintf(text, sizeof text, "%lld", static_cast<long long>(*value));
+  PetscBool given = PETSC_FALSE;
+  PetscCall(PetscOptionsString(name, help, manual, text, text, sizeof text, &given));
+  if (given) {
+    errno = 0;
+    char* end = nullptr;
+    const long long parsed = std::strtoll(text, &end, 10);
+    PetscCheck(end != text && *end == '\0' && errno == 0, comm_of(tj), PETSC_ERR_ARG_WRONG,
+               "cairn: %s %s is not allowed: give a whole number from -1 to %lld", name, text,
+               static_cast<long long>(std::numeric_limits<std::int64_t>::max()));
+    *value = parsed;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -695,10 +727,12 @@ PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj,
   Options& o = data(tj).options;
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Cairn checkpointing trajectory options");
-  PetscCall(PetscOptionsInt("-ts_trajectory_max_cps_ram", "Checkpoints in RAM (-1: every step)",
-                            "TSTrajectorySetMaxCpsRAM", o.max_cps_ram, &o.max_cps_ram, nullptr));
-  PetscCall(PetscOptionsInt("-ts_trajectory_max_cps_disk", "Checkpoints on disk (HDF5)",
-                            "TSTrajectorySetMaxCpsDisk", o.max_cps_disk, &o.max_cps_disk, nullptr));
+  PetscCall(OptionCount(tj, PetscOptionsObject, "-ts_trajectory_max_cps_ram",
+                        "Checkpoints in RAM (-1: every step)", "TSTrajectorySetMaxCpsRAM",
+                        &o.max_cps_ram));
+  PetscCall(OptionCount(tj, PetscOptionsObject, "-ts_trajectory_max_cps_disk",
+                        "Checkpoints on disk (HDF5)", "TSTrajectorySetMaxCpsDisk",
+                        &o.max_cps_disk));
   PetscCall(PetscOptionsBool("-ts_trajectory_cairn_online",
                              "Use the online schedule even when the step count is known", "",
                              o.force_online, &o.force_online, nullptr));
@@ -818,7 +852,8 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
     SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
   }
   t.planned_steps = steps;
-  t.ram.assign(static_cast<std::size_t>(std::max<std::int64_t>(t.ram_slots, 0)), RamSlot{});
+  // Filled as slots are first used (StoreRam); reserved up front only up to a modest count.
+  t.ram.assign(static_cast<std::size_t>(std::clamp<std::int64_t>(t.ram_slots, 0, 4096)), RamSlot{});
 
 #ifdef CAIRN_PETSC_HAVE_HDF5
   if (t.disk_slots > 0) {

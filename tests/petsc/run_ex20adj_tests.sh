@@ -129,6 +129,30 @@ expect_error() {
 }
 expect_error "cairn: -ts_trajectory_max_cps_ram -3 is not allowed: give the number of checkpoints in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep every step" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram -3
+# Counts are parsed in 64 bits: beyond that, or not a whole number, is an error; within it, a count
+# above 2^32 is that count (PetscOptionsInt wrapped 4294967298 to 2 checkpoints).
+expect_error "cairn: -ts_trajectory_max_cps_ram 9223372036854775808 is not allowed: give a whole number from -1 to 9223372036854775807" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 9223372036854775808
+expect_error "cairn: -ts_trajectory_max_cps_disk 2.5 is not allowed: give a whole number" \
+  "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 2.5
+# A slot for every state: Revolve advances each step once, t(15, 15) = 14 (with the wrapped 2
+# checkpoints it was t(15, 2) = 40); online runs to x_15 first, 15 steps.
+all_slots=$("$cli" info --steps 15 --slots 15 | awk '/forward steps t\(T,c\)/ {print $4}')
+while read -r expected args; do
+  # shellcheck disable=SC2086
+  recomputations=$("$ex" "${base[@]}" -ts_trajectory_type cairn $args -ts_trajectory_solution_only \
+    -ts_trajectory_view 2>&1 | awk -F'= ' '/total number of recomputations/ {print $2}')
+  [[ $expected == all ]] && expected=$all_slots
+  if [[ $recomputations != "$expected" ]]; then
+    fail "ex20adj $args: $recomputations recomputations, expected $expected"
+  else
+    echo "ok: ex20adj $args: not wrapped ($recomputations recomputations)"
+  fi
+done <<'ARGS'
+all -ts_trajectory_max_cps_ram 4294967298
+all -ts_trajectory_max_cps_ram 9223372036854775807
+15 -ts_trajectory_max_cps_ram 4294967298 -ts_trajectory_cairn_online
+ARGS
 expect_error "cairn: -ts_trajectory_max_cps_disk -2 is not allowed" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk -2
 expect_error "must be finite and >= 0 (the price of one checkpoint's write or read, in forward steps)" \
