@@ -736,3 +736,14 @@ TEST_CASE("c api: heterogeneous costs whose sums overflow are refused, not plann
   CHECK(std::string(cairn_last_error()).find("the costs are too large") != std::string::npos);
   CHECK(cairn_heterogeneous_create(chain.data(), 2, 16, 0, &raw) == CAIRN_ERROR_INVALID_ARGUMENT);
 }
+
+TEST_CASE("c api: planning tables above their limit give CAIRN_ERROR_OUT_OF_MEMORY with the size",
+          "[c_api]") {
+  // 3000 steps of 1 byte under a 200-byte budget: about 1.8 GB of split tables, over the 1 GiB
+  // limit. Refused before anything is allocated.
+  const std::vector<cairn_chain_step> chain(3000, cairn_chain_step{1, 0, 1});
+  cairn_schedule* raw = nullptr;
+  CHECK(cairn_heterogeneous_create(chain.data(), 3000, 200, 1, &raw) == CAIRN_ERROR_OUT_OF_MEMORY);
+  CHECK(raw == nullptr);
+  CHECK(std::string(cairn_last_error()).find("bytes") != std::string::npos);
+}

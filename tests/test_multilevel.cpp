@@ -388,3 +388,15 @@ TEST_CASE("multilevel: bad input is refused with a clear message", "[multilevel]
   MultilevelRevolve one(1, {StorageLevel{0}});
   CHECK(check_stream(one).legal);
 }
+
+TEST_CASE("multilevel: tables above max_table_bytes are refused with the bytes they need",
+          "[multilevel]") {
+  REQUIRE_THROWS_WITH(cairn::MultilevelRevolve(
+                          100000, {cairn::StorageLevel{100, 0, 0}, cairn::StorageLevel{100, 1, 1}},
+                          cairn::StepCosts{1, 0}, 1000),
+                      Catch::Contains("would take 404804048 bytes") &&
+                          Catch::Contains("or a max_table_bytes of at least 404804048"));
+  REQUIRE_THROWS_AS(cairn::MultilevelRevolve(100000, {cairn::StorageLevel{100, 0, 0}},
+                                             cairn::StepCosts{1, 0}, 1000),
+                    std::length_error);
+}
