@@ -26,12 +26,15 @@
 #include "cairn/memory_storage.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/state_adapter.hpp"
+#include "scratch_dirs.hpp"
 
 namespace fs = std::filesystem;
 using cairn::Hdf5Storage;
 using cairn::Hdf5StorageError;
 using cairn::Hdf5StorageOptions;
 using Bytes = std::vector<unsigned char>;
+using cairn_test::ScopedTmpdir;
+using cairn_test::TempDir;
 
 namespace {
 
@@ -47,47 +50,6 @@ Bytes pattern(std::size_t n, std::uint64_t seed, std::uint64_t index) {
   }
   return b;
 }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string name = (fs::temp_directory_path() / "cairn-hdf5-robust-XXXXXX").string();
-    if (::mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(
-        std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
-
-struct ScopedTmpdir {
-  std::string old;
-  bool had = false;
-  explicit ScopedTmpdir(const fs::path& dir) {
-    if (const char* v = std::getenv("TMPDIR")) {
-      old = v;
-      had = true;
-    }
-    ::setenv("TMPDIR", dir.c_str(), 1);
-  }
-  ~ScopedTmpdir() {
-    if (had) {
-      ::setenv("TMPDIR", old.c_str(), 1);
-    } else {
-      ::unsetenv("TMPDIR");
-    }
-  }
-  ScopedTmpdir(const ScopedTmpdir&) = delete;
-  ScopedTmpdir& operator=(const ScopedTmpdir&) = delete;
-};
 
 /// What a solver does between steps: writes its own HDF5 snapshot, reads it back, and takes
 /// HDF5's error path on purpose (errors silenced and restored, a file that does not exist) --
@@ -250,7 +212,7 @@ void write_text(int fd, const std::string& text) {
 TEST_CASE("Hdf5Storage behind AsyncStorage survives the program's own HDF5 calls", "[hdf5]") {
   // The worker stores and reads while this thread writes, reads and fails HDF5 calls of its own,
   // without any lock: a serial Hdf5Storage makes no HDF5 call after its constructor.
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   const ScopedTmpdir tmpdir(dir.path);
   const std::string own = async_hdf5_level(dir.file("solver-snapshot.h5"), 1, 600, nullptr);
   INFO(own);
@@ -259,7 +221,7 @@ TEST_CASE("Hdf5Storage behind AsyncStorage survives the program's own HDF5 calls
 }
 
 TEST_CASE("Hdf5Storage: a multilevel run whose step writes its own HDF5 snapshot", "[hdf5]") {
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   const ScopedTmpdir tmpdir(dir.path);
   const std::int64_t T = 300;
   const std::size_t bytes = 200 * sizeof(double);
@@ -281,7 +243,7 @@ TEST_CASE("Hdf5Storage: a multilevel run whose step writes its own HDF5 snapshot
 TEST_CASE("Hdf5Storage: two threads, each with its own AsyncStorage over Hdf5Storage", "[hdf5]") {
   // Constructors and destructors of both storages may overlap with the other thread's HDF5
   // snapshots, so the snapshots take cairn::hdf5_mutex(), as docs/storage.md asks.
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   const ScopedTmpdir tmpdir(dir.path);
   for (int round = 0; round < 3; ++round) {
     std::string first;
@@ -304,7 +266,7 @@ TEST_CASE("Hdf5Storage: two threads, each with its own AsyncStorage over Hdf5Sto
 }
 
 TEST_CASE("Hdf5Storage: the destructor removes only the file it created", "[hdf5]") {
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   const std::string path = dir.file("run.h5");
   for (const bool rename_it : {true, false}) {
     INFO((rename_it ? "renamed" : "removed") << " behind the first storage's back");
@@ -340,7 +302,7 @@ TEST_CASE("Hdf5Storage: the destructor removes only the file it created", "[hdf5
 }
 
 TEST_CASE("Hdf5Storage: overwrite never truncates a file that a live storage holds", "[hdf5]") {
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   const std::string path = dir.file("live.h5");
   const std::size_t n = 4096;
   // The second run is another process, forked before the first storage exists so that it shares
@@ -416,7 +378,7 @@ TEST_CASE("Hdf5Storage: overwrite never truncates a file that a live storage hol
 }
 
 TEST_CASE("Hdf5Storage: a process killed with SIGKILL leaves no checkpoint file", "[hdf5]") {
-  TempDir dir;
+  TempDir dir("cairn-hdf5-robust");
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
   const pid_t child = ::fork();

@@ -21,12 +21,15 @@
 #include "cairn/memory_storage.hpp"
 #include "cairn/state_adapter.hpp"
 #include "hdf5/crc32c.hpp"
+#include "scratch_dirs.hpp"
 
 namespace fs = std::filesystem;
 using cairn::Hdf5Storage;
 using cairn::Hdf5StorageError;
 using cairn::Hdf5StorageOptions;
 using Bytes = std::vector<unsigned char>;
+using cairn_test::ScopedTmpdir;
+using cairn_test::TempDir;
 
 namespace {
 
@@ -42,25 +45,6 @@ Bytes restored(cairn::Storage& storage, std::int64_t slot, std::int64_t step, st
   storage.restore(slot, step, cairn::reader_for(b));
   return b;
 }
-
-/// A fresh directory under the system temporary directory, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string name = (fs::temp_directory_path() / "cairn-hdf5-test-XXXXXX").string();
-    if (::mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(
-        std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
 
 /// A 1 MiB tmpfs mounted at `where` (created) while alive, with `flags` (e.g. MS_RDONLY).
 /// mounted() is false where mounting is not permitted (it needs root, CAP_SYS_ADMIN); why() says
@@ -79,26 +63,6 @@ struct ScopedTmpfs {
   }
   bool mounted() const { return ok; }
   const std::string& why() const { return error; }
-};
-
-/// Points TMPDIR (std::filesystem::temp_directory_path) at a directory while alive.
-struct ScopedTmpdir {
-  std::string old;
-  bool had = false;
-  explicit ScopedTmpdir(const fs::path& dir) {
-    if (const char* v = std::getenv("TMPDIR")) {
-      old = v;
-      had = true;
-    }
-    ::setenv("TMPDIR", dir.c_str(), 1);
-  }
-  ~ScopedTmpdir() {
-    if (had) {
-      ::setenv("TMPDIR", old.c_str(), 1);
-    } else {
-      ::unsetenv("TMPDIR");
-    }
-  }
 };
 
 /// An HDF5 identifier closed at scope exit (the test's own reads of the file).
