@@ -2,7 +2,8 @@
 # Cairn quick start (README.md). On a Debian 12 machine, as root or with sudo:
 #   ./run.sh demo   installs what is missing, builds, and runs the demo
 #   ./run.sh test   installs what is missing, builds, and runs the whole test suite,
-#                   then the core tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#                   then the core tests again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                   then the libFuzzer targets for 30 s each
 # Both are idempotent: a second run installs nothing and rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -24,10 +25,12 @@ esac
 # optional component cairn::petsc (the TSTrajectory type cairn), with PETSc's own tutorials and
 # their reference outputs for its tests; matplotlib for the neural ODE example's plot (--png);
 # gfortran for the Fortran module cairn, its example and tests (skipped with a message without it);
-# librsvg2-bin for `cairn plot --png` (rsvg-convert) and its tests.
+# librsvg2-bin for `cairn plot --png` (rsvg-convert) and its tests; clang and libclang-rt-14-dev
+# (libFuzzer and the sanitizer runtimes, which GCC lacks) for the timed fuzzing run of the test mode
+# (tests/fuzz/run_fuzzers.sh, skipped with a message without).
 packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
-  python3-matplotlib librsvg2-bin)
+  python3-matplotlib librsvg2-bin clang libclang-rt-14-dev)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
@@ -87,4 +90,7 @@ echo "== core tests under address + undefined-behaviour sanitizers (build-saniti
 configure build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_SANITIZE=address,undefined \
   -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_WITH_PETSC=OFF
 ctest --test-dir build-sanitize -j "$jobs" --output-on-failure
+
+echo "== fuzzing the action-stream parser + checker and the C API, 30 s each (build-fuzz/, clang)"
+bash tests/fuzz/run_fuzzers.sh build-fuzz 30
 echo "== all tests passed"
