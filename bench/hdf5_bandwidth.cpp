@@ -66,6 +66,9 @@ Result run_hdf5(const std::string& path, int slots, const Bytes& state, Bytes& o
   cairn::Hdf5StorageOptions options;
   options.path = path;
   options.overwrite = true;
+  // The bench syncs and drops the file's pages by its name, so the name must stay while it runs
+  // (serial storages drop it at construction by default).
+  options.unlink_while_open = false;
   cairn::Hdf5Storage storage(slots, state.size(), options);
   Result r{};
   auto t0 = Clock::now();
