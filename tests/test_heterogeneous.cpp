@@ -428,3 +428,15 @@ TEST_CASE("HeterogeneousRevolve with unequal sizes on a longer chain equals a pl
   REQUIRE(stream_cost == plan.optimal_cost());
   REQUIRE(peak_bytes_of(plan) <= static_cast<std::uint64_t>(budget_units));
 }
+
+TEST_CASE("HeterogeneousRevolve: planning time follows the sizes that occur, not the largest",
+          "[heterogeneous]") {
+  // Found by the C API fuzzer: three states of 2, 255 and 65535 bytes under a 65535-byte budget
+  // (M = 65535 planes of one byte) took 9 s, as every plane waited on and pointed at each of the
+  // 65535 smaller planes. It now reads only the planes m - 2, m - 255, m - 65535.
+  const HeterogeneousRevolve h({{1, 0, 2}, {1, 0, 255}, {1, 0, 65535}}, 65535);
+  CHECK(h.optimal_cost() == 2);  // x_0 and x_1 (257 bytes) fit: store-all but x_2
+  CHECK(h.peak_bytes() <= 65535);
+  const HeterogeneousRevolve all({{1, 0, 2}, {1, 0, 255}, {1, 0, 65535}}, 65535 + 257);
+  CHECK(all.optimal_cost() == 2);
+}

@@ -400,3 +400,16 @@ TEST_CASE("multilevel: tables above max_table_bytes are refused with the bytes t
                                              cairn::StepCosts{1, 0}, 1000),
                     std::length_error);
 }
+
+TEST_CASE("multilevel: slot counts near 2^63 do not overflow (found by the C API fuzzer)",
+          "[multilevel]") {
+  // Summing the levels' slots overflowed for T and slots near 2^63 (UBSan: signed overflow).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  REQUIRE_THROWS_AS(cairn::MultilevelRevolve(kMax - 1, {cairn::StorageLevel{kMax - 1, 0, 0},
+                                                        cairn::StorageLevel{4, 1, 1}}),
+                    std::length_error);
+  // With as many slots as steps on the first level it is store-all, T = 3.
+  const cairn::MultilevelRevolve small(
+      3, {cairn::StorageLevel{kMax - 1, 0, 0}, cairn::StorageLevel{kMax, 1, 1}});
+  REQUIRE(small.optimal_cost() == 2);
+}

@@ -74,6 +74,11 @@ class Tables {
       largest_ = std::max(largest_, u);
       smallest_ = std::min(smallest_, u);
     }
+    // The planes a plane reads are m - u for the sizes u that occur, at most T of them: waiting
+    // on or pointing at every u up to largest_ made planning O(M u_max) whatever T.
+    sizes_ = units;
+    std::sort(sizes_.begin(), sizes_.end());
+    sizes_.erase(std::unique(sizes_.begin(), sizes_.end()), sizes_.end());
     // Planes are filled by up to `threads_` threads at once, each a plane behind the other: a plane
     // reads the `largest_` planes before it, so that many plus one per thread are kept.
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -177,26 +182,32 @@ class Tables {
   // next largest_) must be complete first. Without this wait a thread could start writing plane
   // m while another still reads the slot's old plane (ThreadSanitizer found it).
   void wait_for_slot(std::int64_t m, const std::atomic<std::int64_t>* done) const {
-    const auto ring = static_cast<std::int64_t>(ring_);
-    for (std::int64_t q = m - ring; q >= 0 && q <= m - ring + largest_ && q < m; ++q) {
+    const std::int64_t old = m - static_cast<std::int64_t>(ring_);  // the slot's previous plane
+    if (old < 0) return;
+    const auto wait = [&](std::int64_t q) {
       while (done[q].load(std::memory_order_acquire) < steps_) std::this_thread::yield();
+    };
+    wait(old);
+    for (const std::int64_t u : sizes_) {
+      if (old + u < m) wait(old + u);  // the planes that read it
     }
   }
   // Until the planes m - u that plane m reads are final up to `progress`.
   void wait_for_earlier(std::int64_t m, std::int64_t progress,
                         const std::atomic<std::int64_t>* done) const {
-    for (std::int64_t u = 1; u <= std::min(largest_, m); ++u) {
+    for (const std::int64_t u : sizes_) {
+      if (u > m) break;
       while (done[m - u].load(std::memory_order_acquire) < progress) std::this_thread::yield();
     }
   }
-  // The planes m - u of `layout`, u = 1 .. min(largest_, m), once rather than a division each.
-  std::vector<const double*> earlier_planes(const std::vector<double>& layout,
-                                            std::int64_t m) const {
-    std::vector<const double*> earlier(static_cast<std::size_t>(largest_) + 1, nullptr);
-    for (std::int64_t u = 1; u <= std::min(largest_, m); ++u) {
-      earlier[static_cast<std::size_t>(u)] = layout.data() + plane(m - u);
+  // For each state k, the plane m - units[k] of `layout` that storing x_k leaves (null where it
+  // does not fit), once per plane rather than a division per candidate.
+  std::vector<const double*> right_planes(const std::vector<double>& layout, std::int64_t m) const {
+    std::vector<const double*> right(static_cast<std::size_t>(steps_), nullptr);
+    for (std::size_t k = 0; k < right.size(); ++k) {
+      if (units_[k] <= m) right[k] = layout.data() + plane(m - units_[k]);
     }
-    return earlier;
+    return right;
   }
 
   // Segments by length; equal sizes (smallest_ units each), so every right part lies in plane
@@ -210,8 +221,7 @@ class Tables {
     double* values = value_.data() + plane(m);
     std::uint16_t* splits = split_.get() + static_cast<std::size_t>(m) * segments_;
     const bool can_store = m >= smallest_;
-    const double* right_plane =
-        can_store ? earlier_planes(value_, m)[static_cast<std::size_t>(smallest_)] : nullptr;
+    const double* right_plane = can_store ? value_.data() + plane(m - smallest_) : nullptr;
     const double* const prefix = prefix_.data();
     const std::size_t* const at_length = by_length_.data();
     for (std::int64_t length = 2; length <= steps_; ++length) {
@@ -256,10 +266,11 @@ class Tables {
     double* rows = value_.data() + plane(m);
     double* columns = by_end_value_.data() + plane(m);
     std::uint16_t* splits = split_.get() + static_cast<std::size_t>(m) * segments_;
-    const std::vector<const double*> earlier = earlier_planes(by_end_value_, m);
+    const std::vector<const double*> right_of = right_planes(by_end_value_, m);
     const bool can_store = m >= smallest_;
+    const double* const equal_right =
+        can_store ? by_end_value_.data() + plane(m - smallest_) : nullptr;
     const double* const prefix = prefix_.data();
-    const std::int64_t* const units = units_.data();
     for (std::int64_t j = 2; j <= steps_; ++j) {
       wait_for_earlier(m, j, done);
       const std::size_t column = column_[static_cast<std::size_t>(j)];
@@ -273,11 +284,11 @@ class Tables {
         for (std::int64_t k = i + 1; k <= hi; ++k) {
           const double* right;  // right[k] = Opt(k, j, m - u)
           if constexpr (EqualSizes) {
-            right = earlier[static_cast<std::size_t>(smallest_)] + column;
+            right = equal_right + column;
           } else {
-            const std::int64_t u = units[k];
-            if (u > m) continue;
-            right = earlier[static_cast<std::size_t>(u)] + column;
+            const double* base = right_of[static_cast<std::size_t>(k)];
+            if (base == nullptr) continue;  // x_k does not fit in m units
+            right = base + column;
           }
           choice.offer((prefix[k] - prefix[i]) + right[k] + left[k - i - 1], k);
         }
@@ -304,8 +315,9 @@ class Tables {
   std::size_t segments_ = 0;
   std::size_t plane_size_ = 0;
   std::size_t ring_ = 1;
-  std::int64_t largest_ = 1;   // the largest state, in units
-  std::int64_t smallest_ = 1;  // the smallest state, in units
+  std::int64_t largest_ = 1;         // the largest state, in units
+  std::int64_t smallest_ = 1;        // the smallest state, in units
+  std::vector<std::int64_t> sizes_;  // the distinct state sizes, in units, ascending
   std::size_t threads_ = 1;
   std::size_t bytes_ = 0;
   std::vector<double> value_;         // bounded: diagonal-major; full: by start (rows)

@@ -407,7 +407,8 @@ MultilevelRevolve::MultilevelRevolve(std::int64_t steps, std::vector<StorageLeve
     }
     check_cost((name + " write cost").c_str(), level.write_cost);
     check_cost((name + " read cost").c_str(), level.read_cost);
-    total_slots = std::min(steps, total_slots + std::min(steps, level.slots));
+    // Saturating at T, which no sum of two counts near 2^63 may overflow on the way to.
+    total_slots += std::min(steps - total_slots, level.slots);
   }
   if (steps >= 2 && total_slots == 0) {
     throw std::invalid_argument("MultilevelRevolve: " + std::to_string(steps) +
