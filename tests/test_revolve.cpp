@@ -197,3 +197,19 @@ TEST_CASE("Revolve: batches from next_actions equal the one-by-one stream", "[re
     }
   }
 }
+
+TEST_CASE("Revolve: the first splits of T near 2^63 with up to 300 slots do not overflow",
+          "[revolve][huge]") {
+  // Found by the C API fuzzer (T = 2^63 - 1, c = 243): a sum of two binomials, each below T,
+  // overflowed in the split rule (UBSan in the sanitizer pass). The first 2000 actions of every
+  // such stream are legal.
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  for (const std::int64_t T : {kMax, kMax - 1, kMax / 2 + 1}) {
+    for (std::int64_t c = 2; c <= 300; ++c) {
+      INFO("T = " << T << ", c = " << c);
+      cairn::Revolve revolve(T, c);
+      cairn::ScheduleChecker checker(T, {c}, false);
+      for (int i = 0; i < 2000; ++i) REQUIRE(checker.feed(revolve.next()));
+    }
+  }
+}

@@ -87,7 +87,11 @@ inline std::int64_t Revolve::split(std::int64_t length, std::int64_t free_slots,
   if (reps == 1) return 1;  // length <= s + 1: store every state
   const std::int64_t r1 = reps - 1;
   const std::int64_t right_min = binomial(free_slots - 1, r1);
-  const std::int64_t longest_right_without_extra_store = right_min + binomial(free_slots - 2, r1);
+  // Each term is below `length`, their sum may not fit (T near 2^63, found by the C API fuzzer);
+  // saturated, it is still above `length`, so `lower` below is unchanged.
+  const std::int64_t extra = binomial(free_slots - 2, r1);
+  const std::int64_t longest_right_without_extra_store =
+      right_min > detail::kInt64Max - extra ? detail::kInt64Max : right_min + extra;
   const std::int64_t upper = std::min(binomial(free_slots, r1), length - right_min);
   const std::int64_t lower =
       std::max(binomial(free_slots, r1 - 1), length - longest_right_without_extra_store);
