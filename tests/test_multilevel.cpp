@@ -413,3 +413,18 @@ TEST_CASE("multilevel: slot counts near 2^63 do not overflow (found by the C API
       3, {cairn::StorageLevel{kMax - 1, 0, 0}, cairn::StorageLevel{kMax, 1, 1}});
   REQUIRE(small.optimal_cost() == 2);
 }
+
+TEST_CASE(
+    "multilevel: costs whose cheapest plan overflows a double are refused (found by the "
+    "C API fuzzer)",
+    "[multilevel]") {
+  // Every plan of 10 steps at 1e308 per forward step costs more than the largest double.
+  REQUIRE_THROWS_WITH(
+      cairn::MultilevelRevolve(10, {cairn::StorageLevel{2, 0, 0}}, cairn::StepCosts{1e308, 0}),
+      Catch::Contains("exceeds the largest double"));
+  // A dear disk that the cheapest plan avoids is fine: that plan's cost is finite.
+  const cairn::MultilevelRevolve avoids(
+      10,
+      {cairn::StorageLevel{3, 0, 0}, cairn::StorageLevel{cairn::unlimited_slots, 1e308, 1e308}});
+  REQUIRE(avoids.optimal_cost() == cairn::forward_cost(10, 3));
+}

@@ -63,8 +63,9 @@ class MultilevelRevolve final : public Schedule {
 
   /// `levels` has one or two entries, the fastest first. Throws std::invalid_argument for
   /// steps < 1, no slot at all when steps >= 2, negative or non-finite costs, forward cost <= 0,
-  /// more than two levels, or unlimited_slots on the first of two levels; std::length_error when
-  /// the tables would exceed max_table_bytes.
+  /// more than two levels, unlimited_slots on the first of two levels, or costs so large that the
+  /// cheapest plan's cost is not a finite double; std::length_error when the tables would exceed
+  /// max_table_bytes.
   MultilevelRevolve(std::int64_t steps, std::vector<StorageLevel> levels, StepCosts step_costs = {},
                     std::size_t max_table_bytes = default_max_table_bytes);
 
@@ -89,6 +90,8 @@ class MultilevelRevolve final : public Schedule {
   std::size_t table_bytes() const noexcept { return table_bytes_; }
 
  private:
+  double finite_optimum(double cost) const;
+
   std::int64_t steps_;
   std::vector<StorageLevel> levels_;
   StepCosts step_costs_;

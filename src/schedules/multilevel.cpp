@@ -424,15 +424,28 @@ MultilevelRevolve::MultilevelRevolve(std::int64_t steps, std::vector<StorageLeve
     table_bytes_ = planner.table_bytes();
     std::vector<Action> actions = planner.emit();
     if (peak_slots(actions, 1) <= levels_[1].slots) {
-      optimal_cost_ = planner.optimum();
+      optimal_cost_ = finite_optimum(planner.optimum());
       actions_ = std::move(actions);
       return;
     }
   }
   Planner planner(steps, levels_, step_costs_, max_table_bytes);
-  optimal_cost_ = planner.optimum();
+  optimal_cost_ = finite_optimum(planner.optimum());
   table_bytes_ = std::max(table_bytes_, planner.table_bytes());
   actions_ = planner.emit();
+}
+
+double MultilevelRevolve::finite_optimum(double cost) const {
+  // Costs near the largest double make sums overflow to infinity; the plan is then no cheaper
+  // than any other, and its cost is no number a caller can use. Plans that avoid the dear
+  // choices stay finite, and those are kept.
+  if (!std::isfinite(cost)) {
+    throw std::invalid_argument(
+        "MultilevelRevolve: the cheapest plan's cost exceeds the largest double (the step and "
+        "storage costs are too large for T = " +
+        std::to_string(steps_) + "); scale the costs down");
+  }
+  return cost;
 }
 
 Action MultilevelRevolve::next() {
