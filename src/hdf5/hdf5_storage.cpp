@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "hdf5/crc32c.hpp"
+#include "hdf5/hdf5_support.hpp"
+#include "hdf5/pipelined_checksum.hpp"
 
 #ifndef H5_HAVE_PARALLEL
 #error "cairn::hdf5 needs a parallel build of HDF5 (H5_HAVE_PARALLEL), e.g. Debian's hdf5-openmpi"
@@ -49,159 +51,9 @@
 // through HDF5's collective transfers. The root group records `slots`, `slot_bytes` and `ranks`.
 
 namespace cairn {
-namespace {
 
-namespace fs = std::filesystem;
-
-/// Owns one HDF5 identifier and closes it with the matching H5*close.
-class Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Handle() = default;
-  Handle(hid_t id, Closer close) noexcept : id_(id), close_(close) {}
-  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) {
-    other.id_ = H5I_INVALID_HID;
-  }
-  Handle& operator=(Handle&& other) noexcept {
-    if (this != &other) {
-      reset();
-      id_ = other.id_;
-      close_ = other.close_;
-      other.id_ = H5I_INVALID_HID;
-    }
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { reset(); }
-
-  hid_t get() const noexcept { return id_; }
-  bool valid() const noexcept { return id_ >= 0; }
-  /// Closes now; false if HDF5 reported an error while closing.
-  bool reset() noexcept {
-    herr_t status = 0;
-    if (id_ >= 0) status = close_(id_);
-    id_ = H5I_INVALID_HID;
-    return status >= 0;
-  }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-  Closer close_ = nullptr;
-};
-
-/// While alive, HDF5 prints nothing on errors (we turn them into exceptions instead). The previous
-/// setting is restored afterwards, so that a program's own use of HDF5 is left as it was.
-class QuietHdf5Errors {
- public:
-  QuietHdf5Errors() noexcept {
-    if (H5Eget_auto2(H5E_DEFAULT, &function_, &data_) < 0) function_ = nullptr;
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, function_, data_); }
-  QuietHdf5Errors(const QuietHdf5Errors&) = delete;
-  QuietHdf5Errors& operator=(const QuietHdf5Errors&) = delete;
-
- private:
-  H5E_auto2_t function_ = nullptr;
-  void* data_ = nullptr;
-};
-
-/// The innermost messages of HDF5's error stack (where the failure was detected, e.g. the file
-/// driver's "errno = 28, error message = 'No space left on device'"), outermost last.
-std::string hdf5_cause() {
-  struct Walk {
-    std::string text;
-    int count = 0;
-  } walk;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_UPWARD,
-      [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
-        auto& w = *static_cast<Walk*>(data);
-        if (error->desc == nullptr || error->desc[0] == '\0' || w.count == 3) return 0;
-        if (!w.text.empty()) w.text += "; ";
-        // The file drivers' messages carry a time stamp, buffer addresses and so on; of those
-        // keep what failed and the system's words: "file write failed: No space left on device".
-        const std::string desc = error->desc;
-        const std::string::size_type quoted = desc.find("error message = '");
-        const std::string::size_type colon = desc.find(':');
-        if (quoted != std::string::npos && colon != std::string::npos && colon < quoted) {
-          const auto start = quoted + 17;
-          w.text +=
-              desc.substr(0, colon) + ": " + desc.substr(start, desc.find('\'', start) - start);
-        } else {
-          w.text += desc;
-        }
-        ++w.count;
-        return 0;
-      },
-      &walk);
-  H5Eclear2(H5E_DEFAULT);
-  return walk.text.empty() ? std::string("HDF5 gave no reason") : "HDF5: " + walk.text;
-}
-
-std::string system_error_text(int error) {
-  return std::generic_category().message(error);
-}
-
-/// Why a file cannot be created at `path`, in words, before falling back on HDF5's reason.
-std::string creation_cause(const std::string& path, const std::string& hdf5_reason) {
-  fs::path parent = fs::path(path).parent_path();
-  if (parent.empty()) parent = ".";
-  std::error_code ec;
-  if (!fs::exists(parent, ec)) return "the directory '" + parent.string() + "' does not exist";
-  if (!fs::is_directory(parent, ec)) return "'" + parent.string() + "' is not a directory";
-  if (fs::is_directory(path, ec)) return "it is a directory";
-  if (::access(parent.c_str(), W_OK | X_OK) != 0) {
-    return "no permission to create files in '" + parent.string() + "' (" +
-           system_error_text(errno) + ")";
-  }
-  return hdf5_reason;
-}
-
-/// Writes `count` bytes at `offset`; 0, or the errno of the failure.
-int write_at(int fd, const void* data, std::size_t count, std::uint64_t offset) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  while (count > 0) {
-    // Linux moves at most about 2 GiB per call.
-    const std::size_t piece = std::min<std::size_t>(count, std::size_t{1} << 30);
-    const ssize_t done = ::pwrite(fd, bytes, piece, static_cast<off_t>(offset));
-    if (done < 0 && errno == EINTR) continue;
-    if (done < 0) return errno;
-    if (done == 0) return EIO;
-    bytes += done;
-    count -= static_cast<std::size_t>(done);
-    offset += static_cast<std::uint64_t>(done);
-  }
-  return 0;
-}
-
-/// Reads `count` bytes at `offset`; "" or why not.
-std::string read_at(int fd, void* data, std::size_t count, std::uint64_t offset) {
-  auto* bytes = static_cast<unsigned char*>(data);
-  while (count > 0) {
-    const std::size_t piece = std::min<std::size_t>(count, std::size_t{1} << 30);
-    const ssize_t done = ::pread(fd, bytes, piece, static_cast<off_t>(offset));
-    if (done < 0 && errno == EINTR) continue;
-    if (done < 0) return system_error_text(errno);
-    if (done == 0) return "the file ends at byte " + std::to_string(offset);
-    bytes += done;
-    count -= static_cast<std::size_t>(done);
-    offset += static_cast<std::uint64_t>(done);
-  }
-  return "";
-}
-
-/// Little-endian, as the tables' file types say, whatever this machine's byte order.
-void put_le(unsigned char* out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
-bool same_file(const struct stat& a, dev_t device, ino_t inode) {
-  return a.st_dev == device && a.st_ino == inode;
-}
-
-}  // namespace
+// The helpers of hdf5_support.hpp and pipelined_checksum.hpp, and their std::filesystem alias fs.
+using namespace hdf5_detail;
 
 std::recursive_mutex& hdf5_mutex() noexcept {
   static std::recursive_mutex mutex;
@@ -692,97 +544,7 @@ class Hdf5Call {
 
 // Checksums of large states run on a helper thread while HDF5 moves the bytes (CRC-32C costs
 // about as much as copying them), so that a store or restore costs about one write or read.
-constexpr std::size_t kOverlapBytes = std::size_t{1} << 20;
 constexpr hsize_t kReadPiece = hsize_t{8} << 20;
-
-/// Computes the CRC-32C of `bytes` bytes at `data` into *crc: on a helper thread for a large
-/// state (joined by the destructor), else in the constructor.
-class Checksummer {
- public:
-  Checksummer(const unsigned char* data, std::size_t bytes, std::uint32_t* crc) {
-    if (bytes >= kOverlapBytes) {
-      try {
-        helper_ = std::thread([=] { *crc = detail::crc32c(data, bytes); });
-        return;
-      } catch (const std::system_error&) {  // no thread to be had: do it here
-      }
-    }
-    *crc = detail::crc32c(data, bytes);
-  }
-  ~Checksummer() {
-    if (helper_.joinable()) helper_.join();
-  }
-  Checksummer(const Checksummer&) = delete;
-  Checksummer& operator=(const Checksummer&) = delete;
-
- private:
-  std::thread helper_;
-};
-
-/// The CRC-32C of a buffer filled from the front in pieces: ready(n) says the first n bytes are
-/// in; a helper thread checksums them while the next piece is read. finish() returns the CRC of
-/// the bytes made ready (all of them unless a read failed).
-class PipelinedChecksum {
- public:
-  PipelinedChecksum(const unsigned char* data, std::size_t bytes) : data_(data), bytes_(bytes) {
-    try {
-      helper_ = std::thread([this] { run(); });
-    } catch (const std::system_error&) {  // no thread: finish() does it all
-    }
-  }
-  ~PipelinedChecksum() { finish(); }
-  PipelinedChecksum(const PipelinedChecksum&) = delete;
-  PipelinedChecksum& operator=(const PipelinedChecksum&) = delete;
-
-  void ready(std::size_t bytes) {
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      ready_ = bytes;
-    }
-    wake_.notify_one();
-  }
-  std::uint32_t finish() {
-    if (helper_.joinable()) {
-      {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
-      }
-      wake_.notify_one();
-      helper_.join();
-    }
-    if (done_ < ready_) {
-      crc_ = detail::crc32c(data_ + done_, ready_ - done_, crc_);
-      done_ = ready_;
-    }
-    return crc_;
-  }
-
- private:
-  void run() {
-    for (;;) {
-      std::size_t available = 0;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return ready_ > done_ || stop_; });
-        if (ready_ == done_) return;  // stopped, nothing left
-        available = ready_;
-      }
-      crc_ = detail::crc32c(data_ + done_, available - done_, crc_);
-      done_ = available;
-      if (done_ == bytes_) return;
-    }
-  }
-
-  const unsigned char* data_;
-  std::size_t bytes_;
-  std::size_t ready_ = 0;  // guarded by mutex_
-  bool stop_ = false;      // guarded by mutex_
-  std::size_t done_ = 0;   // the helper's until joined
-  std::uint32_t crc_ = 0;  // the helper's until joined
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::thread helper_;
-};
 
 }  // namespace
 
