@@ -213,3 +213,12 @@ TEST_CASE("Revolve: the first splits of T near 2^63 with up to 300 slots do not 
     }
   }
 }
+
+TEST_CASE("Revolve: more slots than memory can count are refused with the size, not bad_alloc",
+          "[revolve][huge]") {
+  // min(c, T) = 2^61 positions cannot be held: a length_error that says why (the C API gives
+  // CAIRN_ERROR_OUT_OF_MEMORY with this message).
+  REQUIRE_THROWS_WITH(
+      cairn::Revolve(std::int64_t{1} << 62, std::int64_t{1} << 61),
+      Catch::Contains("needs 16 bytes for each of min(c, T) = 2305843009213693952"));
+}

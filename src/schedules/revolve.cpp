@@ -1,6 +1,7 @@
 #include "cairn/revolve.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -36,8 +37,16 @@ Revolve::Revolve(std::int64_t steps, std::int64_t slots, std::size_t table_bytes
   repetitions_ = cairn::repetitions(steps, slots);
   // At most min(c, T) states are ever held at once (x_{T-1} is never stored).
   const std::int64_t depth = std::min(slots, steps);
-  position_.assign(static_cast<std::size_t>(depth), 0);
-  reps_.assign(static_cast<std::size_t>(depth), 0);
+  try {
+    position_.assign(static_cast<std::size_t>(depth), 0);
+    reps_.assign(static_cast<std::size_t>(depth), 0);
+  } catch (const std::exception&) {  // bad_alloc, or length_error beyond max_size()
+    throw std::length_error("Revolve: T = " + std::to_string(steps) +
+                            ", c = " + std::to_string(slots) +
+                            " needs 16 bytes for each of min(c, T) = " + std::to_string(depth) +
+                            " checkpoints it may hold, which cannot be allocated; give fewer "
+                            "slots (they must fit in memory as states too)");
+  }
 
   // Splits only need beta(s, j) for s <= c and j <= r - 1, all below T. With r <= 1 no split
   // ever reads it.
