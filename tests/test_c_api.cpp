@@ -664,6 +664,9 @@ TEST_CASE("c api: the C driver refuses streams that name no state or break the o
        "an advance needs from < to <= T"},
       {{A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_end()},
        "the schedule ended with steps 0..1 not reversed"},
+      {{A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, 0),
+        A::make_reverse(0), A::make_reverse(-1), A::make_end()},
+       "the schedule asks to reverse step -1 but the working state is undefined"},
   };
   const burgers::Problem model(8);
   const cairn_callbacks cb = burgers_callbacks();

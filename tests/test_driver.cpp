@@ -399,6 +399,12 @@ TEST_CASE("driver: streams that name no state or break the order are refused, no
        {A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, 0),
         A::make_advance(0, 5), A::make_end()},
        "an advance needs from < to <= T"},
+      // After the last reverse the next step "to reverse" and the working state are both -1: a
+      // reverse of step -1 must match neither.
+      {"reverse of step -1 after every step",
+       {A::make_store(0, 0), A::make_advance(0, 1), A::make_reverse(1), A::make_restore(0, 0),
+        A::make_reverse(0), A::make_reverse(-1), A::make_end()},
+       "reverses step -1 but the working state is undefined"},
       {"end before every step is reversed",
        {A::make_store(0, 0), A::make_advance(0, 2), A::make_reverse(2), A::make_end()},
        "ended with steps 0..1 not reversed"},
@@ -414,10 +420,10 @@ TEST_CASE("driver: streams that name no state or break the order are refused, no
           stepped.push_back(i);
           x[0] += 1;
         },
-        [&](std::int64_t, const State&, State&) {});
+        [&](std::int64_t i, const State&, State&) { stepped.push_back(i); });
     REQUIRE_THROWS_WITH(driver.run(State{0.0}, [](const State& x) { return x; }),
                         Catch::Contains(k.message));
-    for (const std::int64_t i : stepped) REQUIRE(i >= 0);  // no step of a state that is not
+    for (const std::int64_t i : stepped) REQUIRE(i >= 0);  // no call for a state that is not
   }
 }
 

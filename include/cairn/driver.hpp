@@ -244,12 +244,10 @@ class Driver {
 
   OnlineSchedule& online_schedule(const char* method) const {
     if (online_ == nullptr) {
-      throw std::logic_error(
-          std::string("Driver::") + method +
-          ": start/step/finish need an online schedule (an OnlineSchedule such as "
-          "OnlineRevolve); this driver "
-          "runs '" +
-          schedule_.name() + "' (use run(), or forward() and backward())");
+      throw std::logic_error(std::string("Driver::") + method +
+                             ": start/step/finish need an online schedule (an OnlineSchedule "
+                             "such as OnlineRevolve); this driver runs '" +
+                             schedule_.name() + "' (use run(), or forward() and backward())");
     }
     return *online_;
   }
@@ -497,23 +495,22 @@ class Driver {
         const Action& action = peek();
         ++next_;
         ++statistics_.actions;
+        const std::int64_t next_to_reverse = statistics_.steps - 1 - reversed;
         if (action.kind == ActionKind::end) {
-          if (reversed != statistics_.steps) {
+          if (next_to_reverse >= 0) {
             throw std::logic_error("Driver: the schedule ended with steps 0.." +
-                                   std::to_string(statistics_.steps - 1 - reversed) +
-                                   " not reversed");
+                                   std::to_string(next_to_reverse) + " not reversed");
           }
           break;
         }
         switch (action.kind) {
           case ActionKind::reverse:
-            if (action.step != statistics_.steps - 1 - reversed) {
-              throw std::logic_error("Driver: the schedule reverses step " +
-                                     std::to_string(action.step) +
-                                     " but the next step to reverse is " +
-                                     std::to_string(statistics_.steps - 1 - reversed));
+            if (action.step != next_to_reverse) {
+              throw std::logic_error(
+                  "Driver: the schedule reverses step " + std::to_string(action.step) +
+                  " but the next step to reverse is " + std::to_string(next_to_reverse));
             }
-            if (action.step != current_) {
+            if (current_ < 0 || action.step != current_) {  // -1, undefined, is no state
               throw std::logic_error("Driver: the schedule reverses step " +
                                      std::to_string(action.step) + " but the working state is " +
                                      working_state_name());

@@ -136,12 +136,10 @@ class Runner {
             ++s_.statistics.actions;
             expect_working(a.step, a);
             if (!terminal_done_) terminal(a.step + 1);
-            if (a.step != s_.statistics.steps - 1 - s_.statistics.adjoint_calls) {
+            if (a.step != unreversed() - 1) {
               throw Failure(CAIRN_ERROR_INTERNAL, "the schedule asks to " + describe(a) +
-                                                      " but the next step to "
-                                                      "reverse is " +
-                                                      std::to_string(s_.statistics.steps - 1 -
-                                                                     s_.statistics.adjoint_calls));
+                                                      " but the next step to reverse is " +
+                                                      std::to_string(unreversed() - 1));
             }
             if (const int result = cb_.adjoint_step(context_, a.step)) {
               callback_failed(result, "adjoint_step", describe(a));
@@ -154,10 +152,9 @@ class Runner {
             if (!terminal_done_) {
               throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended before reversing any step");
             }
-            if (s_.statistics.adjoint_calls != s_.statistics.steps) {
+            if (unreversed() != 0) {
               throw Failure(CAIRN_ERROR_INTERNAL, "the schedule ended with steps 0.." +
-                                                      std::to_string(s_.statistics.steps - 1 -
-                                                                     s_.statistics.adjoint_calls) +
+                                                      std::to_string(unreversed() - 1) +
                                                       " not reversed");
             }
             return;
@@ -170,6 +167,10 @@ class Runner {
   }
 
  private:
+  // Steps 0..unreversed() - 1 are still to reverse (T is known from the first reverse on).
+  std::int64_t unreversed() const noexcept {
+    return s_.statistics.steps - s_.statistics.adjoint_calls;
+  }
   // The working state must be x_step; -1, the undefined state, never is.
   void expect_working(std::int64_t step, const cairn::Action& a) const {
     if (s_.current < 0 || s_.current != step) {

@@ -39,7 +39,10 @@ double cost(const ScheduleCosts& costs, const CostModel& model) {
 
 ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
                                  bool count_advances_per_step)
-    : steps_(steps), slots_per_level_(std::move(slots_per_level)), unreversed_(steps) {
+    : steps_(steps),
+      slots_per_level_(std::move(slots_per_level)),
+      counting_advances_(count_advances_per_step),
+      unreversed_(steps) {
   if (steps < 1) {
     throw std::invalid_argument("ScheduleChecker: steps = " + std::to_string(steps) +
                                 " is not allowed; steps must be >= 1");
@@ -59,7 +62,6 @@ ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> s
   held_.resize(slots_per_level_.size());
   occupied_.assign(slots_per_level_.size(), 0);
   costs_.levels.resize(slots_per_level_.size());
-  counting_advances_ = count_advances_per_step;
 }
 
 void ScheduleChecker::count_advance(std::int64_t from, std::int64_t to) {

@@ -106,6 +106,30 @@ std::vector<std::int64_t> Problem::slot_budget() const {
   return budget;
 }
 
+namespace {
+
+// A CLI11 check: the text is a finite number >= minimum (> minimum when `strictly_above`); the
+// message says what is allowed (CLI11's own checks accept nan and print a 309-digit bound).
+CLI::Validator finite_number(double minimum, bool strictly_above) {
+  const std::string bound = std::string(strictly_above ? "> " : ">= ") + format_cost(minimum);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) {
+          return "'" + text + "' is not a number; give a finite number " + bound;
+        }
+        const bool in_range = strictly_above ? value > minimum : value >= minimum;
+        if (!std::isfinite(value) || !in_range) {
+          return "'" + text + "' is not allowed; give a finite number " + bound;
+        }
+        return {};
+      },
+      "NUMBER " + bound);
+}
+
+}  // namespace
+
 void add_cost_options(CLI::App& command, Problem& problem) {
   // Each price option sets its field and records that a price was given (which selects the
   // multilevel schedule).
@@ -127,39 +151,6 @@ void add_cost_options(CLI::App& command, Problem& problem) {
       ->check(finite_number(0, true));
   price("--backward-cost", &Prices::backward, "cost ub of one adjoint step (default 0)")
       ->check(finite_number(0, false));
-}
-
-CLI::Validator finite_number(double minimum, bool strictly_above) {
-  const std::string bound = std::string(strictly_above ? "> " : ">= ") + format_cost(minimum);
-  return CLI::Validator(
-      [=](std::string& text) -> std::string {
-        char* end = nullptr;
-        const double value = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size()) {
-          return "'" + text + "' is not a number; give a finite number " + bound;
-        }
-        const bool in_range = strictly_above ? value > minimum : value >= minimum;
-        if (!std::isfinite(value) || !in_range) {
-          return "'" + text + "' is not allowed; give a finite number " + bound;
-        }
-        return {};
-      },
-      "NUMBER " + bound);
-}
-
-CLI::Validator whole_number(const std::string& option, std::int64_t minimum) {
-  return CLI::Validator(
-      [=](std::string& text) -> std::string {
-        try {
-          parse_integer_argument(option, text, minimum);
-          return {};
-        } catch (const std::invalid_argument& e) {
-          // CLI11 prefixes the option's name.
-          const std::string message = e.what();
-          return message.substr(message.find(": ") + 2);
-        }
-      },
-      "INTEGER >= " + std::to_string(minimum));
 }
 
 void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {

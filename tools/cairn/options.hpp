@@ -73,12 +73,6 @@ struct ProblemOptions {
   std::string format;  // the --format chosen, if the subcommand has one
 };
 
-/// A CLI11 check: the text is a finite number >= minimum (> minimum when `strictly_above`); the
-/// message says what is allowed.
-CLI::Validator finite_number(double minimum, bool strictly_above);
-/// A CLI11 check: the text is a whole number >= minimum, in parse_integer_argument's forms.
-CLI::Validator whole_number(const std::string& option, std::int64_t minimum);
-
 /// --write-cost, --read-cost, --forward-cost, --backward-cost; any of them selects multilevel.
 void add_cost_options(CLI::App& command, Problem& problem);
 
