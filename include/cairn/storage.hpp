@@ -84,10 +84,11 @@ class Storage {
   Storage(const Storage&) = default;
   Storage& operator=(const Storage&) = default;
 
-  /// What every level's store() and restore() check first. `who` names the level in the message.
-  static void require_state_step(const std::string& who, std::int64_t step) {
+  /// What every level's store() and restore() check first. `who` names the level in the message;
+  /// a C string, so that the check costs a comparison on the hot path and nothing more.
+  static void require_state_step(const char* who, std::int64_t step) {
     if (step < 0) {
-      throw std::invalid_argument(who + ": step " + std::to_string(step) +
+      throw std::invalid_argument(std::string(who) + ": step " + std::to_string(step) +
                                   " names no state; states are x_0, x_1, ... (step >= 0)");
     }
   }

@@ -86,6 +86,7 @@ struct AsyncStorage::Impl {
   const AsyncStorageOptions options;
   // Written by the worker before the constructor returns, constant afterwards.
   std::string inner_name;
+  std::string label;  // "AsyncStorage(<inner_name>)", the prefix of its messages
   std::int64_t slot_count = 0;
   std::size_t bytes_per_slot = 0;
 
@@ -115,7 +116,7 @@ struct AsyncStorage::Impl {
 
   std::size_t checked_slot(std::int64_t slot) const {
     if (slot < 0 || slot >= slot_count) {
-      throw std::out_of_range("AsyncStorage(" + inner_name + "): slot " + std::to_string(slot) +
+      throw std::out_of_range(label + ": slot " + std::to_string(slot) +
                               " does not exist; slots are 0.." + std::to_string(slot_count - 1));
     }
     return static_cast<std::size_t>(slot);
@@ -217,6 +218,7 @@ struct AsyncStorage::Impl {
       slot_count = inner.slots();
       bytes_per_slot = inner.slot_bytes();
       inner_name = inner.name();
+      label = "AsyncStorage(" + inner_name + ")";
       const auto count = static_cast<std::size_t>(slot_count < 0 ? 0 : slot_count);
       step.assign(count, -1);
       version.assign(count, 0);
@@ -340,8 +342,7 @@ struct AsyncStorage::Impl {
       return;
     }
     error = failure;
-    error_message = "AsyncStorage(" + inner_name + "): background " + describe(job) +
-                    " failed: " + what_of(failure);
+    error_message = label + ": background " + describe(job) + " failed: " + what_of(failure);
   }
 
   void finish(const Job& job, const std::exception_ptr& failure, std::size_t read_bytes) {
@@ -370,8 +371,7 @@ struct AsyncStorage::Impl {
           b.slot = -1;
           if (job.kind == JobKind::read) {
             b.error = failure;
-            b.error_message = "AsyncStorage(" + inner_name + "): " + describe(job) +
-                              " failed: " + what_of(failure);
+            b.error_message = label + ": " + describe(job) + " failed: " + what_of(failure);
           }
         } else {
           b.loaded = true;
@@ -459,10 +459,10 @@ AsyncStorageCounters AsyncStorage::counters() const {
 void AsyncStorage::store(std::int64_t slot, std::int64_t step, const StateWriter& state) {
   Impl& m = *impl_;
   const std::size_t index = m.checked_slot(slot);
-  require_state_step("AsyncStorage(" + m.inner_name + ")", step);
+  require_state_step(m.label.c_str(), step);
   if (state.bytes > m.bytes_per_slot) {
-    throw std::invalid_argument("AsyncStorage(" + m.inner_name + "): a state of " +
-                                std::to_string(state.bytes) + " bytes does not fit a slot of " +
+    throw std::invalid_argument(m.label + ": a state of " + std::to_string(state.bytes) +
+                                " bytes does not fit a slot of " +
                                 std::to_string(m.bytes_per_slot) + " bytes");
   }
   std::unique_lock<std::mutex> lock(m.mutex);
@@ -504,13 +504,12 @@ void AsyncStorage::store(std::int64_t slot, std::int64_t step, const StateWriter
 void AsyncStorage::restore(std::int64_t slot, std::int64_t step, const StateReader& state) {
   Impl& m = *impl_;
   const std::size_t index = m.checked_slot(slot);
-  require_state_step("AsyncStorage(" + m.inner_name + ")", step);
+  require_state_step(m.label.c_str(), step);
   std::unique_lock<std::mutex> lock(m.mutex);
   m.throw_pending(lock);
   if (m.step[index] != step) {
-    throw std::logic_error("AsyncStorage(" + m.inner_name + "): slot " + std::to_string(slot) +
-                           " holds " + state_name(m.step[index]) + ", not x_" +
-                           std::to_string(step));
+    throw std::logic_error(m.label + ": slot " + std::to_string(slot) + " holds " +
+                           state_name(m.step[index]) + ", not x_" + std::to_string(step));
   }
   std::size_t chosen = m.find(index);
   if (chosen != none) {
