@@ -67,6 +67,9 @@ class ScheduleHandle {
     pending_next_ = 0;
     ended_ = false;
   }
+  /// T where the holder knows it and the class has no accessor of its own (SimulatedOnlineRun).
+  std::int64_t known_steps() const noexcept { return known_steps_; }
+  void set_known_steps(std::int64_t steps) noexcept { known_steps_ = steps; }
   bool ended() const noexcept { return ended_ && pending_next_ == pending_.size(); }
 
   /// Slot counts per level that the stream needs (for the checker and the driver's storage).
@@ -92,6 +95,7 @@ class ScheduleHandle {
   std::vector<Action> pending_;
   std::size_t pending_next_ = 0;
   bool ended_ = false;
+  std::int64_t known_steps_ = 0;
   std::atomic<bool> busy_{false};
 };
 

@@ -277,13 +277,16 @@ void bind_schedules(py::module_& m) {
 
   using SimulatedHandle = TypedHandle<SimulatedOnlineRun>;
   auto simulate = [](std::int64_t steps, std::int64_t slots) {
-    return make_handle<SimulatedOnlineRun>({slots}, steps, slots);
+    auto handle = make_handle<SimulatedOnlineRun>({slots}, steps, slots);
+    handle->set_known_steps(steps);
+    return handle;
   };
   py::class_<SimulatedHandle, ScheduleHandle>(
       m, "SimulatedOnlineRun",
       "A whole OnlineRevolve run of `steps` steps as one stream (the forward advances one step "
       "at a time with the schedule's decisions, then the reverse sweep), for checking.")
       .def(py::init(simulate), "steps"_a, "slots"_a)
+      .def_property_readonly("steps", [](const SimulatedHandle& h) { return h.known_steps(); })
       .def("__repr__", [](const SimulatedHandle& h) {
         return "SimulatedOnlineRun(slots=" + slots_text(h) + ")";
       });
