@@ -27,10 +27,18 @@ esac
 # gfortran for the Fortran module cairn, its example and tests (skipped with a message without it);
 # librsvg2-bin for `cairn plot --png` (rsvg-convert) and its tests; clang and libclang-rt-14-dev
 # (libFuzzer and the sanitizer runtimes, which GCC lacks) for the timed fuzzing run of the test mode
-# (tests/fuzz/run_fuzzers.sh, skipped with a message without).
+# (tests/fuzz/run_fuzzers.sh, skipped with a message without); for the Python package cairn
+# (docs/python.md, skipped with a message without): python3-dev (Python.h) and pybind11-dev
+# (pybind11's headers and CMake package; python3-pybind11 for `python3 -m pybind11`) to build
+# the module, python3-numpy (the action arrays, the NumPy driver), python3-pytest for its tests,
+# python3-torch for the PyTorch layer cairn.torch and its tests, and python3-setuptools,
+# python3-wheel, python3-pip and python3-venv for the offline `pip install` of the package into
+# a venv that the test python.pip_install makes.
 packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
-  python3-matplotlib librsvg2-bin clang libclang-rt-14-dev)
+  python3-matplotlib librsvg2-bin clang libclang-rt-14-dev
+  pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-torch python3-setuptools
+  python3-pip python3-venv python3-dev python3-wheel)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
@@ -86,9 +94,11 @@ ctest --test-dir build -j "$jobs" --output-on-failure
 
 echo "== core tests under address + undefined-behaviour sanitizers (build-sanitize/)"
 # (Not the PETSc plugin: PETSc's programs load it with dlopen, after the process started without
-# the sanitizer runtime.)
+# the sanitizer runtime; nor the Python module, for the same reason: the interpreter is not
+# instrumented.)
 configure build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_SANITIZE=address,undefined \
-  -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_WITH_PETSC=OFF
+  -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_WITH_PETSC=OFF \
+  -DCAIRN_WITH_PYTHON=OFF
 ctest --test-dir build-sanitize -j "$jobs" --output-on-failure
 
 echo "== fuzzing the action-stream parser + checker and the C API, 30 s each (build-fuzz/, clang)"

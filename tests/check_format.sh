@@ -9,6 +9,6 @@ if [[ -z $formatter ]] || ! "$formatter" --version | grep -q "version 14\."; the
   echo "clang-format 14 not found: style check skipped"
   exit 77
 fi
-mapfile -t files < <(find include src tools tests bench examples -name '*.cpp' -o -name '*.hpp' -o -name '*.c' -o -name '*.h' | sort)
+mapfile -t files < <(find include src tools tests bench examples python -name '*.cpp' -o -name '*.hpp' -o -name '*.c' -o -name '*.h' | sort)
 "$formatter" --dry-run --Werror "${files[@]}"
 echo "${#files[@]} files formatted as .clang-format asks"

@@ -47,12 +47,12 @@ layer_of_path() {
     src/core/* | core/*) echo core ;;
     src/schedules/* | schedules/*) echo schedules ;;
     src/storage/* | storage/* | src/hdf5/* | hdf5/*) echo storage ;;
-    src/capi/* | capi/* | src/petsc/* | petsc/* | tools/*) echo frontends ;;
+    src/capi/* | capi/* | src/petsc/* | petsc/* | tools/* | python/src/*) echo frontends ;;
     *) echo unknown ;;
   esac
 }
 
-mapfile -t files < <(find include src tools -name '*.hpp' -o -name '*.h' -o -name '*.cpp' | sort)
+mapfile -t files < <(find include src tools python/src -name '*.hpp' -o -name '*.h' -o -name '*.cpp' | sort)
 checked=0
 for file in "${files[@]}"; do
   layer=$(layer_of_path "$file")
