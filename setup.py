@@ -76,6 +76,7 @@ setup(
     version=cmake_version(),
     package_dir={"": "python"},
     packages=find_packages("python", include=["cairn", "cairn.*"]),
+    package_data={"cairn": ["py.typed", "*.pyi"]},
     ext_modules=[CMakeExtension("cairn._cairn")],
     cmdclass={"build_ext": CMakeBuild},
     options={"build": {"build_base": "build-python"}, "egg_info": {"egg_base": "build-python"}},
