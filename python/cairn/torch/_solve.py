@@ -1,0 +1,267 @@
+"""One solve of cairn.torch.odeint: the forward pass under a checkpointing schedule, and the
+backward pass that replays the schedule and reverses each step with autograd.
+
+The forward pass keeps no autograd graph. It runs the schedule's first sweep (offline schedules)
+or tells an online schedule of every accepted step (adaptive solves), keeping only the
+checkpoints the schedule asks for. The backward pass continues the same stream: it restores and
+recomputes states exactly as the schedule says, and at `reverse(i)` re-runs step i under autograd
+from x_i and calls torch.autograd.grad with lambda_i+1, which gives lambda_i and step i's share of
+every parameter's gradient. Because every step is recomputed by the same operations on the same
+bits, the gradient is the same whichever schedule ran, to the bit.
+"""
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+
+from ._grid import FixedGrid, RecordedGrid, outputs_by_state
+from ._storage import ReferenceStore, SlotBuffer
+from ._tableaux import Tableau, solution_step
+
+# Action kinds, in the order of the C++ enum cairn::ActionKind (cairn.ActionKind).
+ADVANCE, STORE, RESTORE, REVERSE, FREE, END = range(6)
+BATCH = 4096
+
+
+def action_stream(schedule) -> Iterator[tuple]:
+    """The schedule's remaining actions as (kind, level, slot, step, to) tuples, read in batches
+    (one call into the C++ schedule per BATCH actions)."""
+    while True:
+        batch = schedule.next_actions(BATCH)
+        if len(batch) == 0:
+            return
+        yield from batch.tolist()
+
+
+class Chain:
+    """The discrete solver as a chain of steps x_i -> x_i+1, and its call counts."""
+
+    def __init__(self, func: Callable, tab: Tableau, grid, time_like: torch.Tensor,
+                 device: torch.device):
+        self.user_func = func
+        self.tab = tab
+        self.grid = grid
+        self.evaluations = 0
+        dtype = time_like.dtype
+
+        def time(value: float) -> torch.Tensor:
+            return torch.full((), value, dtype=dtype, device=device)
+
+        self.time = time
+
+    def func(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.evaluations += 1
+        return self.user_func(t, y)
+
+    def step(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        t0, h = self.grid.step(i)
+        return solution_step(self.tab, self.func, self.time, t0, h, x)[0]
+
+
+class Checkpoints:
+    """The storage levels of a solve (index = Action.level) and what was done with them."""
+
+    def __init__(self, levels: Sequence):
+        self.levels = list(levels)
+        self.stores = 0
+        self.restores = 0
+        self.peak = 0
+
+    def store(self, level: int, slot: int, step: int, x: torch.Tensor) -> None:
+        self.levels[level].store(slot, step, x)
+        self.stores += 1
+        held = sum(lv.occupied() for lv in self.levels)
+        self.peak = max(self.peak, held)
+
+    def restore(self, level: int, slot: int, step: int) -> torch.Tensor:
+        self.restores += 1
+        return self.levels[level].restore(slot, step)
+
+    def free(self, level: int, slot: int) -> None:
+        self.levels[level].free(slot)
+
+    @property
+    def bytes(self) -> int:
+        return sum(lv.bytes for lv in self.levels)
+
+
+class Solve:
+    """State shared by the forward and backward pass of one odeint call."""
+
+    def __init__(self, chain: Chain, params: Tuple[torch.Tensor, ...], stats: Optional[dict]):
+        self.chain = chain
+        self.params = params
+        self.stats = stats
+        self.checkpoints: Optional[Checkpoints] = None
+        self.stream: Optional[Iterator[tuple]] = None
+        self.pending: Optional[tuple] = None  # the first reverse, read by the forward pass
+        self.working: Optional[torch.Tensor] = None
+        self.working_step = -1
+        self.output_of: Dict[int, List[int]] = {}
+        self.used = False
+
+    # ---- the forward pass ----
+
+    def _execute_storage(self, action: tuple, x: torch.Tensor) -> None:
+        kind, level, slot, step, _ = action
+        if kind == STORE:
+            self.checkpoints.store(level, slot, step, x)
+        elif kind == FREE:
+            self.checkpoints.free(level, slot)
+        else:
+            raise RuntimeError(f"cairn.torch: unexpected action {action} in a forward sweep")
+
+    def forward_offline(self, y0: torch.Tensor, schedule, levels: Sequence,
+                        out: torch.Tensor) -> None:
+        """The first sweep of an offline schedule: x_0 .. x_T-1 with its stores, then x_T."""
+        grid = self.chain.grid
+        self.checkpoints = Checkpoints(levels)
+        self.output_of = outputs_by_state(grid.output_states)
+        recorded = set()
+        x, at = y0, 0
+        self.stream = action_stream(schedule)
+        for action in self.stream:
+            kind, level, slot, step, to = action
+            if kind == ADVANCE:
+                for i in range(step, to):
+                    x = self.chain.step(i, x)
+                    if i + 1 in self.output_of and i + 1 not in recorded:
+                        recorded.add(i + 1)
+                        for k in self.output_of[i + 1]:
+                            out[k].copy_(x)
+                at = to
+            elif kind == RESTORE:
+                x, at = self.checkpoints.restore(level, slot, step), step
+            elif kind == REVERSE:
+                self.pending = action
+                break
+            else:
+                self._execute_storage(action, x)
+        if self.pending is None or at != grid.steps - 1:
+            raise RuntimeError("cairn.torch: the schedule's first sweep did not end at x_T-1 with "
+                               "a reverse (a schedule bug; please report it)")
+        self.working, self.working_step = x, at
+        final = self.chain.step(at, x)
+        for k in self.output_of.get(grid.steps, []):
+            out[k].copy_(final)
+
+    def forward_online(self, y0: torch.Tensor, online, levels: Sequence,
+                       integrate: Callable) -> None:
+        """An adaptive solve told step by step to an online schedule; `integrate(on_step)` runs
+        the solver and calls on_step(i, x_i) after each accepted step."""
+        self.checkpoints = Checkpoints(levels)
+        start = online.start()
+        self._execute_storage((int(start.kind), start.level, start.slot, start.step, start.to),
+                              y0)
+
+        def on_step(i: int, x: torch.Tensor) -> None:
+            for action in online.advanced().tolist():
+                self._execute_storage(action, x)
+
+        x_final = integrate(on_step)
+        online.finish()
+        self.output_of = outputs_by_state(self.chain.grid.output_states)
+        self.working, self.working_step = x_final, self.chain.grid.steps
+        self.stream = action_stream(online)
+
+    # ---- the backward pass ----
+
+    def backward(self, grad_out: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        if self.used:
+            raise RuntimeError(
+                "cairn.torch.odeint: this solve was already differentiated once; its checkpoints "
+                "are gone. Call odeint again for another backward pass (retain_graph cannot "
+                "keep them)")
+        self.used = True
+        chain, grid = self.chain, self.chain.grid
+        evaluations_before = chain.evaluations
+        steps = grid.steps
+        lam = torch.zeros_like(grad_out[0])
+        for k in self.output_of.get(steps, []):
+            lam = lam + grad_out[k]
+        grads = [torch.zeros_like(p) for p in self.params]
+        inputs_tail = tuple(self.params)
+        x, at = self.working, self.working_step
+        recomputed = reverses = 0
+        actions = self.stream
+        if self.pending is not None:
+            actions = _prepend(self.pending, actions)
+        for action in actions:
+            kind, level, slot, step, to = action
+            if kind == ADVANCE:
+                if at != step:
+                    raise RuntimeError(f"cairn.torch: advance from {step} but the working state "
+                                       f"is x_{at} (a schedule bug; please report it)")
+                for i in range(step, to):
+                    x = chain.step(i, x)
+                recomputed += to - step
+                at = to
+            elif kind == RESTORE:
+                x, at = self.checkpoints.restore(level, slot, step), step
+            elif kind == REVERSE:
+                if at != step:
+                    raise RuntimeError(f"cairn.torch: reverse of step {step} but the working state "
+                                       f"is x_{at} (a schedule bug; please report it)")
+                with torch.enable_grad():
+                    xi = x.detach().requires_grad_(True)
+                    y1 = chain.step(step, xi)
+                    g = torch.autograd.grad(y1, (xi,) + inputs_tail, lam, allow_unused=True)
+                lam = g[0] if g[0] is not None else torch.zeros_like(lam)
+                for acc, gp in zip(grads, g[1:]):
+                    if gp is not None:
+                        acc.add_(gp)
+                for k in self.output_of.get(step, []):
+                    lam = lam + grad_out[k]
+                reverses += 1
+                at = -1
+            elif kind == STORE:
+                self.checkpoints.store(level, slot, step, x)
+            elif kind == FREE:
+                self.checkpoints.free(level, slot)
+            elif kind == END:
+                break
+        if reverses != steps:
+            raise RuntimeError(f"cairn.torch: the schedule reversed {reverses} of {steps} steps "
+                               "(a schedule bug; please report it)")
+        if self.stats is not None:
+            self.stats.update(
+                evaluations_backward=chain.evaluations - evaluations_before,
+                recomputed_steps=recomputed, reverses=reverses,
+                stores=self.checkpoints.stores, restores=self.checkpoints.restores,
+                peak_checkpoints=self.checkpoints.peak)
+        # The checkpoints are no longer needed: give their memory back now.
+        self.checkpoints = None
+        self.working = None
+        self.stream = None
+        return lam, grads
+
+
+def _prepend(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
+    yield first
+    yield from rest
+
+
+class OdeintFunction(torch.autograd.Function):
+    """y0 and the parameters in, the solution at the output times out; `solve` does the work."""
+
+    @staticmethod
+    def forward(ctx, solve: Solve, run_forward: Callable, y0: torch.Tensor, *params):
+        ctx.solve = solve
+        return run_forward(y0.detach())
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        lam0, grads = ctx.solve.backward(grad_out.contiguous())
+        return (None, None, lam0) + tuple(grads)
+
+
+def make_levels(checkpoints, offload: int, like: torch.Tensor) -> list:
+    if checkpoints == "all":
+        return [ReferenceStore()]
+    levels = [SlotBuffer(checkpoints, like)]
+    if offload:
+        levels.append(SlotBuffer(offload, like, host=True))
+    return levels
+
+
+__all__ = ["Chain", "Solve", "OdeintFunction", "make_levels", "action_stream", "FixedGrid",
+           "RecordedGrid"]
