@@ -68,7 +68,10 @@ def main():
         if isinstance(m, torch.nn.Linear):
             torch.nn.init.normal_(m.weight, mean=0, std=0.1)
             torch.nn.init.constant_(m.bias, val=0)
-    f = lambda y: net(y**3)  # noqa: E731
+
+    def f(y):
+        return net(y**3)
+
     optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3)
 
     def test_loss():

@@ -20,7 +20,8 @@ def test_action_dtype_matches_cpp_layout():
     assert dt.itemsize == 32
     assert dt.names == ("kind", "level", "slot", "step", "to")
     assert [dt.fields[n][1] for n in dt.names] == [0, 4, 8, 16, 24]
-    assert [dt.fields[n][0] for n in dt.names] == [np.dtype(t) for t in ("u1", "i4", "i8", "i8", "i8")]
+    formats = [np.dtype(t) for t in ("u1", "i4", "i8", "i8", "i8")]
+    assert [dt.fields[n][0] for n in dt.names] == formats
 
 
 def test_action_kind_is_an_int_enum_in_cpp_order():
@@ -47,11 +48,13 @@ def test_action_value_type():
 def test_to_json_is_the_cli_format():
     assert cairn.Action.advance(0, 6).to_json() == '{"op":"advance","from":0,"to":6}'
     assert cairn.Action.store(0, 0).to_json() == '{"op":"store","slot":0,"step":0,"level":"ram"}'
-    assert cairn.Action.restore(0, 0).to_json() == '{"op":"restore","slot":0,"step":0,"level":"ram"}'
+    restore = '{"op":"restore","slot":0,"step":0,"level":"ram"}'
+    assert cairn.Action.restore(0, 0).to_json() == restore
     assert cairn.Action.reverse(14).to_json() == '{"op":"reverse","step":14}'
     assert cairn.Action.free(2, 1).to_json() == '{"op":"free","slot":2,"level":"disk"}'
     assert cairn.Action.end().to_json() == '{"op":"end"}'
-    assert cairn.Action.free(2, 1).to_json(["fast", "slow"]) == '{"op":"free","slot":2,"level":"slow"}'
+    named = '{"op":"free","slot":2,"level":"slow"}'
+    assert cairn.Action.free(2, 1).to_json(["fast", "slow"]) == named
 
 
 def test_revolve_100_3():
@@ -161,8 +164,8 @@ def test_multilevel_with_free_io_is_revolve_with_all_slots():
 
 
 def test_multilevel_cost_matches_the_checker():
-    m = cairn.MultilevelRevolve(50, [cairn.StorageLevel(2, 0, 0), cairn.StorageLevel(cairn.UNLIMITED, 3, 2)],
-                                forward_cost=1.0, backward_cost=0.5)
+    levels = [cairn.StorageLevel(2, 0, 0), cairn.StorageLevel(cairn.UNLIMITED, 3, 2)]
+    m = cairn.MultilevelRevolve(50, levels, forward_cost=1.0, backward_cost=0.5)
     result = cairn.check(m, 50, m.slots_per_level)
     assert result
     assert cairn.cost(result.costs, 1.0, 0.5, [0, 3], [0, 2]) == m.optimal_cost
@@ -171,7 +174,8 @@ def test_multilevel_cost_matches_the_checker():
 def test_heterogeneous_equal_chain_is_revolve():
     for steps in (5, 20, 37):
         for c in (2, 3, 5):
-            h = cairn.HeterogeneousRevolve(np.ones(steps), np.zeros(steps), np.full(steps, 4), 4 * c)
+            h = cairn.HeterogeneousRevolve(np.ones(steps), np.zeros(steps), np.full(steps, 4),
+                                           4 * c)
             result = cairn.check(h, steps, h.slots_per_level)
             assert result and result.costs.forward_steps == cairn.forward_cost(steps, c)
 
@@ -184,8 +188,8 @@ def test_online_protocol_by_hand_is_simulate_online():
             by_hand.append(cairn.Action.advance(i, i + 1))
             batch = online.advanced()
             assert batch.dtype == cairn.ACTION_DTYPE and len(batch) <= online.max_advanced_actions
-            by_hand.extend(cairn.Action(int(a["kind"]), int(a["slot"]), int(a["step"]), int(a["to"]),
-                                        int(a["level"])) for a in batch)
+            by_hand.extend(cairn.Action(int(a["kind"]), int(a["slot"]), int(a["step"]),
+                                        int(a["to"]), int(a["level"])) for a in batch)
         assert online.steps == steps and not online.finished
         online.finish()
         assert online.finished
