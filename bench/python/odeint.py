@@ -6,12 +6,13 @@ The problem is the spiral demo's model (f(y) = MLP(y^3), 2 -> 50 -> 2, tanh) on 
 states, classic RK4, T steps on [0, 1] with one output at the end. Each configuration runs in a
 fresh process, so its peak resident memory is its own.
 
-Predicted time ratio. With f the time of one step without a graph and f + b that of one step
-under autograd plus its backward (both measured here), plain autograd costs T (f + b); Cairn runs
-t(T, C) + 1 steps without a graph (the first sweep, the step to x_T, the recomputations) and
-re-runs each of the T steps under autograd before reversing it:
-    ratio = ((t + 1) f + T (f + b)) / (T (f + b)).
-(T + t) / T, the forward-work factor, is an upper bound that holds when b = 0.
+Predicted time ratio. Cairn runs t(T, C) + 1 steps without a graph (the first sweep, the step to
+x_T, the recomputations), each costing f, and reverses each of the T steps once, re-running it
+under autograd and calling torch.autograd.grad, each costing r. Plain autograd costs A, measured.
+With f and r measured here on their own (over min(T, 2000) steps):
+    predicted ratio = ((t + 1) f + T r) / A.
+If A were T r (one taped step and its backward cost the same in one long graph as alone), this
+is 1 + (t + 1) f / (T r) <= (T + t + 1) / T, the forward-work factor, which counts only steps.
 
 usage: bench/python/odeint.py [--steps 1000 10000 100000] [--checkpoints 10 20 50]
                               [--dtype float64] [--device cpu] [--repeat 3]
@@ -83,14 +84,34 @@ def measure(args) -> dict:
     if device.type == "cuda":
         result["peak_device_mib"] = torch.cuda.max_memory_allocated() / 2**20
     if args.one_mode == "autograd":
-        # f: a step without a graph, per step, over min(T, 2000) steps.
         n = min(T, 2000)
-        with torch.no_grad():
-            sync()
-            start = time.perf_counter()
-            ct.solve_taped(func, y0, t, method="rk4", steps_per_interval=n)
-            sync()
-            result["step_seconds"] = (time.perf_counter() - start) / n
+        grid = ct._grid.FixedGrid([0.0, 1.0], [T])
+        chain = ct._solve.Chain(func, ct._tableaux.tableau("rk4"), grid, t, device)
+        params = tuple(func.parameters())
+        x = y0.detach()
+        lam = torch.ones_like(x)
+
+        def forward_steps():  # f: a step without a graph
+            y = x
+            with torch.no_grad():
+                for i in range(n):
+                    y = chain.step(i, y)
+
+        def reverse_steps():  # r: what Cairn does at reverse(i)
+            for i in range(n):
+                xi = x.detach().requires_grad_(True)
+                y1 = chain.step(i, xi)
+                torch.autograd.grad(y1, (xi,) + params, lam)
+
+        for key, work in (("step_seconds", forward_steps), ("reverse_seconds", reverse_steps)):
+            best = float("inf")
+            for _ in range(max(3, args.repeat)):  # the minimum of 3, as for the gradients
+                sync()
+                start = time.perf_counter()
+                work()
+                sync()
+                best = min(best, time.perf_counter() - start)
+            result[key] = best / n
     else:
         result["forward_steps"] = cairn.forward_cost(T, args.one_checkpoints)
     return result
@@ -122,18 +143,21 @@ def main() -> None:
         return
 
     print(f"cairn.torch.odeint against plain autograd, rk4, {args.dtype} on {args.device}, "
-          "a 2-50-2 MLP on 20 states")
+          "a 2-50-2 MLP on 20 states; f = one step without a graph, r = one taped step + "
+          "autograd.grad, A/T = plain autograd per step")
     print(f"{'T':>7} {'C':>4} {'t(T,C)':>8} {'autograd s':>11} {'cairn s':>9} {'ratio':>7} "
           f"{'predicted':>9} {'(T+t)/T':>8} {'autograd MiB':>13} {'cairn MiB':>10}")
     for T in args.steps:
         repeat = args.repeat if T < 100000 else 1
         base = run_one(args, "autograd", T, 0, repeat)
-        f = base["step_seconds"]
-        fb = base["seconds"] / T
+        print(f"T = {T}: f = {base['step_seconds'] * 1e6:.1f} us, r = "
+              f"{base['reverse_seconds'] * 1e6:.1f} us, A/T = {base['seconds'] / T * 1e6:.1f} us",
+              flush=True)
+        f, r = base["step_seconds"], base["reverse_seconds"]
         for C in args.checkpoints:
             row = run_one(args, "cairn", T, C, repeat)
             t = row["forward_steps"]
-            predicted = ((t + 1) * f + T * fb) / (T * fb)
+            predicted = ((t + 1) * f + T * r) / base["seconds"]
             memory = "peak_device_mib" if "peak_device_mib" in row else "peak_rss_mib"
             print(f"{T:>7} {C:>4} {t:>8} {base['seconds']:>11.3f} {row['seconds']:>9.3f} "
                   f"{row['seconds'] / base['seconds']:>7.2f} {predicted:>9.2f} "

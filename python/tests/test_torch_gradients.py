@@ -256,6 +256,14 @@ def test_a_second_backward_is_refused_clearly():
         loss.backward()
 
 
+def test_double_backward_is_refused_clearly():
+    func, y0 = Field(), y_start()
+    ys = ct.odeint(func, y0, T_OUT, method="rk4", checkpoints=2)
+    (g,) = torch.autograd.grad(loss_of(ys), [y0], create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+        g.sum().backward()
+
+
 def test_an_exception_in_func_propagates_and_a_new_solve_works():
     func, y0 = Field(), y_start()
     calls = {"n": 0}

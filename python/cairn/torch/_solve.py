@@ -12,6 +12,7 @@ bits, the gradient is the same whichever schedule ran, to the bit.
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from ._grid import FixedGrid, RecordedGrid, outputs_by_state
 from ._storage import ReferenceStore, SlotBuffer
@@ -249,6 +250,7 @@ class OdeintFunction(torch.autograd.Function):
         return run_forward(y0.detach())
 
     @staticmethod
+    @once_differentiable  # the taped steps are not themselves differentiated again
     def backward(ctx, grad_out):
         lam0, grads = ctx.solve.backward(grad_out.contiguous())
         return (None, None, lam0) + tuple(grads)
