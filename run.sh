@@ -33,13 +33,14 @@ esac
 # the module, python3-numpy (the action arrays, the NumPy driver), python3-pytest for its tests,
 # python3-torch for the PyTorch layer cairn.torch and its tests, and python3-setuptools,
 # python3-wheel, python3-pip and python3-venv for the offline `pip install` of the package into
-# a venv that the test python.pip_install makes; python3-pycodestyle for the PEP 8 check of every
-# Python file (style.python).
+# a venv that the test python.pip_install makes; python3-pycodestyle and python3-pyflakes for the
+# style check of every Python file (style.python).
 packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
   python3-matplotlib librsvg2-bin clang libclang-rt-14-dev
   pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-torch python3-setuptools
-  python3-pip python3-venv python3-dev python3-wheel python3-pycodestyle)
+  python3-pip python3-venv python3-dev python3-wheel python3-pycodestyle
+  python3-pyflakes)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

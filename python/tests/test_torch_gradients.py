@@ -227,6 +227,7 @@ def test_offload_level_on_the_cpu_gives_the_same_gradient():
     (dict(checkpoints="most"), "checkpoints must be an integer >= 1 or 'all'"),
     (dict(offload=-1, method="rk4"), "offload must be an integer >= 0"),
     (dict(offload=2), "offload plans over two levels"),
+    (dict(offload=2, offload_cost=-1.0, method="rk4"), "offload_cost must be a finite number"),
     (dict(options={"stepsize": 0.1}), "unknown options ['stepsize']"),
     (dict(step_size=0.0, method="rk4"), "step_size must be a finite number > 0"),
     (dict(step_size=0.1, steps_per_interval=3, method="rk4"), "not both"),

@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from ._grid import RecordedGrid
-from ._tableaux import Tableau, _combination, solution_step
+from ._tableaux import Tableau, weighted_sum, solution_step
 
 
 @dataclass
@@ -88,7 +88,7 @@ def integrate(chain, y0: torch.Tensor, times: Sequence[float], opts: ControllerO
             # The FSAL stage f(t + h, y1): the error estimate's last stage and the next k1.
             k_last = func(time(t + tab.c[-1] * h_try), y1)
             stages.append(k_last)
-            error_estimate = _combination(tab.error, stages) * h_try
+            error_estimate = weighted_sum(tab.error, stages) * h_try
             scale = opts.atol + torch.max(x.abs(), y1.abs()) * opts.rtol
             error = _rms(error_estimate / scale)
             ok = error <= 1.0

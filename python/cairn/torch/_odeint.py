@@ -11,7 +11,7 @@ from . import _adaptive
 from ._grid import FixedGrid, RecordedGrid
 from ._online import OnlineStoreAll
 from ._solve import Chain, OdeintFunction, Solve, make_levels
-from ._tableaux import solution_step, tableau
+from ._tableaux import tableau
 
 Checkpoints = Union[int, str]
 _FIXED_OPTIONS = {"step_size", "steps_per_interval"}
@@ -38,7 +38,8 @@ def _check_times(t: torch.Tensor) -> Sequence[float]:
     return times
 
 
-def _check_checkpoints(checkpoints: Checkpoints, offload: int, adaptive: bool) -> None:
+def _check_checkpoints(checkpoints: Checkpoints, offload: int, offload_cost: float,
+                       adaptive: bool) -> None:
     if checkpoints == "all":
         if offload:
             _fail("offload needs a number of device checkpoints, not checkpoints='all'")
@@ -47,6 +48,10 @@ def _check_checkpoints(checkpoints: Checkpoints, offload: int, adaptive: bool) -
         _fail(f"checkpoints must be an integer >= 1 or 'all', got {checkpoints!r}")
     if isinstance(offload, bool) or not isinstance(offload, int) or offload < 0:
         _fail(f"offload must be an integer >= 0 (host checkpoints), got {offload!r}")
+    if (isinstance(offload_cost, bool) or not isinstance(offload_cost, (int, float))
+            or not math.isfinite(offload_cost) or offload_cost < 0):
+        _fail(f"offload_cost must be a finite number >= 0 (forward steps per copy), got "
+              f"{offload_cost!r}")
     if offload and adaptive:
         _fail("offload plans over two levels and needs the number of steps in advance; adaptive "
               "solves learn it as they go (use a fixed step_size, or offload=0)")
@@ -120,7 +125,7 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
     tab = tableau(method or "dopri5")
     opts = _merge_options(options, step_size, steps_per_interval)
     fixed = not tab.adaptive or "step_size" in opts or "steps_per_interval" in opts
-    _check_checkpoints(checkpoints, offload, adaptive=not fixed)
+    _check_checkpoints(checkpoints, offload, offload_cost, adaptive=not fixed)
     times = _check_times(t)
 
     flat = None
@@ -250,4 +255,4 @@ def solve_taped(func: Callable, y0: torch.Tensor, t: torch.Tensor, *, method: st
     return torch.stack(out)
 
 
-__all__ = ["odeint", "solve_taped", "solution_step"]
+__all__ = ["odeint", "solve_taped"]

@@ -14,7 +14,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._grid import FixedGrid, RecordedGrid, outputs_by_state
+from ._grid import outputs_by_state
 from ._storage import ReferenceStore, SlotBuffer
 from ._tableaux import Tableau, solution_step
 
@@ -265,5 +265,4 @@ def make_levels(checkpoints, offload: int, like: torch.Tensor) -> list:
     return levels
 
 
-__all__ = ["Chain", "Solve", "OdeintFunction", "make_levels", "action_stream", "FixedGrid",
-           "RecordedGrid"]
+__all__ = ["Chain", "Solve", "OdeintFunction", "make_levels", "action_stream"]

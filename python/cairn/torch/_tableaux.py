@@ -103,7 +103,7 @@ def tableau(method: str) -> Tableau:
     return TABLEAUX[name]
 
 
-def _combination(weights: Sequence[float], stages: List[torch.Tensor]) -> Optional[torch.Tensor]:
+def weighted_sum(weights: Sequence[float], stages: List[torch.Tensor]) -> Optional[torch.Tensor]:
     """sum_j weights[j] * stages[j] over the nonzero weights, in index order (None if all zero)."""
     total = None
     for w, k in zip(weights, stages):
@@ -125,8 +125,8 @@ def solution_step(tab: Tableau, func: VectorField, time: TimeFactory, t0: float,
     """
     k = [func(time(t0), y0) if k1 is None else k1]
     for i in range(1, tab.solution_stages):
-        increment = _combination(tab.a[i], k)
+        increment = weighted_sum(tab.a[i], k)
         y_stage = y0 if increment is None else y0 + increment * h
         k.append(func(time(t0 + tab.c[i] * h), y_stage))
-    increment = _combination(tab.b, k)
+    increment = weighted_sum(tab.b, k)
     return y0 + increment * h, k
