@@ -150,7 +150,12 @@ int main(int argc, char** argv) {
     background = wave2d::background_velocity(cfg);
     problem = std::make_unique<wave2d::Wave2d>(cfg, background);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "wave2d: %s\n", e.what());
+    const std::string message = e.what();
+    const std::string prefix = "wave2d: ";
+    std::fprintf(
+        stderr, "wave2d: %s\n",
+        (message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message)
+            .c_str());
     return 2;
   }
 

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -109,6 +110,13 @@ inline void adjoint_transpose_kernel(const Grid& g, const double* inv, const dou
 }
 
 // ---- The problem --------------------------------------------------------------------------
+
+/// A double as printf's %.6g writes it, for messages.
+inline std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
 
 /// The largest stable time step of the scheme: dt <= h / (c_max sqrt(2)).
 inline double cfl_limit(double h, double c_max) {
@@ -227,10 +235,9 @@ class Wave2d {
     }
     if (cfg.dt > limit) {
       throw std::invalid_argument(
-          "wave2d: dt = " + std::to_string(cfg.dt) +
-          " s violates the CFL condition dt <= h / (c_max sqrt(2)) = " + std::to_string(limit) +
-          " s (h = " + std::to_string(cfg.h) + " m, c_max = " + std::to_string(c_max) +
-          " m/s); take a smaller dt");
+          "wave2d: dt = " + number(cfg.dt) +
+          " s violates the CFL condition dt <= h / (c_max sqrt(2)) = " + number(limit) +
+          " s (h = " + number(cfg.h) + " m, c_max = " + number(c_max) + " m/s); take a smaller dt");
     }
     const double dt = cfg.dt;
     r_.resize(n);
