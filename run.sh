@@ -35,6 +35,9 @@ esac
 # python3-wheel, python3-pip and python3-venv for the offline `pip install` of the package into
 # a venv that the test python.pip_install makes; python3-pycodestyle and python3-pyflakes for the
 # style check of every Python file (style.python).
+# The optional component cairn::cuda (GPU storage levels, docs/gpu.md) needs the CUDA toolkit,
+# which is no Debian package here: CMake finds nvcc on PATH or at /usr/local/cuda/bin/nvcc and
+# builds it, or says it skipped it; its device tests skip without a GPU.
 packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlohmann-json3-dev time
   libhdf5-openmpi-dev libopenmpi-dev openmpi-bin petsc-dev libpetsc3.18-dev-examples
   python3-matplotlib librsvg2-bin clang libclang-rt-14-dev
@@ -97,10 +100,10 @@ ctest --test-dir build -j "$jobs" --output-on-failure
 echo "== core tests under address + undefined-behaviour sanitizers (build-sanitize/)"
 # (Not the PETSc plugin: PETSc's programs load it with dlopen, after the process started without
 # the sanitizer runtime; nor the Python module, for the same reason: the interpreter is not
-# instrumented.)
+# instrumented; nor cairn::cuda, whose runtime libcudart is not tested under the sanitizers.)
 configure build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_SANITIZE=address,undefined \
   -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_WITH_PETSC=OFF \
-  -DCAIRN_WITH_PYTHON=OFF
+  -DCAIRN_WITH_PYTHON=OFF -DCAIRN_WITH_CUDA=OFF
 ctest --test-dir build-sanitize -j "$jobs" --output-on-failure
 
 echo "== fuzzing the action-stream parser + checker and the C API, 30 s each (build-fuzz/, clang)"

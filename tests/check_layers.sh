@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails if an include points up the layers of CONTRIBUTING.md (core -> schedules, storage ->
 # drivers -> front ends), or if core, schedules or storage include anything but the C++ standard
-# library and Cairn's own headers.
+# library and Cairn's own headers. CUDA headers (<cuda*.h>, ...) are for the optional component
+# cairn::cuda alone: include/cairn/cuda/ and src/cuda/.
 # Usage: check_layers.sh SOURCE_DIR
 set -euo pipefail
 cd "$1"
@@ -18,6 +19,8 @@ declare -A header_layer=(
   [driver.hpp]=drivers
   [cairn.h]=frontends [petsc_trajectory.h]=frontends
 )
+# The optional component cairn::cuda (include/cairn/cuda/, src/cuda/) is a storage level: it may
+# include core and storage headers, and it is the one place where CUDA's headers may appear.
 # What each layer may include. ode/ is a family of problems (steppers with their adjoints) that
 # stands on the standard library alone.
 declare -A allowed=(
@@ -25,8 +28,9 @@ declare -A allowed=(
   [schedules]="core schedules"
   [storage]="core storage"
   [drivers]="core schedules storage drivers"
-  [frontends]="core schedules storage drivers frontends"
+  [frontends]="core schedules storage drivers frontends cuda"
   [ode]="ode"
+  [cuda]="core storage cuda"
 )
 
 failures=0
@@ -40,6 +44,7 @@ fail() {
 layer_of_path() {
   case $1 in
     include/cairn/ode/* | cairn/ode/*) echo ode ;;
+    include/cairn/cuda/* | cairn/cuda/* | src/cuda/* | cuda/*) echo cuda ;;
     include/cairn/* | cairn/*)
       local name=${1##*/}
       echo "${header_layer[$name]:-unknown}"
@@ -52,7 +57,7 @@ layer_of_path() {
   esac
 }
 
-mapfile -t files < <(find include src tools python/src -name '*.hpp' -o -name '*.h' -o -name '*.cpp' | sort)
+mapfile -t files < <(find include src tools python/src -name '*.hpp' -o -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' | sort)
 checked=0
 for file in "${files[@]}"; do
   layer=$(layer_of_path "$file")
@@ -81,6 +86,12 @@ for file in "${files[@]}"; do
         fail "$file:${line%%:*} ($layer) includes <$header>; this layer needs the C++ standard library alone"
       fi
     done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$file" || true)
+  fi
+  # CUDA's headers belong to cairn::cuda alone.
+  if [[ $layer != cuda ]]; then
+    while IFS= read -r line; do
+      fail "$file:${line%%:*} ($layer) includes a CUDA header; only include/cairn/cuda/ and src/cuda/ may"
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<(cuda|cublas|cufft|curand|cusparse|nvrtc|thrust/|cub/)' "$file" || true)
   fi
 done
 

@@ -379,13 +379,23 @@ class Driver {
             return block;
           };
         }
-        storage.restore(action.slot, action.step,
-                        StateReader{[](void* c, const void* source, std::size_t count) {
-                                      auto& ctx = *static_cast<Context*>(c);
-                                      Adapter::copy_in(*ctx.state, source, count);
-                                      *ctx.bytes = count;
-                                    },
-                                    &context, scratch});
+        StateReader reader{[](void* c, const void* source, std::size_t count) {
+                             auto& ctx = *static_cast<Context*>(c);
+                             Adapter::copy_in(*ctx.state, source, count);
+                             *ctx.bytes = count;
+                           },
+                           &context, scratch};
+        // A state in GPU memory: a device level copies into its block on its stream.
+        if constexpr (detail::has_device_block<Adapter, State>::value) {
+          reader.device_block = [](void* c, std::size_t count) -> void* {
+            auto& ctx = *static_cast<Context*>(c);
+            void* block = Adapter::device_block(*ctx.state, count);
+            *ctx.bytes = count;
+            return block;
+          };
+          reader.device_stream = Adapter::device_stream(working_);
+        }
+        storage.restore(action.slot, action.step, reader);
         if (prefetching_ && next_ - 1 < hint_ &&
             prefetch_depth_[static_cast<std::size_t>(action.level)] > 0) {
           --hinted_[static_cast<std::size_t>(action.level)];  // it was hinted

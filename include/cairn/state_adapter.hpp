@@ -42,6 +42,14 @@ namespace cairn {
 ///     static void* contiguous_for(State& x, std::size_t bytes);  // throws like copy_in, or null
 ///
 /// The adapters below for std::vector, std::array and trivially copyable types do.
+///
+/// A state in GPU memory (cairn::cuda::DeviceBuffer, cairn/cuda/device_buffer.hpp) offers its
+/// device block and stream instead, which device levels copy on that stream (StateWriter's and
+/// StateReader's device fields); copy_out and copy_in then copy to and from the host and wait:
+///
+///     static const void* device_contiguous(const State& x);         // its device block
+///     static void* device_block(State& x, std::size_t bytes);       // throws like copy_in
+///     static void* device_stream(const State& x);                   // a cudaStream_t
 template <typename State, typename Enable = void>
 struct StateAdapter {
   static_assert(sizeof(State) == 0,
@@ -106,7 +114,20 @@ struct has_contiguous_for<
     Adapter, State,
     std::void_t<decltype(Adapter::contiguous_for(std::declval<State&>(), std::size_t{}))>>
     : std::true_type {};
+template <typename Adapter, typename State, typename = void>
+struct has_device_block : std::false_type {};
+template <typename Adapter, typename State>
+struct has_device_block<
+    Adapter, State,
+    std::void_t<decltype(Adapter::device_contiguous(std::declval<const State&>())),
+                decltype(Adapter::device_block(std::declval<State&>(), std::size_t{})),
+                decltype(Adapter::device_stream(std::declval<const State&>()))>> : std::true_type {
+};
 }  // namespace detail
+
+/// Whether `Adapter` offers a State as a block of GPU memory on a stream (see StateAdapter).
+template <typename State, typename Adapter = StateAdapter<State>>
+inline constexpr bool is_device_state = detail::has_device_block<Adapter, State>::value;
 
 /// Whether `Adapter` offers a State as one block of memory (see StateAdapter).
 template <typename State, typename Adapter = StateAdapter<State>>
@@ -117,10 +138,15 @@ template <typename State, typename Adapter = StateAdapter<State>>
 StateWriter writer_for(const State& state) {
   const void* block = nullptr;
   if constexpr (is_contiguous_state<State, Adapter>) block = Adapter::contiguous(state);
-  return StateWriter{[](const void* context, void* destination) {
+  StateWriter writer{[](const void* context, void* destination) {
                        Adapter::copy_out(*static_cast<const State*>(context), destination);
                      },
                      &state, Adapter::bytes(state), block};
+  if constexpr (is_device_state<State, Adapter>) {
+    writer.device_contiguous = Adapter::device_contiguous(state);
+    writer.device_stream = Adapter::device_stream(state);
+  }
+  return writer;
 }
 
 /// For a StateReader whose context points at a State that is scratch until the restore returns:
@@ -138,12 +164,20 @@ constexpr auto scratch_block_function() noexcept -> void* (*)(void*, std::size_t
 
 /// A StateReader that copies a checkpoint into `state` through its adapter. The state is touched
 /// only with a verified checkpoint (scratch_block is null).
+/// (A device state also gets its device block and stream, see StateReader::device_block.)
 template <typename State, typename Adapter = StateAdapter<State>>
 StateReader reader_for(State& state) {
-  return StateReader{[](void* context, const void* source, std::size_t bytes) {
+  StateReader reader{[](void* context, const void* source, std::size_t bytes) {
                        Adapter::copy_in(*static_cast<State*>(context), source, bytes);
                      },
                      &state};
+  if constexpr (is_device_state<State, Adapter>) {
+    reader.device_block = [](void* context, std::size_t bytes) -> void* {
+      return Adapter::device_block(*static_cast<State*>(context), bytes);
+    };
+    reader.device_stream = Adapter::device_stream(state);
+  }
+  return reader;
 }
 
 }  // namespace cairn

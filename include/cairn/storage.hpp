@@ -19,6 +19,14 @@ struct StateWriter {
   /// them from here (until store() returns) instead of calling write(): a file level then writes
   /// the user's memory directly and saves a copy. writer_for() sets it for contiguous states.
   const void* contiguous = nullptr;
+  /// For a state in GPU memory (cairn::cuda::DeviceBuffer): its `bytes` bytes as one block of
+  /// device memory, and the stream that orders work on it (a cudaStream_t, opaque here); both
+  /// null for a host state. `contiguous` is always host memory: a host level ignores these two
+  /// fields and calls write(), which for a device state copies to the host and waits. A device
+  /// level (cairn::cuda::DeviceStorage, PinnedHostStorage) copies from here, asynchronously on
+  /// `device_stream`, and refuses a writer without them. docs/gpu.md has the ordering rules.
+  const void* device_contiguous = nullptr;
+  void* device_stream = nullptr;
 };
 
 /// A state being restored: `read(context, source, bytes)` copies the checkpoint into it.
@@ -32,6 +40,13 @@ struct StateReader {
   /// are unspecified. When null (reader_for's choice), a storage touches the state only with a
   /// checkpoint it has verified.
   void* (*scratch_block)(void* context, std::size_t bytes) = nullptr;
+  /// For a state in GPU memory: returns its block of device memory for `bytes` bytes (throwing,
+  /// as read() would, if it cannot hold them), into which a device level copies asynchronously on
+  /// `device_stream` (a cudaStream_t, opaque here). Both null for a host state; host levels
+  /// ignore them. The restored contents are ready in stream order on `device_stream`, not
+  /// necessarily when restore() returns.
+  void* (*device_block)(void* context, std::size_t bytes) = nullptr;
+  void* device_stream = nullptr;
 };
 
 /// Slots on one storage level. Storage never decides anything: a schedule says which slot to use.
