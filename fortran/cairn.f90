@@ -409,7 +409,7 @@ contains
     status = c_schedule_steps(schedule%handle, steps)
   end function cairn_schedule_steps
 
-  ! Storage levels the actions use (1 or 2).
+  ! Storage levels the actions use (1, 2 or 3).
   integer(c_int) function cairn_schedule_levels(schedule, levels) result(status)
     type(cairn_schedule), intent(in) :: schedule
     integer(c_int), intent(out) :: levels

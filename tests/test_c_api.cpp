@@ -183,6 +183,30 @@ TEST_CASE("c api: multilevel streams equal the C++ ones for T <= 30 over one and
   }
 }
 
+TEST_CASE("c api: multilevel streams over three levels equal the C++ ones for T <= 30", "[c_api]") {
+  for (std::int64_t T = 1; T <= 30; ++T) {
+    for (std::int64_t c2 : {std::int64_t{0}, std::int64_t{3}, CAIRN_UNLIMITED_SLOTS}) {
+      INFO("T = " << T << ", c2 = " << c2);
+      const cairn_storage_level levels[3] = {{1, 0.0, 0.0}, {2, 1.0, 0.5}, {c2, 4.0, 2.0}};
+      cairn_schedule* raw = nullptr;
+      ok(cairn_multilevel_create(T, levels, 3, 1.0, 0.5, &raw));
+      Handle h(raw);
+      cairn::MultilevelRevolve expected(
+          T,
+          {cairn::StorageLevel{1, 0, 0}, cairn::StorageLevel{2, 1, 0.5},
+           cairn::StorageLevel{c2, 4, 2}},
+          cairn::StepCosts{1, 0.5});
+      REQUIRE(same_stream(expected, h.get()));
+      int count = 0;
+      ok(cairn_schedule_levels(h.get(), &count));
+      CHECK(count == 3);
+      std::int64_t slots = 0;
+      ok(cairn_schedule_slots(h.get(), 2, &slots));
+      CHECK(slots == expected.slots_per_level()[2]);
+    }
+  }
+}
+
 // The online protocol through C: start, then after every step what it decides, then the reverse
 // sweep, action for action as OnlineRevolve told the same.
 TEST_CASE("c api: the online protocol equals OnlineRevolve's for T <= 60 and c <= 6", "[c_api]") {
@@ -503,9 +527,9 @@ TEST_CASE("c api: bad arguments give CAIRN_ERROR_INVALID_ARGUMENT and say what i
   expect(cairn_store_all_create(0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
          "cairn_store_all_create: StoreAll: steps = 0 is not allowed; steps must be an integer "
          ">= 1");
-  const cairn_storage_level three[3] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
-  expect(cairn_multilevel_create(5, three, 3, 1, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
-         "cairn_multilevel_create: level_count = 3; need 1 or 2 storage levels");
+  const cairn_storage_level three[4] = {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}, {1, 0, 0}};
+  expect(cairn_multilevel_create(5, three, 4, 1, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_multilevel_create: level_count = 4; need 1, 2 or 3 storage levels");
   expect(cairn_multilevel_create(5, nullptr, 1, 1, 0, &h), CAIRN_ERROR_INVALID_ARGUMENT,
          "cairn_multilevel_create: levels is NULL; pass a valid pointer");
   CHECK(cairn_multilevel_create(5, three, 1, 0.0, 0, &h) == CAIRN_ERROR_INVALID_ARGUMENT);

@@ -2,6 +2,7 @@
 // memoised recursion, and a shortest-path search over every legal stream), and the reduction to
 // Revolve when storage is free.
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cairn/binomial.hpp"
@@ -44,48 +46,56 @@ std::vector<StorageLevel> two_levels(std::int64_t c0, std::int64_t c1, const Pri
   return {StorageLevel{c0, p.w0, p.r0}, StorageLevel{c1, p.w1, p.r1}};
 }
 
+// Prices of any number of levels (the fastest first), for the references below.
+struct Costs {
+  double uf, ub;
+  std::vector<double> write, read;
+};
+Costs costs_of(const Prices& p) {
+  return {p.uf, p.ub, {p.w0, p.w1}, {p.r0, p.r1}};
+}
+
 // The recursion of docs/multilevel.md, written directly from its definition: literal slot counts
-// (no capping), a map as memo, and each option summed in its own order.
+// (no capping), a map as memo, and each option summed in its own order. Up to three levels; the
+// last one may be unlimited.
 class ReferenceRecursion {
  public:
+  ReferenceRecursion(std::vector<std::int64_t> slots, bool unlimited_last, Costs costs)
+      : n_(static_cast<int>(slots.size())), unlimited_last_(unlimited_last), p_(std::move(costs)) {
+    for (int k = 0; k < n_; ++k) c_[k] = slots[static_cast<std::size_t>(k)];
+  }
   ReferenceRecursion(std::int64_t c0, std::int64_t c1, bool unlimited_disk, const Prices& p)
-      : c_{c0, c1}, unlimited_disk_(unlimited_disk), p_(p) {}
+      : ReferenceRecursion({c0, c1}, unlimited_disk, costs_of(p)) {}
 
   double optimum(std::int64_t steps) {
     if (steps == 1) return p_.ub;
     double best = inf;
-    for (int k = 0; k < 2; ++k) {
-      if (!has(k, c_[0], c_[1])) continue;
-      std::int64_t a = c_[0], b = c_[1];
-      take(k, a, b);
-      best = std::min(best, write(k) + solve(steps, a, b, k, true));
+    for (int k = 0; k < n_; ++k) {
+      if (!has(k, c_)) continue;
+      Counts f = c_;
+      take(k, f);
+      best = std::min(best, write(k) + solve(steps, f, k, true));
     }
     return best;
   }
 
  private:
-  double write(int k) const { return k == 0 ? p_.w0 : p_.w1; }
-  double read(int k) const { return k == 0 ? p_.r0 : p_.r1; }
-  bool has(int k, std::int64_t a, std::int64_t b) const {
-    return k == 0 ? a > 0 : (unlimited_disk_ || b > 0);
+  using Counts = std::array<std::int64_t, 3>;
+  double write(int k) const { return p_.write[static_cast<std::size_t>(k)]; }
+  double read(int k) const { return p_.read[static_cast<std::size_t>(k)]; }
+  bool unlimited(int k) const { return unlimited_last_ && k == n_ - 1; }
+  bool has(int k, const Counts& f) const {
+    return unlimited(k) || f[static_cast<std::size_t>(k)] > 0;
   }
-  void take(int k, std::int64_t& a, std::int64_t& b) const {
-    if (k == 0) {
-      --a;
-    } else if (!unlimited_disk_) {
-      --b;
-    }
+  void take(int k, Counts& f) const {
+    if (!unlimited(k)) --f[static_cast<std::size_t>(k)];
   }
-  void give(int k, std::int64_t& a, std::int64_t& b) const {
-    if (k == 0) {
-      ++a;
-    } else if (!unlimited_disk_) {
-      ++b;
-    }
+  void give(int k, Counts& f) const {
+    if (!unlimited(k)) ++f[static_cast<std::size_t>(k)];
   }
 
-  double solve(std::int64_t l, std::int64_t a, std::int64_t b, int level, bool may_move) {
-    const auto key = std::make_tuple(l, a, b, level, may_move);
+  double solve(std::int64_t l, const Counts& f, int level, bool may_move) {
+    const auto key = std::make_tuple(l, f, level, may_move);
     const auto found = memo_.find(key);
     if (found != memo_.end()) return found->second;
     double best = inf;
@@ -93,107 +103,112 @@ class ReferenceRecursion {
       best = p_.ub;
     } else {
       // Advance to the last state, reverse it, come back to x_s.
-      best = static_cast<double>(l - 1) * p_.uf + p_.ub + read(level) +
-             solve(l - 1, a, b, level, true);
+      best =
+          static_cast<double>(l - 1) * p_.uf + p_.ub + read(level) + solve(l - 1, f, level, true);
       for (std::int64_t j = 1; j < l; ++j) {
-        for (int k = 0; k < 2; ++k) {
-          if (!has(k, a, b)) continue;
-          std::int64_t a2 = a, b2 = b;
-          take(k, a2, b2);
-          const double right = write(k) + solve(l - j, a2, b2, k, true);
-          const double left = read(level) + solve(j, a, b, level, true);
+        for (int k = 0; k < n_; ++k) {
+          if (!has(k, f)) continue;
+          Counts g = f;
+          take(k, g);
+          const double right = write(k) + solve(l - j, g, k, true);
+          const double left = read(level) + solve(j, f, level, true);
           best = std::min(best, static_cast<double>(j) * p_.uf + right + left);
         }
       }
     }
     if (may_move) {
-      const int other = 1 - level;
-      if (has(other, a, b)) {
-        std::int64_t a2 = a, b2 = b;
-        take(other, a2, b2);
-        give(level, a2, b2);
-        best = std::min(best, write(other) + solve(l, a2, b2, other, false));
+      for (int other = 0; other < n_; ++other) {
+        if (other == level || !has(other, f)) continue;
+        Counts g = f;
+        take(other, g);
+        give(level, g);
+        best = std::min(best, write(other) + solve(l, g, other, false));
       }
     }
     memo_[key] = best;
     return best;
   }
 
-  std::int64_t c_[2];
-  bool unlimited_disk_;
-  Prices p_;
-  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int, bool>, double> memo_;
+  int n_;
+  Counts c_{};
+  bool unlimited_last_;
+  Costs p_;
+  std::map<std::tuple<std::int64_t, Counts, int, bool>, double> memo_;
 };
 
 // Dijkstra over every legal stream: the state is (working state, steps not yet reversed, which
 // states each level holds). Slots of a level are interchangeable, so a set of held states per
 // level is enough; states at or beyond the unreversed ones are dropped (freeing costs nothing).
-double brute_force_optimum(int steps, int c0, int c1, const Prices& p) {
+// Up to three levels and T <= 15.
+double brute_force_optimum(int steps, const std::vector<int>& slots, const Costs& p) {
+  const int n = static_cast<int>(slots.size());
   struct Node {
     int working;  // -1: undefined
     int unreversed;
-    std::uint32_t held[2];
+    std::uint32_t held[3];
   };
-  const auto encode = [](const Node& n) {
-    return (static_cast<std::uint64_t>(n.working + 1) << 56) |
-           (static_cast<std::uint64_t>(n.unreversed) << 48) |
-           (static_cast<std::uint64_t>(n.held[0]) << 24) | n.held[1];
+  const auto encode = [](const Node& node) {
+    return (static_cast<std::uint64_t>(node.working + 1) << 56) |
+           (static_cast<std::uint64_t>(node.unreversed) << 48) |
+           (static_cast<std::uint64_t>(node.held[0]) << 32) |
+           (static_cast<std::uint64_t>(node.held[1]) << 16) | node.held[2];
   };
-  const int slots[2] = {c0, c1};
-  const double write[2] = {p.w0, p.w1};
-  const double read[2] = {p.r0, p.r1};
   std::unordered_map<std::uint64_t, double> distance;
   using Entry = std::pair<double, std::uint64_t>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   std::unordered_map<std::uint64_t, Node> nodes;
-  const auto relax = [&](Node n, double d) {
-    const std::uint32_t live = (n.unreversed >= 32) ? ~0u : ((1u << n.unreversed) - 1);
-    n.held[0] &= live;
-    n.held[1] &= live;
-    const std::uint64_t key = encode(n);
+  const auto relax = [&](Node node, double d) {
+    const std::uint32_t live = (1u << node.unreversed) - 1;
+    for (std::uint32_t& held : node.held) held &= live;
+    const std::uint64_t key = encode(node);
     const auto it = distance.find(key);
     if (it != distance.end() && it->second <= d) return;
     distance[key] = d;
-    nodes[key] = n;
+    nodes[key] = node;
     queue.push({d, key});
   };
-  relax(Node{0, steps, {0, 0}}, 0);
+  relax(Node{0, steps, {0, 0, 0}}, 0);
   while (!queue.empty()) {
     const auto [d, key] = queue.top();
     queue.pop();
     if (distance[key] < d) continue;
-    const Node n = nodes[key];
-    if (n.unreversed == 0) return d;
-    if (n.working >= 0 && n.working + 1 <= n.unreversed - 1) {
-      Node m = n;
+    const Node node = nodes[key];
+    if (node.unreversed == 0) return d;
+    if (node.working >= 0 && node.working + 1 <= node.unreversed - 1) {
+      Node m = node;
       ++m.working;
       relax(m, d + p.uf);
     }
-    if (n.working == n.unreversed - 1) {
-      Node m = n;
+    if (node.working == node.unreversed - 1) {
+      Node m = node;
       m.working = -1;
       --m.unreversed;
       relax(m, d + p.ub);
     }
-    for (int k = 0; k < 2; ++k) {
-      const auto count = __builtin_popcount(n.held[k]);
-      if (n.working >= 0 && !(n.held[k] >> n.working & 1u) && count < slots[k]) {
-        Node m = n;
-        m.held[k] |= 1u << n.working;
-        relax(m, d + write[k]);
+    for (int k = 0; k < n; ++k) {
+      const std::size_t index = static_cast<std::size_t>(k);
+      const auto count = __builtin_popcount(node.held[k]);
+      if (node.working >= 0 && !(node.held[k] >> node.working & 1u) && count < slots[index]) {
+        Node m = node;
+        m.held[k] |= 1u << node.working;
+        relax(m, d + p.write[index]);
       }
-      for (int i = 0; i < n.unreversed; ++i) {
-        if (!(n.held[k] >> i & 1u)) continue;
-        Node m = n;
+      for (int i = 0; i < node.unreversed; ++i) {
+        if (!(node.held[k] >> i & 1u)) continue;
+        Node m = node;
         m.working = i;
-        relax(m, d + read[k]);
-        m = n;
+        relax(m, d + p.read[index]);
+        m = node;
         m.held[k] &= ~(1u << i);
         relax(m, d);
       }
     }
   }
   return inf;
+}
+
+double brute_force_optimum(int steps, int c0, int c1, const Prices& p) {
+  return brute_force_optimum(steps, {c0, c1}, costs_of(p));
 }
 
 struct Verdict {
@@ -356,11 +371,7 @@ TEST_CASE("multilevel: bad input is refused with a clear message", "[multilevel]
   using Catch::Matchers::Contains;
   CHECK_THAT(message([] { MultilevelRevolve(0, {StorageLevel{3}}); }),
              Contains("steps = 0 is not allowed"));
-  CHECK_THAT(message([] { MultilevelRevolve(10, {}); }), Contains("give one or two"));
-  CHECK_THAT(message([] {
-               MultilevelRevolve(10, {StorageLevel{1}, StorageLevel{1}, StorageLevel{1}});
-             }),
-             Contains("3 storage levels"));
+  CHECK_THAT(message([] { MultilevelRevolve(10, {}); }), Contains("give one, two or three"));
   CHECK_THAT(message([] {
                MultilevelRevolve(10, {StorageLevel{0}, StorageLevel{0}});
              }),
@@ -427,4 +438,202 @@ TEST_CASE(
       10,
       {cairn::StorageLevel{3, 0, 0}, cairn::StorageLevel{cairn::unlimited_slots, 1e308, 1e308}});
   REQUIRE(avoids.optimal_cost() == cairn::forward_cost(10, 3));
+}
+
+// Three levels: device memory, pinned host memory, disk.
+namespace {
+
+// Cost sets (uf, ub, then write and read of each level), all dyadic.
+const std::vector<Costs> three_level_prices = {
+    {1, 0, {0, 0, 0}, {0, 0, 0}},            // free storage: Revolve with c0 + c1 + c2 slots
+    {1, 1, {0, 1, 4}, {0, 1, 4}},            // each level dearer than the one above
+    {1, 0, {0.5, 2, 8}, {0.5, 1, 2}},        // writes dearer than reads
+    {2, 1, {0, 3, 1}, {0, 0.5, 6}},          // the last level writes cheaper than the middle one
+    {1, 3, {0.25, 0.5, 5}, {0.25, 2, 10}},   // costly adjoint, slow reads
+    {1, 0, {0, 1.5, 0.75}, {0, 0.75, 1.5}},  // fractional prices, crossed
+};
+
+std::vector<StorageLevel> three_levels(std::int64_t c0, std::int64_t c1, std::int64_t c2,
+                                       const Costs& p) {
+  return {StorageLevel{c0, p.write[0], p.read[0]}, StorageLevel{c1, p.write[1], p.read[1]},
+          StorageLevel{c2, p.write[2], p.read[2]}};
+}
+
+std::string describe(const Costs& p) {
+  std::string text = "uf " + std::to_string(p.uf) + ", ub " + std::to_string(p.ub);
+  for (std::size_t k = 0; k < p.write.size(); ++k) {
+    text += ", level " + std::to_string(k) + " w " + std::to_string(p.write[k]) + " r " +
+            std::to_string(p.read[k]);
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "multilevel: three levels, exhaustive over T up to 7 with up to 2 slots per level: the plan "
+    "is the cheapest nested stream and the cheapest of all legal streams",
+    "[multilevel]") {
+  std::int64_t instances = 0;
+  std::int64_t beaten = 0;
+  for (const Costs& p : three_level_prices) {
+    for (int c0 = 0; c0 <= 2; ++c0) {
+      for (int c1 = 0; c1 <= 2; ++c1) {
+        for (int c2 = 0; c2 <= 2; ++c2) {
+          if (c0 + c1 + c2 == 0) continue;
+          ReferenceRecursion nested({c0, c1, c2}, false, p);
+          for (int steps = 1; steps <= 7; ++steps) {
+            MultilevelRevolve schedule(steps, three_levels(c0, c1, c2, p), StepCosts{p.uf, p.ub});
+            const Verdict verdict = check_stream(schedule);
+            INFO("T = " << steps << ", slots " << c0 << "/" << c1 << "/" << c2 << ", "
+                        << describe(p) << ": " << verdict.reason);
+            REQUIRE(verdict.legal);
+            REQUIRE(verdict.costs.levels.size() == 3);
+            REQUIRE(verdict.costs.levels[0].peak_slots <= c0);
+            REQUIRE(verdict.costs.levels[1].peak_slots <= c1);
+            REQUIRE(verdict.costs.levels[2].peak_slots <= c2);
+            REQUIRE(verdict.checked_cost == schedule.optimal_cost());
+            REQUIRE(schedule.optimal_cost() == nested.optimum(steps));
+            const double best = brute_force_optimum(steps, {c0, c1, c2}, p);
+            REQUIRE(best <= schedule.optimal_cost());
+            if (best < schedule.optimal_cost()) ++beaten;
+            ++instances;
+          }
+        }
+      }
+    }
+  }
+  CHECK(instances == 6 * 26 * 7);
+  // No instance is beaten: the nested class holds an optimal stream on every one of them.
+  CHECK(beaten == 0);
+}
+
+TEST_CASE("multilevel: three levels with an unlimited last level equal the nested reference",
+          "[multilevel]") {
+  for (const Costs& p : three_level_prices) {
+    for (std::int64_t c0 = 0; c0 <= 3; ++c0) {
+      for (std::int64_t c1 = 0; c1 <= 3; ++c1) {
+        ReferenceRecursion nested({c0, c1, 0}, true, p);
+        for (std::int64_t steps = 1; steps <= 40; ++steps) {
+          MultilevelRevolve schedule(steps, three_levels(c0, c1, cairn::unlimited_slots, p),
+                                     StepCosts{p.uf, p.ub});
+          const Verdict verdict = check_stream(schedule);
+          INFO("T = " << steps << ", slots " << c0 << "/" << c1 << "/unlimited, " << describe(p)
+                      << ": " << verdict.reason);
+          REQUIRE(verdict.legal);
+          REQUIRE(verdict.costs.levels[0].peak_slots <= c0);
+          REQUIRE(verdict.costs.levels[1].peak_slots <= c1);
+          REQUIRE(verdict.checked_cost == schedule.optimal_cost());
+          REQUIRE(schedule.optimal_cost() == nested.optimum(steps));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("multilevel: three levels with free storage are Revolve with c0 + c1 + c2 slots",
+          "[multilevel]") {
+  const Costs free_io{1, 0, {0, 0, 0}, {0, 0, 0}};
+  std::int64_t instances = 0;
+  for (std::int64_t c0 = 0; c0 <= 2; ++c0) {
+    for (std::int64_t c1 = 0; c1 <= 2; ++c1) {
+      for (std::int64_t c2 = 0; c2 <= 2; ++c2) {
+        if (c0 + c1 + c2 == 0) continue;
+        for (std::int64_t steps = 1; steps <= 80; ++steps) {
+          MultilevelRevolve schedule(steps, three_levels(c0, c1, c2, free_io));
+          const Verdict verdict = check_stream(schedule);
+          INFO("T = " << steps << ", slots " << c0 << "/" << c1 << "/" << c2 << ": "
+                      << verdict.reason);
+          REQUIRE(verdict.legal);
+          REQUIRE(verdict.costs.forward_steps == cairn::forward_cost(steps, c0 + c1 + c2));
+          REQUIRE(schedule.optimal_cost() == static_cast<double>(verdict.costs.forward_steps));
+          ++instances;
+        }
+      }
+    }
+  }
+  CHECK(instances == 26 * 80);
+  // Larger T with uneven splits.
+  const std::int64_t splits[][3] = {{1, 2, 3}, {3, 0, 4}, {2, 5, 1}, {0, 1, 6}, {4, 4, 4}};
+  for (const auto& c : splits) {
+    for (const std::int64_t steps : {100, 257, 500}) {
+      MultilevelRevolve schedule(steps, three_levels(c[0], c[1], c[2], free_io));
+      const Verdict verdict = check_stream(schedule);
+      INFO("T = " << steps << ", slots " << c[0] << "/" << c[1] << "/" << c[2]);
+      REQUIRE(verdict.legal);
+      REQUIRE(verdict.costs.forward_steps == cairn::forward_cost(steps, c[0] + c[1] + c[2]));
+    }
+  }
+}
+
+TEST_CASE("multilevel: a third level with no slot plans as the two levels above it",
+          "[multilevel]") {
+  for (const Costs& p : three_level_prices) {
+    for (std::int64_t steps = 1; steps <= 60; ++steps) {
+      const std::vector<StorageLevel> three = three_levels(2, 3, 0, p);
+      MultilevelRevolve with_empty(steps, three, StepCosts{p.uf, p.ub});
+      MultilevelRevolve two(steps, {three[0], three[1]}, StepCosts{p.uf, p.ub});
+      REQUIRE(with_empty.optimal_cost() == two.optimal_cost());
+    }
+  }
+}
+
+TEST_CASE(
+    "multilevel: three levels at T = 2000 (4 device, 8 host slots, unlimited disk) are legal, "
+    "within their slots and cost what the plan says",
+    "[multilevel]") {
+  for (const Costs& p : {three_level_prices[1], three_level_prices[3], three_level_prices[5]}) {
+    MultilevelRevolve schedule(2000, three_levels(4, 8, cairn::unlimited_slots, p),
+                               StepCosts{p.uf, p.ub});
+    const Verdict verdict = check_stream(schedule);
+    INFO(describe(p) << ": " << verdict.reason);
+    REQUIRE(verdict.legal);
+    CHECK(verdict.costs.levels[0].peak_slots <= 4);
+    CHECK(verdict.costs.levels[1].peak_slots <= 8);
+    CHECK(verdict.checked_cost == schedule.optimal_cost());
+    // Slower levels only add options: never dearer than the device and host alone.
+    MultilevelRevolve two(
+        2000, {StorageLevel{4, p.write[0], p.read[0]}, StorageLevel{8, p.write[1], p.read[1]}},
+        StepCosts{p.uf, p.ub});
+    CHECK(schedule.optimal_cost() <= two.optimal_cost());
+  }
+  // A finite disk that binds: the table gets its third dimension.
+  const Costs& p = three_level_prices[1];
+  MultilevelRevolve finite(1000, three_levels(2, 3, 4, p), StepCosts{p.uf, p.ub});
+  const Verdict verdict = check_stream(finite);
+  REQUIRE(verdict.legal);
+  CHECK(verdict.costs.levels[0].peak_slots <= 2);
+  CHECK(verdict.costs.levels[1].peak_slots <= 3);
+  CHECK(verdict.costs.levels[2].peak_slots <= 4);
+  CHECK(verdict.checked_cost == finite.optimal_cost());
+  CHECK(finite.table_bytes() == (7u * 3u * 4u * 5u + 1u) * 1001u * sizeof(double));
+}
+
+TEST_CASE("multilevel: three-level errors name what is wrong", "[multilevel]") {
+  const StorageLevel one{1, 0, 0};
+  REQUIRE_THROWS_WITH(MultilevelRevolve(10, {one, one, one, one}),
+                      Catch::Contains("4 storage levels given; give one, two or three"));
+  REQUIRE_THROWS_AS(MultilevelRevolve(10, {one, one, one, one}), std::invalid_argument);
+  REQUIRE_THROWS_WITH(MultilevelRevolve(10, {one, StorageLevel{cairn::unlimited_slots, 1, 1}, one}),
+                      Catch::Contains("only the last level may be unlimited"));
+  REQUIRE_THROWS_WITH(MultilevelRevolve(10, {one, one, StorageLevel{2, -1, 0}}),
+                      Catch::Contains("level 2 write cost = -1.000000 is not allowed"));
+  REQUIRE_THROWS_WITH(MultilevelRevolve(10, {one, StorageLevel{2, 0, -0.5}, one}),
+                      Catch::Contains("level 1 read cost = -0.500000 is not allowed"));
+  REQUIRE_THROWS_AS(MultilevelRevolve(10, {one, one, StorageLevel{2, -1, 0}}),
+                    std::invalid_argument);
+  // The unlimited plan of the last level is tried first: 7 tables of 101 x 101 cells.
+  REQUIRE_THROWS_WITH(
+      MultilevelRevolve(100000,
+                        {StorageLevel{100, 0, 0}, StorageLevel{100, 1, 1}, StorageLevel{100, 2, 2}},
+                        StepCosts{1, 0}, 1000),
+      Catch::Contains("would take 57126971264 bytes (71408 x 100001 doubles)"));
+  REQUIRE_THROWS_AS(
+      MultilevelRevolve(100000,
+                        {StorageLevel{100, 0, 0}, StorageLevel{100, 1, 1}, StorageLevel{100, 2, 2}},
+                        StepCosts{1, 0}, 1000),
+      std::length_error);
+  // Unlimited on the last of three is fine, and so is a first level of 0 slots.
+  MultilevelRevolve fine(30, {StorageLevel{0}, one, StorageLevel{cairn::unlimited_slots, 1, 1}});
+  CHECK(check_stream(fine).legal);
 }

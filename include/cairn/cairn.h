@@ -87,7 +87,7 @@ typedef struct cairn_storage_level {
 CAIRN_C_API int cairn_revolve_create(int64_t steps, int64_t slots, cairn_schedule** schedule);
 /* Online checkpointing with `slots` >= 1 slots: T is learnt at the end (cairn_online_*). */
 CAIRN_C_API int cairn_online_create(int64_t slots, cairn_schedule** schedule);
-/* The cheapest schedule over one or two storage levels (fastest first) with costs;
+/* The cheapest schedule over one, two or three storage levels (fastest first) with costs;
  * forward_cost > 0 and backward_cost >= 0 price a forward and an adjoint step. */
 CAIRN_C_API int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels,
                                         int level_count, double forward_cost, double backward_cost,
@@ -131,7 +131,7 @@ CAIRN_C_API int cairn_schedule_kind(const cairn_schedule* schedule, int* kind);
 CAIRN_C_API int cairn_schedule_name(const cairn_schedule* schedule, const char** name);
 /* T; for an online schedule, the steps made so far. */
 CAIRN_C_API int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps);
-/* Number of storage levels the actions use (2 for a two-level multilevel schedule, else 1). */
+/* Number of storage levels the actions use (a multilevel schedule: 1, 2 or 3; others: 1). */
 CAIRN_C_API int cairn_schedule_levels(const cairn_schedule* schedule, int* levels);
 /* Slots to provide on `level` so that every action's slot index is below it. */
 CAIRN_C_API int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slots);

@@ -100,8 +100,9 @@ void bind_planners(py::module_& m) {
   using MultilevelHandle = TypedHandle<MultilevelRevolve>;
   py::class_<MultilevelHandle, ScheduleHandle>(
       m, "MultilevelRevolve",
-      "The cheapest schedule over one or two storage levels (RAM, then disk) with write/read "
-      "costs per level and costs per forward and backward step (H-Revolve, Disk-Revolve).")
+      "The cheapest schedule over one, two or three storage levels, the fastest first (RAM, "
+      "disk; or device, pinned host, disk) with write/read costs per level and costs per "
+      "forward and backward step (H-Revolve, Disk-Revolve).")
       .def(py::init([](std::int64_t steps, const py::sequence& levels, double forward_cost,
                        double backward_cost, std::size_t max_table_bytes) {
              std::vector<StorageLevel> list;

@@ -12,7 +12,7 @@ import cairn
     (lambda: cairn.Uniform(10, 0), ValueError, "interval"),
     (lambda: cairn.OnlineRevolve(0), ValueError, "slots"),
     (lambda: cairn.simulate_online(0, 2), ValueError, "steps"),
-    (lambda: cairn.MultilevelRevolve(10, [1, 1, 1]), ValueError, "levels"),
+    (lambda: cairn.MultilevelRevolve(10, [1, 1, 1, 1]), ValueError, "levels"),
     (lambda: cairn.MultilevelRevolve(10, [(2, -1.0, 0.0)]), ValueError, "cost"),
     (lambda: cairn.MultilevelRevolve(10, ["x"]), TypeError, "StorageLevel"),
     (lambda: cairn.HeterogeneousRevolve([], [], [], 10), ValueError, "no step"),

@@ -171,6 +171,26 @@ def test_multilevel_cost_matches_the_checker():
     assert cairn.cost(result.costs, 1.0, 0.5, [0, 3], [0, 2]) == m.optimal_cost
 
 
+def test_multilevel_three_levels():
+    # Device, pinned host, disk: free I/O is Revolve with all the slots together.
+    for steps in (1, 2, 17, 60):
+        for c0, c1, c2 in ((1, 1, 1), (2, 0, 3), (0, 2, 1)):
+            m = cairn.MultilevelRevolve(steps, [c0, c1, c2])
+            result = cairn.check(m, steps, m.slots_per_level)
+            assert result, result.reason
+            assert result.costs.forward_steps == cairn.forward_cost(steps, c0 + c1 + c2)
+    # With prices, the checker's cost equals the plan's and each level stays within its slots.
+    levels = [(2, 0.0, 0.0), (3, 1.0, 1.0), (cairn.UNLIMITED, 4.0, 2.0)]
+    m = cairn.MultilevelRevolve(200, levels, forward_cost=1.0, backward_cost=0.5)
+    assert len(m.levels) == 3 and m.levels[2] == cairn.StorageLevel(cairn.UNLIMITED, 4.0, 2.0)
+    result = cairn.check(m, 200, m.slots_per_level)
+    assert result, result.reason
+    assert result.costs.levels[0].peak_slots <= 2 and result.costs.levels[1].peak_slots <= 3
+    assert cairn.cost(result.costs, 1.0, 0.5, [0, 1, 4], [0, 1, 2]) == m.optimal_cost
+    with pytest.raises(ValueError, match="give one, two or three"):
+        cairn.MultilevelRevolve(10, [1, 1, 1, 1])
+
+
 def test_heterogeneous_equal_chain_is_revolve():
     for steps in (5, 20, 37):
         for c in (2, 3, 5):

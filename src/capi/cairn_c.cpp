@@ -117,9 +117,9 @@ int cairn_online_create(int64_t slots, cairn_schedule** schedule) {
 int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels, int level_count,
                             double forward_cost, double backward_cost, cairn_schedule** schedule) {
   return create("cairn_multilevel_create", schedule, CAIRN_SCHEDULE_MULTILEVEL, [&] {
-    if (level_count < 1 || level_count > 2) {
+    if (level_count < 1 || level_count > 3) {
       throw std::invalid_argument("level_count = " + std::to_string(level_count) +
-                                  "; need 1 or 2 storage levels");
+                                  "; need 1, 2 or 3 storage levels");
     }
     require(levels, "levels");
     std::vector<cairn::StorageLevel> list;
