@@ -3,7 +3,8 @@
 # tree alone (no network): builds build-gpu/ (Release, CAIRN_WITH_CUDA=ON, Python off), runs the
 # cuda.* ctests (host-side tests on the fake runtime, the device tests, the benchmark's smoke
 # run) and the bandwidth benchmark up to 1 GiB states, and writes logs and summary.txt under
-# OUTDIR. Well under 5 minutes on one H200 (the build is most of it).
+# OUTDIR (CAIRN_GPU_PYTHON=ON keeps the Python package in build-gpu/: bench/gpu_check.sh sets it).
+# Well under 5 minutes on one H200 (the build is most of it).
 # Usage: bench/cuda/device_tests.sh OUTDIR
 # Exit: 0 if every step passed, 77 if there is no CUDA device (after the build, which still has to
 # pass), 1 otherwise.
@@ -30,9 +31,9 @@ generator=()
 command -v ninja >/dev/null && [[ ! -f $build/CMakeCache.txt ]] && generator=(-G Ninja)
 configure() {
   cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DCAIRN_WARNINGS_AS_ERRORS=ON -DCAIRN_WITH_CUDA=ON -DCAIRN_WITH_PYTHON=OFF \
-    -DCAIRN_WITH_PETSC=OFF -DCAIRN_WITH_HDF5=OFF -DCAIRN_WITH_FORTRAN=OFF -DCAIRN_BUILD_CLI=OFF \
-    -DCAIRN_BUILD_EXAMPLES=OFF "$@"
+    -DCAIRN_WARNINGS_AS_ERRORS=ON -DCAIRN_WITH_CUDA=ON \
+    -DCAIRN_WITH_PYTHON="${CAIRN_GPU_PYTHON:-OFF}" -DCAIRN_WITH_PETSC=OFF -DCAIRN_WITH_HDF5=OFF \
+    -DCAIRN_WITH_FORTRAN=OFF -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_EXAMPLES=OFF "$@"
 }
 start=$SECONDS
 targets=(cairn_cuda_host_tests cairn_cuda_device_tests cairn_bench_device_storage)
