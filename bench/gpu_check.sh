@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one device check: what a session runs on a machine with a CUDA device (the `run` tool gives
 # it a copy of the working tree, no network), in about 3-4 minutes on one H200 (every part has
-# its own time limit; all limits together are under 10 minutes). Writes OUTDIR/summary.md and one
+# its own time limit; all limits together, 570 s, fit in one 10-minute run). Writes OUTDIR/summary.md and one
 # log per part:
 #   env        nvidia-smi, nvcc, cmake, python3, torch (+ CUDA), torchdiffeq versions
 #   build      build-gpu/: Release, CAIRN_WITH_CUDA=ON, CAIRN_WITH_PYTHON=ON with this python3,
@@ -10,7 +10,7 @@
 #              benchmark), into OUTDIR/cuda/
 #   wave2d     bench/cuda/wave2d_gpu.sh, if it exists, into OUTDIR/wave2d/
 #   pytest     python/tests/test_torch_{cuda,gradients,counts}.py on the device
-#   odeint     bench/python/odeint.py --device cuda --dtype float32, T = 10^3, 10^4, C = 10 20 50
+#   odeint     bench/python/odeint.py --device cuda --dtype float32, T = 10^3, 10^4, C = 20
 #   torchdiffeq bench/python/torchdiffeq_compare.py (cairn.torch.odeint against torchdiffeq)
 # Each part runs whatever happened before it; its status is passed, failed (or timed out) or
 # skipped (exit 77, with the reason from its log).
@@ -82,7 +82,7 @@ print('cuda available', torch.cuda.is_available(), torch.cuda.device_count())"
 }
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 export python root build nvcc
-part env 60 environment
+part env 30 environment
 
 device=no
 if nvidia-smi -L >/dev/null 2>&1 &&
@@ -114,22 +114,22 @@ build_gpu() {
 }
 
 if [[ $run_all == yes ]]; then
-  part build 200 build_gpu
+  part build 170 build_gpu
   export CAIRN_GPU_PYTHON=ON
-  part cuda 120 bash bench/cuda/device_tests.sh "$out/cuda"
+  part cuda 80 bash bench/cuda/device_tests.sh "$out/cuda"
   if [[ -f bench/cuda/wave2d_gpu.sh ]]; then
-    part wave2d 90 bash bench/cuda/wave2d_gpu.sh "$out/wave2d"
+    part wave2d 50 bash bench/cuda/wave2d_gpu.sh "$out/wave2d"
   else
     skipped wave2d "bench/cuda/wave2d_gpu.sh does not exist yet"
   fi
   export PYTHONPATH=$build/python PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
   # pytest exits 5 when nothing was collected and 0 when every test skipped: both are reported
   # by its last line in the summary.
-  part pytest 90 "$python" -m pytest -q -rs -p no:cacheprovider python/tests/test_torch_cuda.py \
+  part pytest 60 "$python" -m pytest -q -rs -p no:cacheprovider python/tests/test_torch_cuda.py \
     python/tests/test_torch_gradients.py python/tests/test_torch_counts.py
-  part odeint 120 "$python" bench/python/odeint.py --device cuda --dtype float32 \
-    --steps 1000 10000 --checkpoints 10 20 50 --repeat 2
-  part torchdiffeq 90 "$python" bench/python/torchdiffeq_compare.py --device cuda \
+  part odeint 100 "$python" bench/python/odeint.py --device cuda --dtype float32 \
+    --steps 1000 10000 --checkpoints 20 --repeat 2
+  part torchdiffeq 80 "$python" bench/python/torchdiffeq_compare.py --device cuda \
     --dtype float32 --repeat 5 --json
 else
   for name in build cuda wave2d pytest odeint; do skipped $name "$why"; done
