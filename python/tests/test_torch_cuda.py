@@ -2,7 +2,7 @@
 level lives in pinned host memory, and the gradients are the same as without checkpointing.
 
 Skipped, with the reason, where torch.cuda.is_available() is false; the same file runs unchanged
-on a machine with a device (bench/python/device_check.sh runs it there)."""
+on a machine with a device (bench/gpu_check.sh runs it there)."""
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (Debian: python3-torch)")
