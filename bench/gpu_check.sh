@@ -43,6 +43,7 @@ part() {
   local name=$1 limit=$2 start=$SECONDS rc status note
   shift 2
   if declare -F "$1" >/dev/null; then # a function of this script: run by a child bash
+    # shellcheck disable=SC2163 # exports the function named by $1
     export -f "$1"
     set -- bash -c "$1"
   fi
