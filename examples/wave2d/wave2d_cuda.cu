@@ -66,7 +66,10 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-/// `n` values of T in device memory, uploaded from `host` or zeroed.
+/// `n` values of T in device memory, uploaded from `host` or zeroed. The constructors wait for
+/// the device (setup only): cudaMemset and a cudaMemcpy from pageable memory may return before
+/// the device is done, and they run on the legacy stream, which the program's non-blocking
+/// stream is not ordered with.
 template <typename T>
 class DeviceArray {
  public:
@@ -75,9 +78,11 @@ class DeviceArray {
     check(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
     data_ = static_cast<T*>(p);
     check(cudaMemset(data_, 0, n * sizeof(T)), "cudaMemset");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   }
   explicit DeviceArray(const std::vector<T>& host) : DeviceArray(host.size()) {
     check(cudaMemcpy(data_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   }
   ~DeviceArray() { cudaFree(data_); }
   DeviceArray(DeviceArray&& other) noexcept : data_(other.data_), n_(other.n_) {
