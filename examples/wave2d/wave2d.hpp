@@ -5,10 +5,11 @@
 //
 // The kernels below are plain loops over flat arrays (point k = j * nx + i, i fastest) with the
 // grid and the coefficients passed in, so that a CUDA build can mirror them one to one: the CUDA
-// version (examples/wave2d/wave2d_cuda.cu, a later task, on cairn::cuda::DeviceBuffer and
-// DeviceStorage) runs the same kernels, one thread per point, in the same order of passes, and
-// must produce the same numbers (equal to about 1e-12 relative in double precision: nvcc contracts
-// a * b + c into fused multiply-adds where the host compiler for x86-64 does not).
+// version (examples/wave2d/wave2d_cuda.cu and wave2d_kernels.cuh, on cairn::cuda::DeviceBuffer
+// and DeviceStorage) runs the same kernels, one thread per point, in the same order of passes and
+// with the same coefficients (Wave2d::r() .. source()), and is compiled with --fmad=false (nvcc
+// would otherwise contract a * b + c into fused multiply-adds, which the host compiler for x86-64
+// does not do), so that each point sees the same sequence of IEEE operations.
 #pragma once
 
 #include <algorithm>
@@ -285,6 +286,14 @@ class Wave2d {
   const std::vector<double>& velocity() const noexcept { return velocity_; }
   const std::vector<std::int64_t>& receivers() const noexcept { return receivers_; }
   std::int64_t source_index() const noexcept { return source_index_; }
+  /// The per-point coefficients of the kernels below (r, inv, keep, dgc) and the source values
+  /// dt^2 s^i / h^2 of steps i = 0..T-1: what the CUDA build (wave2d_cuda.cu) uploads, so that
+  /// both builds run on the very same numbers.
+  const std::vector<double>& r() const noexcept { return r_; }
+  const std::vector<double>& inv() const noexcept { return inv_; }
+  const std::vector<double>& keep() const noexcept { return keep_; }
+  const std::vector<double>& dgc() const noexcept { return dgc_; }
+  const std::vector<double>& source() const noexcept { return source_; }
 
   State initial_state() const { return State(2 * points(), 0.0); }
 
