@@ -100,8 +100,9 @@ fi
 build_gpu() {
   local generator=() args
   command -v ninja >/dev/null && [[ ! -f $build/CMakeCache.txt ]] && generator=(-G Ninja)
-  # The same options as bench/cuda/device_tests.sh (which reconfigures build-gpu/ with
-  # CAIRN_GPU_PYTHON=ON below), so that its configure changes nothing and its build is a no-op.
+  # The options of bench/cuda/device_tests.sh (which reconfigures build-gpu/ with
+  # CAIRN_GPU_PYTHON=ON below), except the examples: it turns them on itself where CLI11 and
+  # nlohmann-json are found (for wave2d_cuda), and builds only its own targets.
   args=(-DCMAKE_BUILD_TYPE=Release -DCAIRN_WARNINGS_AS_ERRORS=ON -DCAIRN_WITH_CUDA=ON
     -DCAIRN_WITH_PYTHON=ON -DPython3_EXECUTABLE="$python" -DCAIRN_WITH_PETSC=OFF
     -DCAIRN_WITH_HDF5=OFF -DCAIRN_WITH_FORTRAN=OFF -DCAIRN_BUILD_CLI=OFF
