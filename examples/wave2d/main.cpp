@@ -12,13 +12,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -27,9 +25,7 @@
 #include "cairn/binomial.hpp"
 #include "cairn/driver.hpp"
 #include "cairn/memory_storage.hpp"
-#include "cairn/multilevel.hpp"
-#include "cairn/revolve.hpp"
-#include "cairn/store_all.hpp"
+#include "front_end.hpp"
 #include "wave2d.hpp"
 
 namespace {
@@ -47,150 +43,63 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
   return s;
 }
 
-// Level-1 slots the multilevel stream uses (its highest slot index + 1): an unlimited level is
-// allocated only as large as the plan needs.
-std::int64_t slots_used(cairn::Schedule& schedule, std::int64_t level) {
-  std::int64_t used = 0;
-  std::vector<cairn::Action> batch(256);
-  for (bool done = false; !done;) {
-    const std::size_t n = schedule.next_actions(batch.data(), batch.size());
-    for (std::size_t k = 0; k < n; ++k) {
-      const cairn::Action& a = batch[k];
-      if (a.kind == cairn::ActionKind::end) done = true;
-      if (a.kind == cairn::ActionKind::store && a.level == level) used = std::max(used, a.slot + 1);
-    }
-    if (n == 0) done = true;
-  }
-  schedule.reset();
-  return used;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "Velocity gradient of a 2-D acoustic wave misfit (full-waveform inversion) by the exact "
       "discrete adjoint through a Cairn checkpointing schedule"};
-  wave2d::Config cfg;
-  std::int64_t grid = 0;
-  std::int64_t slots = 20;
-  std::string schedule_name = "revolve";
-  std::string gradient_file;
-  double write_cost = 1;
-  double read_cost = 1;
+  wave2d::CommonOptions o;
   bool taylor = false;
-  bool quiet = false;
-  const auto at_least = [](std::int64_t lo) {
-    return CLI::Range(lo, std::numeric_limits<std::int64_t>::max());
-  };
-  auto* nx_option =
-      app.add_option("--nx", cfg.nx, "grid points in x (default 128)")->check(at_least(8));
-  auto* ny_option =
-      app.add_option("--ny", cfg.ny, "grid points in y (default 128)")->check(at_least(8));
-  app.add_option("--grid,-N", grid, "grid points in x and in y (sets --nx and --ny)")
-      ->check(at_least(8))
-      ->excludes(nx_option)
-      ->excludes(ny_option);
-  app.add_option("--steps,-T", cfg.steps, "time steps T (default 600)")->check(CLI::PositiveNumber);
-  app.add_option(
-         "--dt", cfg.dt,
-         "time step in s (default: half the CFL limit h / (c_max sqrt 2) of the true model)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--spacing", cfg.h, "grid spacing h in m (default 10)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--frequency", cfg.frequency, "Ricker peak frequency in Hz (default 10)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--sponge", cfg.sponge, "width of the absorbing band in points (default 10)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--schedule", schedule_name, "revolve (default), store-all or multilevel")
-      ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}));
-  app.add_option("--slots,-c", slots,
-                 "checkpoint slots c in RAM (revolve; multilevel's first level); default 20")
-      ->check(CLI::PositiveNumber);
-  auto* write_option =
-      app.add_option("--write-cost", write_cost,
-                     "multilevel: price of one store on the unlimited second level, in forward "
-                     "steps (default 1)")
-          ->check(CLI::NonNegativeNumber);
-  auto* read_option =
-      app.add_option("--read-cost", read_cost,
-                     "multilevel: price of one restore from the second level, in forward steps "
-                     "(default 1)")
-          ->check(CLI::NonNegativeNumber);
-  app.add_option("--gradient", gradient_file, "write dJ/dc here, one value per line (%.17g)");
+  const wave2d::LevelHelp help{
+      "checkpoint slots c in RAM (revolve; multilevel's first level); default 20",
+      "multilevel: price of one store on the unlimited second level, in forward steps (default "
+      "1)",
+      "multilevel: price of one restore from the second level, in forward steps (default 1)"};
+  wave2d::add_problem_options(app, o, help);
+  wave2d::add_output_options(app, o, help);
   app.add_flag(
       "--taylor", taylor,
       "Taylor test: print |J(c + e dc) - J(c) - e <g, dc>| and its rate for 5 halvings of e");
-  app.add_flag("--quiet,-q", quiet, "print the JSON line only");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (schedule_name != "multilevel" && (write_option->count() > 0 || read_option->count() > 0)) {
+  if (o.schedule != "multilevel" && (o.write_option->count() > 0 || o.read_option->count() > 0)) {
     std::fprintf(stderr, "wave2d: --write-cost and --read-cost need --schedule multilevel\n");
     return 2;
   }
-  if (grid > 0) cfg.nx = cfg.ny = grid;
+  if (o.grid > 0) o.cfg.nx = o.cfg.ny = o.grid;
+  wave2d::Config& cfg = o.cfg;
 
   // Everything that can be refused because of the options (the grid, the CFL condition) is
   // checked here, before any work: an std::invalid_argument from it exits with status 2.
-  std::unique_ptr<wave2d::Wave2d> truth, problem;
-  std::vector<double> background;
+  wave2d::Models models;
   try {
-    if (cfg.nx < 2 * cfg.sponge + 8 || cfg.ny < 2 * cfg.sponge + 8) {
-      throw std::invalid_argument("--nx and --ny must be >= 2 --sponge + 8 = " +
-                                  std::to_string(2 * cfg.sponge + 8));
-    }
-    std::vector<double> c_true = wave2d::true_velocity(cfg);
-    if (cfg.dt == 0) {
-      cfg.dt = 0.5 * wave2d::cfl_limit(cfg.h, *std::max_element(c_true.begin(), c_true.end()));
-    }
-    truth = std::make_unique<wave2d::Wave2d>(cfg, std::move(c_true));
-    background = wave2d::background_velocity(cfg);
-    problem = std::make_unique<wave2d::Wave2d>(cfg, background);
+    models = wave2d::make_models(cfg);
   } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    const std::string prefix = "wave2d: ";
-    std::fprintf(
-        stderr, "wave2d: %s\n",
-        (message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message)
-            .c_str());
-    return 2;
+    return wave2d::refuse("wave2d", e);
   }
+  wave2d::Wave2d* const problem = models.problem.get();
+  const std::vector<double>& background = models.background;
 
   try {
     const std::int64_t T = cfg.steps;
     const std::size_t n = problem->points();
     const std::size_t state_bytes = 2 * n * sizeof(double);
-    const std::vector<double> observed = truth->traces();
+    const std::vector<double> observed = models.truth->traces();
     const wave2d::Misfit misfit(*problem, observed);
 
-    std::unique_ptr<cairn::Schedule> schedule;
-    std::unique_ptr<cairn::MemoryStorage> ram, second;
-    std::vector<cairn::Storage*> levels;
-    std::int64_t ram_slots = 0, second_slots = 0;
-    if (schedule_name == "revolve") {
-      schedule = std::make_unique<cairn::Revolve>(T, slots);
-      ram_slots = std::min(slots, T);
-    } else if (schedule_name == "store-all") {
-      auto all = std::make_unique<cairn::StoreAll>(T);
-      ram_slots = all->slots();
-      schedule = std::move(all);
-    } else {
-      schedule = std::make_unique<cairn::MultilevelRevolve>(
-          T, std::vector<cairn::StorageLevel>{
-                 cairn::StorageLevel{slots, 0, 0},
-                 cairn::StorageLevel{cairn::unlimited_slots, write_cost, read_cost}});
-      ram_slots = std::min(slots, T);
-      second_slots = slots_used(*schedule, 1);
-    }
-    ram = std::make_unique<cairn::MemoryStorage>(ram_slots, state_bytes);
-    levels.push_back(ram.get());
-    if (schedule_name == "multilevel") {
+    const wave2d::Plan plan = wave2d::make_plan(o);
+    cairn::Schedule* const schedule = plan.schedule.get();
+    const std::int64_t ram_slots = plan.level0_slots;
+    cairn::MemoryStorage ram(ram_slots, state_bytes);
+    std::vector<cairn::Storage*> levels{&ram};
+    std::unique_ptr<cairn::MemoryStorage> second;
+    if (plan.level1_slots > 0) {
       // Level 1 stands in for pinned host memory below a device (the GPU build): here RAM too.
-      second = std::make_unique<cairn::MemoryStorage>(std::max<std::int64_t>(second_slots, 1),
-                                                      state_bytes);
+      second = std::make_unique<cairn::MemoryStorage>(plan.level1_slots, state_bytes);
       levels.push_back(second.get());
     }
 
@@ -217,25 +126,13 @@ int main(int argc, char** argv) {
     driver.run(problem->initial_state(), [&](const State& xT) { return misfit.terminal(xT, J); });
     const cairn::DriverStatistics& s = driver.statistics();
 
-    if (!gradient_file.empty()) {
-      std::FILE* out = std::fopen(gradient_file.c_str(), "w");
-      if (out == nullptr) {
-        std::fprintf(stderr, "wave2d: cannot write %s\n", gradient_file.c_str());
-        return 1;
-      }
-      for (const double g : gradient) std::fprintf(out, "%.17g\n", g);
-      if (std::fclose(out) != 0) {
-        std::fprintf(stderr, "wave2d: writing %s failed\n", gradient_file.c_str());
-        return 1;
-      }
+    if (!o.gradient_file.empty() && !wave2d::write_gradient("wave2d", o.gradient_file, gradient)) {
+      return 1;
     }
 
-    // The schedule's time against store-all's, predicted from this run's mean step time f and
-    // adjoint time a: ((t + 1) f + T a) / (T (f + a)), t + 1 the step calls.
     const double f = seconds_step / static_cast<double>(s.step_calls);
     const double a = seconds_adjoint / static_cast<double>(s.adjoint_calls);
-    const double predicted = (static_cast<double>(s.step_calls) * f + static_cast<double>(T) * a) /
-                             (static_cast<double>(T) * (f + a));
+    const double predicted = wave2d::predicted_ratio(s, T, f, a);
 
     std::vector<double> eps, remainders, rates;
     double J_plain = 0;
@@ -257,7 +154,7 @@ int main(int argc, char** argv) {
     }
 
     const std::int64_t checkpoint_slots = ram_slots + (second ? second->slots() : 0);
-    if (!quiet) {
+    if (!o.quiet) {
       std::printf(
           "wave2d: %lld x %lld points, h = %g m, T = %lld steps, dt = %.4g s (CFL limit %.4g s), "
           "%zu receivers, schedule %s with %lld slots%s\n",
@@ -266,14 +163,7 @@ int main(int argc, char** argv) {
           problem->receivers().size(), schedule->name(), static_cast<long long>(ram_slots),
           second ? (" + " + std::to_string(second->slots()) + " on level 1").c_str() : "");
       std::printf("J = %.17g, |dJ/dc| = %.17g\n", J, std::sqrt(dot(gradient, gradient)));
-      std::printf(
-          "%lld step calls (%.2f per step), %lld adjoint calls, %lld stores, %lld restores, "
-          "%.1f MB of checkpoints\n",
-          static_cast<long long>(s.step_calls),
-          static_cast<double>(s.step_calls) / static_cast<double>(T),
-          static_cast<long long>(s.adjoint_calls), static_cast<long long>(s.stores),
-          static_cast<long long>(s.restores),
-          static_cast<double>(checkpoint_slots) * static_cast<double>(state_bytes) / 1e6);
+      wave2d::print_counts(s, T, checkpoint_slots, state_bytes);
       std::printf(
           "%.3f s: step %.3g ms, adjoint %.3g ms each; predicted time against store-all %.3f\n",
           s.seconds_total, f * 1e3, a * 1e3, predicted);
@@ -297,19 +187,11 @@ int main(int argc, char** argv) {
     j["slots"] = ram_slots;
     if (second) {
       j["level1_slots"] = second->slots();
-      j["write_cost"] = write_cost;
-      j["read_cost"] = read_cost;
+      j["write_cost"] = o.write_cost;
+      j["read_cost"] = o.read_cost;
     }
     j["J"] = J;
-    j["step_calls"] = s.step_calls;
-    j["adjoint_calls"] = s.adjoint_calls;
-    j["stores"] = s.stores;
-    j["restores"] = s.restores;
-    j["peak_slots"] = s.peak_slots;
-    j["state_bytes"] = state_bytes;
-    j["checkpoint_bytes"] =
-        static_cast<std::int64_t>(checkpoint_slots) * static_cast<std::int64_t>(state_bytes);
-    j["bytes_moved"] = s.bytes_moved();
+    wave2d::add_counts(j, s, checkpoint_slots, state_bytes);
     j["seconds"] = s.seconds_total;
     j["seconds_step"] = f;
     j["seconds_adjoint"] = a;

@@ -35,8 +35,7 @@
 #include "cairn/cuda/pinned_host_storage.hpp"
 #include "cairn/driver.hpp"
 #include "cairn/multilevel.hpp"
-#include "cairn/revolve.hpp"
-#include "cairn/store_all.hpp"
+#include "front_end.hpp"
 #include "wave2d.hpp"
 #include "wave2d_kernels.cuh"
 
@@ -226,67 +225,20 @@ double seconds_per_call(cudaStream_t stream, std::int64_t count, F&& f) {
   return static_cast<double>(ms) * 1e-3 / static_cast<double>(count);
 }
 
-// Level-1 slots the multilevel stream uses (its highest slot index + 1), as in main.cpp.
-std::int64_t slots_used(cairn::Schedule& schedule, std::int64_t level) {
-  std::int64_t used = 0;
-  std::vector<cairn::Action> batch(256);
-  for (bool done = false; !done;) {
-    const std::size_t n = schedule.next_actions(batch.data(), batch.size());
-    for (std::size_t k = 0; k < n; ++k) {
-      const cairn::Action& a = batch[k];
-      if (a.kind == cairn::ActionKind::end) done = true;
-      if (a.kind == cairn::ActionKind::store && a.level == level) used = std::max(used, a.slot + 1);
-    }
-    if (n == 0) done = true;
-  }
-  schedule.reset();
-  return used;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
       "Velocity gradient of a 2-D acoustic wave misfit on a CUDA device, by the exact discrete "
       "adjoint through a Cairn checkpointing schedule over device (and pinned host) memory"};
-  wave2d::Config cfg;
-  std::int64_t grid = 0;
-  std::int64_t slots = 20;
+  wave2d::CommonOptions o;
   std::int64_t host_slots = 0;
-  std::string schedule_name = "revolve";
   std::string level1 = "pinned";
-  std::string gradient_file;
-  double write_cost = 1;
-  double read_cost = 1;
-  bool quiet = false;
-  const auto at_least = [](std::int64_t lo) {
-    return CLI::Range(lo, std::numeric_limits<std::int64_t>::max());
-  };
-  auto* nx_option =
-      app.add_option("--nx", cfg.nx, "grid points in x (default 128)")->check(at_least(8));
-  auto* ny_option =
-      app.add_option("--ny", cfg.ny, "grid points in y (default 128)")->check(at_least(8));
-  app.add_option("--grid,-N", grid, "grid points in x and in y (sets --nx and --ny)")
-      ->check(at_least(8))
-      ->excludes(nx_option)
-      ->excludes(ny_option);
-  app.add_option("--steps,-T", cfg.steps, "time steps T (default 600)")->check(CLI::PositiveNumber);
-  app.add_option(
-         "--dt", cfg.dt,
-         "time step in s (default: half the CFL limit h / (c_max sqrt 2) of the true model)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--spacing", cfg.h, "grid spacing h in m (default 10)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--frequency", cfg.frequency, "Ricker peak frequency in Hz (default 10)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--sponge", cfg.sponge, "width of the absorbing band in points (default 10)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--schedule", schedule_name, "revolve (default), store-all or multilevel")
-      ->check(CLI::IsMember({"revolve", "store-all", "multilevel"}));
-  app.add_option("--slots,-c", slots,
-                 "checkpoint slots c in device memory (revolve; multilevel's first level); "
-                 "default 20")
-      ->check(CLI::PositiveNumber);
+  const wave2d::LevelHelp help{
+      "checkpoint slots c in device memory (revolve; multilevel's first level); default 20",
+      "multilevel: price of one store in pinned host memory, in forward steps (default 1)",
+      "multilevel: price of one restore from pinned host memory, in forward steps (default 1)"};
+  wave2d::add_problem_options(app, o, help);
   auto* host_option =
       app.add_option("--host-slots", host_slots,
                      "multilevel: slots in pinned host memory (default: as many as the plan "
@@ -297,57 +249,28 @@ int main(int argc, char** argv) {
                      "multilevel: where the second level lives: pinned (default; host memory) or "
                      "device (the same plan with both levels in device memory, for comparison)")
           ->check(CLI::IsMember({"pinned", "device"}));
-  auto* write_option =
-      app.add_option("--write-cost", write_cost,
-                     "multilevel: price of one store in pinned host memory, in forward steps "
-                     "(default 1)")
-          ->check(CLI::NonNegativeNumber);
-  auto* read_option =
-      app.add_option("--read-cost", read_cost,
-                     "multilevel: price of one restore from pinned host memory, in forward steps "
-                     "(default 1)")
-          ->check(CLI::NonNegativeNumber);
-  app.add_option("--gradient", gradient_file, "write dJ/dc here, one value per line (%.17g)");
-  app.add_flag("--quiet,-q", quiet, "print the JSON line only");
+  wave2d::add_output_options(app, o, help);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (schedule_name != "multilevel" && (write_option->count() > 0 || read_option->count() > 0 ||
-                                        host_option->count() > 0 || level1_option->count() > 0)) {
+  if (o.schedule != "multilevel" && (o.write_option->count() > 0 || o.read_option->count() > 0 ||
+                                     host_option->count() > 0 || level1_option->count() > 0)) {
     std::fprintf(stderr,
                  "wave2d_cuda: --host-slots, --level1, --write-cost and --read-cost need "
                  "--schedule multilevel\n");
     return 2;
   }
-  if (grid > 0) cfg.nx = cfg.ny = grid;
+  if (o.grid > 0) o.cfg.nx = o.cfg.ny = o.grid;
+  wave2d::Config& cfg = o.cfg;
 
   // The options are checked on the host, as by the CPU build, before the device is looked for.
-  std::unique_ptr<wave2d::Wave2d> truth, problem;
+  wave2d::Models models;
   try {
-    if (cfg.nx < 2 * cfg.sponge + 8 || cfg.ny < 2 * cfg.sponge + 8) {
-      throw std::invalid_argument("--nx and --ny must be >= 2 --sponge + 8 = " +
-                                  std::to_string(2 * cfg.sponge + 8));
-    }
-    if (cfg.nx > std::numeric_limits<int>::max() / 8 ||
-        cfg.ny > std::numeric_limits<int>::max() / 8) {
-      throw std::invalid_argument("--nx and --ny must be below 2^28");
-    }
-    std::vector<double> c_true = wave2d::true_velocity(cfg);
-    if (cfg.dt == 0) {
-      cfg.dt = 0.5 * wave2d::cfl_limit(cfg.h, *std::max_element(c_true.begin(), c_true.end()));
-    }
-    truth = std::make_unique<wave2d::Wave2d>(cfg, std::move(c_true));
-    problem = std::make_unique<wave2d::Wave2d>(cfg, wave2d::background_velocity(cfg));
+    models = wave2d::make_models(cfg, std::numeric_limits<int>::max() / 8, "2^28");
   } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    const std::string prefix = "wave2d: ";
-    std::fprintf(
-        stderr, "wave2d_cuda: %s\n",
-        (message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message)
-            .c_str());
-    return 2;
+    return wave2d::refuse("wave2d_cuda", e);
   }
 
   int devices = 0;
@@ -363,38 +286,25 @@ int main(int argc, char** argv) {
     check(cudaGetDeviceProperties(&properties, 0), "cudaGetDeviceProperties");
     const std::int64_t T = cfg.steps;
     const Stream stream;
-    const GpuWave2d gpu(*problem, stream.get());
+    const GpuWave2d gpu(*models.problem, stream.get());
     const std::size_t n = gpu.points();
     const std::size_t state_bytes = gpu.state_bytes();
     const std::size_t nr = static_cast<std::size_t>(gpu.receiver_count());
-    const DeviceArray<double> observed = GpuWave2d(*truth, stream.get()).traces();
+    const DeviceArray<double> observed = GpuWave2d(*models.truth, stream.get()).traces();
 
-    std::unique_ptr<cairn::Schedule> schedule;
-    std::int64_t device_slots = 0, level1_slots = 0;
-    if (schedule_name == "revolve") {
-      schedule = std::make_unique<cairn::Revolve>(T, slots);
-      device_slots = std::min(slots, T);
-    } else if (schedule_name == "store-all") {
-      auto all = std::make_unique<cairn::StoreAll>(T);
-      device_slots = all->slots();
-      schedule = std::move(all);
-    } else {
-      schedule = std::make_unique<cairn::MultilevelRevolve>(
-          T, std::vector<cairn::StorageLevel>{
-                 cairn::StorageLevel{slots, 0, 0},
-                 cairn::StorageLevel{host_slots > 0 ? host_slots : cairn::unlimited_slots,
-                                     write_cost, read_cost}});
-      device_slots = std::min(slots, T);
-      level1_slots = std::max<std::int64_t>(slots_used(*schedule, 1), 1);
-    }
+    const wave2d::Plan plan =
+        wave2d::make_plan(o, host_slots > 0 ? host_slots : cairn::unlimited_slots);
+    cairn::Schedule* const schedule = plan.schedule.get();
+    const std::int64_t device_slots = plan.level0_slots;
+    const std::int64_t level1_slots = plan.level1_slots;
     cairn::cuda::DeviceStorage device(device_slots, state_bytes);
     std::unique_ptr<cairn::cuda::PinnedHostStorage> pinned;
     std::unique_ptr<cairn::cuda::DeviceStorage> device1;
     std::vector<cairn::Storage*> levels{&device};
-    if (schedule_name == "multilevel" && level1 == "pinned") {
+    if (o.schedule == "multilevel" && level1 == "pinned") {
       pinned = std::make_unique<cairn::cuda::PinnedHostStorage>(level1_slots, state_bytes);
       levels.push_back(pinned.get());
-    } else if (schedule_name == "multilevel") {
+    } else if (o.schedule == "multilevel") {
       device1 = std::make_unique<cairn::cuda::DeviceStorage>(level1_slots, state_bytes);
       levels.push_back(device1.get());
     }
@@ -446,24 +356,14 @@ int main(int argc, char** argv) {
     const double a = seconds_per_call(stream.get(), samples, [&](std::int64_t k) {
       gpu.adjoint_step(samples - 1 - k, xs, ls, gs.data(), z.data());
     });
-    const double predicted = (static_cast<double>(s.step_calls) * f + static_cast<double>(T) * a) /
-                             (static_cast<double>(T) * (f + a));
+    const double predicted = wave2d::predicted_ratio(s, T, f, a);
 
-    if (!gradient_file.empty()) {
-      std::FILE* out = std::fopen(gradient_file.c_str(), "w");
-      if (out == nullptr) {
-        std::fprintf(stderr, "wave2d_cuda: cannot write %s\n", gradient_file.c_str());
-        return 1;
-      }
-      for (const double v : g) std::fprintf(out, "%.17g\n", v);
-      if (std::fclose(out) != 0) {
-        std::fprintf(stderr, "wave2d_cuda: writing %s failed\n", gradient_file.c_str());
-        return 1;
-      }
+    if (!o.gradient_file.empty() && !wave2d::write_gradient("wave2d_cuda", o.gradient_file, g)) {
+      return 1;
     }
 
     const std::int64_t checkpoint_slots = device_slots + (lower ? lower->slots() : 0);
-    if (!quiet) {
+    if (!o.quiet) {
       std::printf(
           "wave2d_cuda on %s: %lld x %lld points, h = %g m, T = %lld steps, dt = %.4g s, %zu "
           "receivers, schedule %s with %lld device slots%s\n",
@@ -473,14 +373,7 @@ int main(int argc, char** argv) {
           lower ? (" + " + std::to_string(lower->slots()) + " on level 1 (" + level1 + ")").c_str()
                 : "");
       std::printf("J = %.17g, |dJ/dc| = %.17g\n", J, norm);
-      std::printf(
-          "%lld step calls (%.2f per step), %lld adjoint calls, %lld stores, %lld restores, "
-          "%.1f MB of checkpoints\n",
-          static_cast<long long>(s.step_calls),
-          static_cast<double>(s.step_calls) / static_cast<double>(T),
-          static_cast<long long>(s.adjoint_calls), static_cast<long long>(s.stores),
-          static_cast<long long>(s.restores),
-          static_cast<double>(checkpoint_slots) * static_cast<double>(state_bytes) / 1e6);
+      wave2d::print_counts(s, T, checkpoint_slots, state_bytes);
       std::printf(
           "%.3f s: step %.3g ms, adjoint %.3g ms each (device time); predicted time against "
           "store-all %.3f\n",
@@ -499,21 +392,13 @@ int main(int argc, char** argv) {
     if (lower) {
       j["level1"] = level1;
       j["level1_slots"] = lower->slots();
-      j["write_cost"] = write_cost;
-      j["read_cost"] = read_cost;
+      j["write_cost"] = o.write_cost;
+      j["read_cost"] = o.read_cost;
       j["prefetches"] = s.prefetches;
       if (pinned) j["prefetches_used"] = pinned->prefetches_used();
     }
     j["J"] = J;
-    j["step_calls"] = s.step_calls;
-    j["adjoint_calls"] = s.adjoint_calls;
-    j["stores"] = s.stores;
-    j["restores"] = s.restores;
-    j["peak_slots"] = s.peak_slots;
-    j["state_bytes"] = state_bytes;
-    j["checkpoint_bytes"] =
-        static_cast<std::int64_t>(checkpoint_slots) * static_cast<std::int64_t>(state_bytes);
-    j["bytes_moved"] = s.bytes_moved();
+    wave2d::add_counts(j, s, checkpoint_slots, state_bytes);
     j["seconds"] = seconds;
     j["seconds_step"] = f;
     j["seconds_adjoint"] = a;
