@@ -167,12 +167,8 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
         if len(times) == 1:
             pass
         elif fixed and solve is None:
-            output_of = {s: k for k, s in enumerate(grid.output_states)}
-            x = y_start
-            for i in range(grid.steps):
-                x = chain.step(i, x)
-                if i + 1 in output_of:
-                    out[output_of[i + 1]].copy_(x)
+            for k, x in chain.outputs(y_start):
+                out[k].copy_(x)
         elif fixed:
             schedule = _fixed_schedule(grid.steps, checkpoints, offload, offload_cost)
             solve.forward_offline(y_start, schedule,
@@ -245,14 +241,7 @@ def solve_taped(func: Callable, y0: torch.Tensor, t: torch.Tensor, *, method: st
     else:
         grid = FixedGrid.from_options(times, step_size, steps_per_interval)
     chain = Chain(func, tab, grid, t, y0.device)
-    outputs = set(grid.output_states)
-    out = [y0]
-    x = y0
-    for i in range(grid.steps):
-        x = chain.step(i, x)
-        if i + 1 in outputs:
-            out.append(x)
-    return torch.stack(out)
+    return torch.stack([y0] + [x for _, x in chain.outputs(y0)])
 
 
 __all__ = ["odeint", "solve_taped"]

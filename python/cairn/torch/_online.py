@@ -3,7 +3,7 @@ import numpy as np
 
 import cairn
 
-ADVANCE, STORE, RESTORE, REVERSE, FREE, END = range(6)
+from ._solve import END, RESTORE, REVERSE, STORE
 
 
 class OnlineStoreAll:
@@ -20,7 +20,7 @@ class OnlineStoreAll:
     def start(self):
         self._steps = 0
         self._reverse = None
-        return _Store(0)
+        return cairn.Action.store(0, 0)
 
     def advanced(self) -> np.ndarray:
         self._steps += 1
@@ -32,19 +32,15 @@ class OnlineStoreAll:
         steps = self._steps
         # The last store (of x_T) is not needed, but harmless; the reverse stream:
         stream = np.zeros(2 * steps + 1, dtype=cairn.ACTION_DTYPE)
-        for n, i in enumerate(range(steps - 1, -1, -1)):
-            stream[2 * n] = (RESTORE, 0, i, i, 0)
-            stream[2 * n + 1] = (REVERSE, 0, 0, i, 0)
-        stream[-1] = (END, 0, 0, 0, 0)
+        top_down = np.arange(steps - 1, -1, -1)
+        stream["kind"][0:-1:2] = RESTORE
+        stream["slot"][0:-1:2] = top_down
+        stream["step"][0:-1:2] = top_down
+        stream["kind"][1::2] = REVERSE
+        stream["step"][1::2] = top_down
+        stream["kind"][-1] = END
         self._reverse = stream
 
     def next_actions(self, capacity: int) -> np.ndarray:
         batch, self._reverse = self._reverse[:capacity], self._reverse[capacity:]
         return batch
-
-
-class _Store:
-    """start()'s action: the store of x_0 in slot 0 (the fields of a cairn.Action)."""
-
-    def __init__(self, slot: int):
-        self.kind, self.level, self.slot, self.step, self.to = STORE, 0, slot, 0, 0

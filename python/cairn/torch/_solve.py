@@ -14,12 +14,16 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch.autograd.function import once_differentiable
 
+from cairn import ActionKind
+
 from ._grid import outputs_by_state
 from ._storage import ReferenceStore, SlotBuffer
 from ._tableaux import Tableau, solution_step
 
-# Action kinds, in the order of the C++ enum cairn::ActionKind (cairn.ActionKind).
-ADVANCE, STORE, RESTORE, REVERSE, FREE, END = range(6)
+# cairn.ActionKind as plain ints: the loops below compare one per action.
+ADVANCE, STORE, RESTORE, REVERSE, FREE, END = (int(k) for k in (
+    ActionKind.ADVANCE, ActionKind.STORE, ActionKind.RESTORE, ActionKind.REVERSE,
+    ActionKind.FREE, ActionKind.END))
 BATCH = 4096
 
 
@@ -56,6 +60,15 @@ class Chain:
     def step(self, i: int, x: torch.Tensor) -> torch.Tensor:
         t0, h = self.grid.step(i)
         return solution_step(self.tab, self.func, self.time, t0, h, x)[0]
+
+    def outputs(self, x: torch.Tensor) -> Iterator[Tuple[int, torch.Tensor]]:
+        """Every step in order from x_0 = x, keeping nothing: (output index, state) at each
+        output after the first."""
+        output_of = {s: k for k, s in enumerate(self.grid.output_states)}
+        for i in range(self.grid.steps):
+            x = self.step(i, x)
+            if i + 1 in output_of:
+                yield output_of[i + 1], x
 
 
 class Checkpoints:

@@ -30,6 +30,7 @@ class SlotBuffer:
             self.data = torch.empty(shape, dtype=like.dtype, device=like.device)
             self.scratch = None
         self.held: List[int] = [-1] * slots
+        self.count = 0  # slots holding a state
 
     @property
     def bytes(self) -> int:
@@ -37,6 +38,8 @@ class SlotBuffer:
 
     def store(self, slot: int, step: int, x: torch.Tensor) -> None:
         self.data[slot].copy_(x, non_blocking=self.host)
+        if self.held[slot] < 0:
+            self.count += 1
         self.held[slot] = step
 
     def restore(self, slot: int, step: int) -> torch.Tensor:
@@ -49,10 +52,12 @@ class SlotBuffer:
         return self.data[slot]
 
     def free(self, slot: int) -> None:
+        if self.held[slot] >= 0:
+            self.count -= 1
         self.held[slot] = -1
 
     def occupied(self) -> int:
-        return sum(1 for s in self.held if s >= 0)
+        return self.count
 
 
 class ReferenceStore:
