@@ -2,13 +2,13 @@
 //
 // The contract, from PETSc 3.18's own memory type (src/ts/trajectory/impls/memory/trajmemory.c)
 // and TSAdjointSolve (src/ts/interface/sensitivity/tssen.c):
-//  - TSSolve calls set(n) with x_n in X for n = 0, then after every accepted step; the last call
-//    comes with ts->reason set.
+//  - TSSolve calls set(n) with x_n in X for n = 0, then after every accepted step; a forward run
+//    may be split over several TSSolve calls whose step numbers carry on.
 //  - TSAdjointSolve calls get(n) for n = N, N-1, ..., 1, then get(0). Before the adjoint of step
 //    n-1 -> n, get(n) must leave ts->vec_sol = x_n, the TS's stage vectors those of step
 //    n-1 -> n, ptime = t_n, ptime_prev = t_{n-1}, a negative time step t_{n-1} - t_n and the step
-//    number n. The adjoint recomputes nothing itself; the trajectory may call TSStep to
-//    recompute states.
+//    number n (and, for a second-order adjoint, ts->mat_sensip the tangent linear sensitivities
+//    at x_n). The adjoint recomputes nothing itself; the trajectory may call TSStep.
 //
 // Cairn's action stream maps onto this directly. A schedule over the N steps x_0 -> ... -> x_N
 // reverses step i ("reverse i") from x_i: that is get(i + 1), whose taped forward step is a TSStep
@@ -17,337 +17,100 @@
 // does that, and its last step N-1 -> N leaves in the TS exactly what get(N) needs. So with
 // -ts_trajectory_solution_only the trajectory's own TSStep calls number exactly the schedule's
 // forward steps: t(N, c) for Revolve.
+//
+// The forward run ends when the adjoint starts (the first get), not when a TSSolve returns, so a
+// run split over several TSSolve calls is one run. A run that ends before the offline plan's N
+// steps, or goes past them, is reversed correctly all the same (BeginReverse, StartTail).
 #include "cairn/petsc_trajectory.h"
 
-#include <petsc/private/tsimpl.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "cairn/action.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
-#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
-#ifdef CAIRN_PETSC_HAVE_HDF5
-#include "cairn/hdf5_storage.hpp"
-#endif
+#include "trajectory.hpp"
 
+namespace cairn_petsc {
 namespace {
 
-using cairn::Action;
-using cairn::ActionKind;
+// ---- plans ----
 
-constexpr int ram_level = 0;
-constexpr int disk_level = 1;
-
-struct RamSlot {
-  Vec x = nullptr;
-  Vec* stages = nullptr;  // stages of the step that produced x (step - 1 -> step), if kept
-  std::int64_t step = -1;
-  bool has_stages = false;
-};
-
-struct DiskSlot {
-  std::int64_t step = -1;
-  bool has_stages = false;
-};
-
-struct Options {
-  std::int64_t max_cps_ram = -1;  // -1: a checkpoint for every step
-  std::int64_t max_cps_disk = 0;
-  PetscBool force_online = PETSC_FALSE;
-  PetscReal write_cost = 1;  // disk prices, in forward steps
-  PetscReal read_cost = 1;
-  std::string disk_file;
-};
-
-struct Counters {
-  std::int64_t recomputed = 0;     // TSStep calls made by the trajectory
-  std::int64_t stages_reused = 0;  // taped steps served from stored stages instead of a TSStep
-  std::int64_t stores[2] = {0, 0};
-  std::int64_t restores[2] = {0, 0};
-  std::int64_t peak_slots[2] = {0, 0};
-};
-
-enum class Phase { idle, forward, reverse };
-
-struct Trajectory {
-  Options options;
-
-  // The plan of the current run (made by setup).
-  std::unique_ptr<cairn::Schedule> schedule;
-  cairn::OnlineSchedule* online = nullptr;  // schedule, when it is an online one
-  std::string why_online;                   // why the step count was unknown
-  std::string kind;                         // "revolve", "multilevel" or "online"; kept by reset
-  std::int64_t planned_steps = -1;          // N; -1 until an online run ends
-  std::int64_t planned_forward = -1;        // forward steps of an offline stream
-  std::int64_t ram_slots = 0;
-  std::int64_t disk_slots = 0;
-  bool keep_stages = false;  // !tj->solution_only
-  PetscInt stage_count = 0;
-
-  // Where the run stands.
-  Phase phase = Phase::idle;
-  std::vector<PetscReal> times;  // t_0 .. t_n of the forward run
-  // The TS's time step when it stood at x_k, which the step k -> k+1 used unless the controller
-  // changed it during the step; a recomputation repeats it to the last bit.
-  std::vector<PetscReal> step_sizes;
-  Action pending{};
-  bool has_pending = false;
-  std::int64_t advance_target = 0;  // forward: the TS runs on its own until this step
-  std::int64_t position = -1;       // reverse: the state in ts->vec_sol, -1 unknown
-  std::int64_t landed = -1;         // the state the TS's last TSStep produced, if still there
-  bool final_step_in_ts = false;    // the TS still holds x_N and the stages of step N-1 -> N
-
-  std::vector<RamSlot> ram;
-  std::vector<DiskSlot> disk;
-#ifdef CAIRN_PETSC_HAVE_HDF5
-  std::unique_ptr<cairn::Hdf5Storage> disk_storage;
-#endif
-
-  Counters counters;
-};
-
-Trajectory& data(TSTrajectory tj) {
-  return *static_cast<Trajectory*>(tj->data);
-}
-
-MPI_Comm comm_of(TSTrajectory tj) {
-  return PetscObjectComm(reinterpret_cast<PetscObject>(tj));
-}
-
-const char* level_name(int level) {
-  return level == ram_level ? "RAM" : "disk";
-}
-
-// Prints one line of -ts_trajectory_monitor.
-#define CAIRN_MONITOR(tj, format, ...)                                                      \
-  do {                                                                                      \
-    if ((tj)->monitor)                                                                      \
-      PetscCall(PetscViewerASCIIPrintf((tj)->monitor, "cairn: " format "\n", __VA_ARGS__)); \
-  } while (0)
-
-// ---- RAM slots ----
-
-PetscErrorCode DestroyRam(Trajectory& t) {
-  PetscFunctionBegin;
-  for (RamSlot& s : t.ram) {
-    PetscCall(VecDestroy(&s.x));
-    if (s.stages) PetscCall(VecDestroyVecs(t.stage_count, &s.stages));
+// The offline schedule for `steps` steps over `ram` RAM and `disk` disk slots (Revolve in RAM,
+// or the multilevel schedule over RAM and disk), and its forward steps.
+std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
+                                             std::int64_t ram, std::int64_t disk,
+                                             std::int64_t* forward) {
+  if (ram >= 1 && (disk == 0 || ram >= steps)) {
+    auto revolve = std::make_unique<cairn::Revolve>(steps, std::min(ram, steps));
+    *forward = revolve->forward_steps();
+    return revolve;
   }
-  t.ram.clear();
-  PetscFunctionReturn(0);
+  auto multilevel = std::make_unique<cairn::MultilevelRevolve>(
+      steps,
+      std::vector<cairn::StorageLevel>{
+          {ram, 0, 0}, {std::min(disk, steps), t.options.write_cost, t.options.read_cost}},
+      cairn::StepCosts{1, 0});
+  *forward = 0;
+  for (Action a = multilevel->next(); a.kind != ActionKind::end; a = multilevel->next()) {
+    if (a.kind == ActionKind::advance) *forward += a.to - a.from();
+  }
+  multilevel->reset();
+  return multilevel;
 }
 
-PetscErrorCode StoreRam(Trajectory& t, TS ts, std::int64_t slot, std::int64_t step, Vec x,
-                        bool with_stages) {
-  PetscFunctionBegin;
-  // The table grows with the slots a run uses (an online run with C = 10^10 uses at most T + 1).
-  if (static_cast<std::size_t>(slot) >= t.ram.size())
-    t.ram.resize(static_cast<std::size_t>(slot) + 1);
-  RamSlot& s = t.ram[static_cast<std::size_t>(slot)];
-  if (!s.x) PetscCall(VecDuplicate(x, &s.x));
-  PetscCall(VecCopy(x, s.x));
-  s.has_stages = false;
-  if (with_stages && t.stage_count > 0) {
-    PetscInt count = 0;
-    Vec* y = nullptr;
-    PetscCall(TSGetStages(ts, &count, &y));
-    if (!s.stages) PetscCall(VecDuplicateVecs(y[0], t.stage_count, &s.stages));
-    for (PetscInt i = 0; i < t.stage_count; ++i) PetscCall(VecCopy(y[i], s.stages[i]));
-    s.has_stages = true;
-  }
-  s.step = step;
-  PetscFunctionReturn(0);
+// An online schedule over `ram` RAM and `disk` disk slots; null when it would have no slot.
+std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(std::int64_t ram, std::int64_t disk) {
+  (void)disk;
+  if (ram < 1) return nullptr;
+  return std::make_unique<cairn::OnlineRevolve>(ram);
 }
 
-// ---- the disk level: one HDF5 file through cairn::Hdf5Storage ----
-
-#ifdef CAIRN_PETSC_HAVE_HDF5
-// A checkpoint's bytes on this rank: the local part of x, then those of the stages if kept.
-struct LocalVectors {
-  std::vector<Vec> vectors;
-  bool write = false;
-};
-
-void write_vectors(const void* context, void* destination) {
-  const auto& vs = *static_cast<const LocalVectors*>(context);
-  auto* out = static_cast<unsigned char*>(destination);
-  for (Vec v : vs.vectors) {
-    PetscInt n = 0;
-    const PetscScalar* a = nullptr;
-    if (VecGetLocalSize(v, &n) || VecGetArrayRead(v, &a))
-      throw std::runtime_error("VecGetArrayRead failed");
-    std::memcpy(out, a, static_cast<std::size_t>(n) * sizeof(PetscScalar));
-    out += static_cast<std::size_t>(n) * sizeof(PetscScalar);
-    if (VecRestoreArrayRead(v, &a)) throw std::runtime_error("VecRestoreArrayRead failed");
+Action Translate(Action a, const Part& p) {
+  if (a.kind == ActionKind::store || a.kind == ActionKind::restore || a.kind == ActionKind::free) {
+    const auto& map = p.slot_map[a.level == ram_level ? ram_level : disk_level];
+    if (!map.empty()) a.slot = map[static_cast<std::size_t>(a.slot)];
   }
+  if (a.kind == ActionKind::store || a.kind == ActionKind::restore ||
+      a.kind == ActionKind::reverse || a.kind == ActionKind::advance)
+    a.step += p.offset;
+  if (a.kind == ActionKind::advance) a.to += p.offset;
+  return a;
 }
 
-void read_vectors(void* context, const void* source, std::size_t bytes) {
-  auto& vs = *static_cast<LocalVectors*>(context);
-  const auto* in = static_cast<const unsigned char*>(source);
-  std::size_t used = 0;
-  for (Vec v : vs.vectors) {
-    PetscInt n = 0;
-    PetscScalar* a = nullptr;
-    if (VecGetLocalSize(v, &n) || VecGetArrayWrite(v, &a))
-      throw std::runtime_error("VecGetArrayWrite failed");
-    const std::size_t b = static_cast<std::size_t>(n) * sizeof(PetscScalar);
-    if (used + b > bytes)
-      throw std::runtime_error("a disk checkpoint is shorter than the vectors it restores");
-    std::memcpy(a, in + used, b);
-    used += b;
-    if (VecRestoreArrayWrite(v, &a)) throw std::runtime_error("VecRestoreArrayWrite failed");
+// The next action of the streams still to run (the offline plan during the forward run).
+const Action& Peek(Trajectory& t) {
+  while (!t.has_pending) {
+    Part& p = t.reverse_parts.front();
+    if (!p.prelude.empty()) {
+      t.pending = p.prelude.front();
+      p.prelude.pop_front();
+      t.has_pending = true;
+      break;
+    }
+    const Action a = p.schedule ? p.schedule->next() : Action::make_end();
+    if (a.kind == ActionKind::end && t.reverse_parts.size() > 1) {
+      t.reverse_parts.pop_front();
+      continue;
+    }
+    t.pending = Translate(a, p);
+    t.has_pending = true;
   }
+  return t.pending;
 }
 
-std::size_t local_bytes(const std::vector<Vec>& vectors) {
-  std::size_t bytes = 0;
-  for (Vec v : vectors) {
-    PetscInt n = 0;
-    VecGetLocalSize(v, &n);
-    bytes += static_cast<std::size_t>(n) * sizeof(PetscScalar);
-  }
-  return bytes;
-}
-#endif
+// ---- recomputation ----
 
-PetscErrorCode StoreDisk(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t step, Vec x,
-                         bool with_stages) {
-  Trajectory& t = data(tj);
-  PetscFunctionBegin;
-#ifdef CAIRN_PETSC_HAVE_HDF5
-  LocalVectors vs;
-  vs.vectors.push_back(x);
-  with_stages = with_stages && t.stage_count > 0;
-  if (with_stages) {
-    PetscInt count = 0;
-    Vec* y = nullptr;
-    PetscCall(TSGetStages(ts, &count, &y));
-    for (PetscInt i = 0; i < t.stage_count; ++i) vs.vectors.push_back(y[i]);
-  }
-  const cairn::StateWriter writer{write_vectors, &vs, local_bytes(vs.vectors)};
-  try {
-    t.disk_storage->store(slot, step, writer);
-  } catch (const std::exception& e) {
-    t.disk[static_cast<std::size_t>(slot)] = DiskSlot{};
-    SETERRQ(comm_of(tj), PETSC_ERR_FILE_WRITE, "cairn: writing x_%lld to disk slot %lld failed: %s",
-            static_cast<long long>(step), static_cast<long long>(slot), e.what());
-  }
-  t.disk[static_cast<std::size_t>(slot)] = DiskSlot{step, with_stages};
-  tj->diskwrites++;
-#else
-  (void)ts, (void)slot, (void)step, (void)x, (void)with_stages, (void)t;
-  SETERRQ(comm_of(tj), PETSC_ERR_SUP, "cairn: built without the HDF5 disk level");
-#endif
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode LoadDisk(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t step,
-                        bool with_stages) {
-  Trajectory& t = data(tj);
-  PetscFunctionBegin;
-#ifdef CAIRN_PETSC_HAVE_HDF5
-  LocalVectors vs;
-  vs.vectors.push_back(ts->vec_sol);
-  if (with_stages) {
-    PetscInt count = 0;
-    Vec* y = nullptr;
-    PetscCall(TSGetStages(ts, &count, &y));
-    for (PetscInt i = 0; i < t.stage_count; ++i) vs.vectors.push_back(y[i]);
-  }
-  const cairn::StateReader reader{read_vectors, &vs};
-  try {
-    t.disk_storage->restore(slot, step, reader);
-  } catch (const std::exception& e) {
-    SETERRQ(comm_of(tj), PETSC_ERR_FILE_READ,
-            "cairn: reading x_%lld from disk slot %lld failed: %s", static_cast<long long>(step),
-            static_cast<long long>(slot), e.what());
-  }
-  tj->diskreads++;
-#else
-  (void)ts, (void)slot, (void)step, (void)with_stages, (void)t;
-  SETERRQ(comm_of(tj), PETSC_ERR_SUP, "cairn: built without the HDF5 disk level");
-#endif
-  PetscFunctionReturn(0);
-}
-
-// ---- actions ----
-
-PetscErrorCode Store(TSTrajectory tj, TS ts, const Action& a, Vec x, bool stages_available) {
-  Trajectory& t = data(tj);
-  PetscFunctionBegin;
-  const bool with_stages = t.keep_stages && stages_available;
-  if (a.level == ram_level) {
-    PetscCall(StoreRam(t, ts, a.slot, a.step, x, with_stages));
-  } else {
-    PetscCall(StoreDisk(tj, ts, a.slot, a.step, x, with_stages));
-  }
-  const int level = a.level == ram_level ? ram_level : disk_level;
-  t.counters.stores[level]++;
-  std::int64_t used = 0;
-  if (level == ram_level) {
-    for (const RamSlot& s : t.ram) used += s.x ? 1 : 0;
-  } else {
-    for (const DiskSlot& s : t.disk) used += s.step >= 0 ? 1 : 0;
-  }
-  t.counters.peak_slots[level] = std::max(t.counters.peak_slots[level], used);
-  CAIRN_MONITOR(tj, "store x_%lld%s in %s slot %lld", static_cast<long long>(a.step),
-                with_stages ? " (with its stages)" : "", level_name(level),
-                static_cast<long long>(a.slot));
-  PetscFunctionReturn(0);
-}
-
-// Makes the TS hold x_step as the state after step - 1 -> step: ptime, ptime_prev and the step
-// number. The time step is set by the caller (forward for a recomputation, negative for an
-// adjoint).
-void SetClock(Trajectory& t, TS ts, std::int64_t step) {
-  const auto k = static_cast<std::size_t>(step);
-  ts->ptime = t.times[k];
-  ts->ptime_prev = step > 0 ? t.times[k - 1] : t.times[k];
-  ts->steps = static_cast<PetscInt>(step);
-}
-
-PetscErrorCode Restore(TSTrajectory tj, TS ts, const Action& a) {
-  Trajectory& t = data(tj);
-  PetscFunctionBegin;
-  if (a.level == ram_level) {
-    PetscCheck(a.slot >= 0 && static_cast<std::size_t>(a.slot) < t.ram.size(), comm_of(tj),
-               PETSC_ERR_PLIB, "cairn: RAM slot %lld holds nothing, not x_%lld",
-               static_cast<long long>(a.slot), static_cast<long long>(a.step));
-    const RamSlot& s = t.ram[static_cast<std::size_t>(a.slot)];
-    PetscCheck(s.x && s.step == a.step, comm_of(tj), PETSC_ERR_PLIB,
-               "cairn: RAM slot %lld holds x_%lld, not x_%lld", static_cast<long long>(a.slot),
-               static_cast<long long>(s.step), static_cast<long long>(a.step));
-    PetscCall(VecCopy(s.x, ts->vec_sol));
-    t.counters.restores[ram_level]++;
-  } else {
-    PetscCall(LoadDisk(tj, ts, a.slot, a.step, false));
-    t.counters.restores[disk_level]++;
-  }
-  SetClock(t, ts, a.step);
-  t.position = a.step;
-  t.landed = -1;
-  t.final_step_in_ts = false;
-  CAIRN_MONITOR(tj, "restore x_%lld from %s slot %lld", static_cast<long long>(a.step),
-                level_name(a.level == ram_level ? ram_level : disk_level),
-                static_cast<long long>(a.slot));
-  PetscFunctionReturn(0);
-}
-
-// TSStep from x_from (in the TS) to x_to, with the step sizes of the forward run.
+// TSStep from x_from (in the TS) to x_to, with the step sizes of the forward run, doing after
+// each step what TSSolve does: the tangent linear step of a second-order run and TSPostStep. The
+// event handler is not run: no recomputation crosses a TS event (the run is cut into segments at
+// the events, and the step that ends at one is reversed from its stored stages).
 PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t to) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
@@ -355,11 +118,15 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
              "cairn: asked to advance from x_%lld but the TS holds x_%lld",
              static_cast<long long>(from), static_cast<long long>(t.position));
   const TSConvergedReason reason = ts->reason;
+  // An adaptive controller must not reject the forward run's own steps (its error history is
+  // that of a later step now); the sizes are the forward run's anyway.
+  const PetscBool always_accept = ts->adapt ? ts->adapt->always_accept : PETSC_FALSE;
+  if (ts->adapt) PetscCall(TSAdaptSetAlwaysAccept(ts->adapt, PETSC_TRUE));
   for (std::int64_t k = from; k < to; ++k) {
     SetClock(t, ts, k);
     const auto next = static_cast<std::size_t>(k + 1);
     // The forward run's own step size when it is consistent with where the step landed (it is,
-    // unless a controller rejected the step or clipped it at the final time).
+    // unless a controller rejected the step, an event shortened it or it was clipped at the end).
     PetscReal dt = t.step_sizes[next - 1];
     if (t.times[next - 1] + dt != t.times[next]) dt = t.times[next] - t.times[next - 1];
     ts->time_step = dt;
@@ -371,6 +138,11 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
                "cairn: recomputing step %lld -> %lld failed (TSConvergedReason %d)",
                static_cast<long long>(k), static_cast<long long>(k + 1),
                static_cast<int>(ts->reason));
+    if (t.tlm) {
+      ts->steps--;  // TSSolve's order: the tangent linear step sees the step number of x_k
+      PetscCall(TSForwardStep(ts));
+      ts->steps++;
+    }
     const PetscReal expected = t.times[next];
     PetscCheck(std::abs(ts->ptime - expected) <= 1e-10 * std::max<PetscReal>(1, std::abs(expected)),
                comm_of(tj), PETSC_ERR_PLIB,
@@ -383,17 +155,10 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
     t.landed = k + 1;
     t.position = k + 1;
   }
+  if (ts->adapt) PetscCall(TSAdaptSetAlwaysAccept(ts->adapt, always_accept));
   t.final_step_in_ts = false;
   t.counters.recomputed += to - from;
   tj->recomps += static_cast<PetscInt>(to - from);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode Advance(TSTrajectory tj, TS ts, const Action& a) {
-  PetscFunctionBegin;
-  CAIRN_MONITOR(tj, "advance x_%lld -> x_%lld (recomputed)", static_cast<long long>(a.from()),
-                static_cast<long long>(a.to));
-  PetscCall(Recompute(tj, ts, a.from(), a.to));
   PetscFunctionReturn(0);
 }
 
@@ -405,33 +170,8 @@ PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
     CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages are still in the TS",
                   static_cast<long long>(n - 1), static_cast<long long>(n));
   } else {
-    // A slot that still holds x_n with the stages of step n-1 -> n saves the TSStep.
     bool served = false;
-    if (t.keep_stages) {
-      for (std::size_t i = 0; i < t.ram.size() && !served; ++i) {
-        RamSlot& s = t.ram[i];
-        if (s.step != n || !s.has_stages) continue;
-        PetscInt count = 0;
-        Vec* y = nullptr;
-        PetscCall(TSGetStages(ts, &count, &y));
-        PetscCall(VecCopy(s.x, ts->vec_sol));
-        for (PetscInt k = 0; k < t.stage_count; ++k) PetscCall(VecCopy(s.stages[k], y[k]));
-        t.counters.restores[ram_level]++;
-        served = true;
-        CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from RAM slot %lld",
-                      static_cast<long long>(n - 1), static_cast<long long>(n),
-                      static_cast<long long>(i));
-      }
-      for (std::size_t i = 0; i < t.disk.size() && !served; ++i) {
-        if (t.disk[i].step != n || !t.disk[i].has_stages) continue;
-        PetscCall(LoadDisk(tj, ts, static_cast<std::int64_t>(i), n, true));
-        t.counters.restores[disk_level]++;
-        served = true;
-        CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from disk slot %lld",
-                      static_cast<long long>(n - 1), static_cast<long long>(n),
-                      static_cast<long long>(i));
-      }
-    }
+    PetscCall(ServeFromStages(tj, ts, n, &served));
     if (served) {
       t.counters.stages_reused++;
     } else {
@@ -449,36 +189,31 @@ PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
   PetscFunctionReturn(0);
 }
 
-const Action& Peek(Trajectory& t) {
-  if (!t.has_pending) {
-    t.pending = t.schedule->next();
-    t.has_pending = true;
-  }
-  return t.pending;
-}
-
 // ---- set: the forward run ----
 
-PetscErrorCode SetOnline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
-  Trajectory& t = data(tj);
+PetscErrorCode StoreAll(TSTrajectory tj, TS ts, const std::vector<Action>& actions, Vec x,
+                        const Part* part) {
+  PetscFunctionBegin;
+  for (const Action& raw : actions) {
+    const Action a = part ? Translate(raw, *part) : raw;
+    if (a.kind == ActionKind::store) PetscCall(Store(tj, ts, a, x, true));
+  }
+  PetscFunctionReturn(0);
+}
+
+// One step of an online schedule: the run's step n is the schedule's step n - offset.
+PetscErrorCode SetOnline(TSTrajectory tj, TS ts, cairn::OnlineSchedule& online, std::int64_t n,
+                         std::int64_t offset, const Part* part, Vec x) {
   PetscFunctionBegin;
   try {
-    if (n == 0) {
-      PetscCall(Store(tj, ts, t.online->start(), x, false));
+    if (n == offset) {
+      const std::vector<Action> first{online.start()};
+      PetscCall(StoreAll(tj, ts, first, x, part));
     } else {
-      PetscCheck(n == t.online->steps() + 1, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+      PetscCheck(n - offset == online.steps() + 1, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
                  "cairn: TSTrajectorySet for step %lld after step %lld", static_cast<long long>(n),
-                 static_cast<long long>(t.online->steps()));
-      const std::vector<Action>& actions = t.online->advanced();
-      for (const Action& a : actions) {
-        if (a.kind == ActionKind::store) PetscCall(Store(tj, ts, a, x, true));
-      }
-    }
-    if (ts->reason) {
-      t.online->finish();
-      t.planned_steps = n;
-      t.phase = Phase::reverse;
-      t.final_step_in_ts = true;
+                 static_cast<long long>(online.steps() + offset));
+      PetscCall(StoreAll(tj, ts, online.advanced(), x, part));
     }
   } catch (const std::exception& e) {
     SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: online schedule: %s", e.what());
@@ -486,29 +221,94 @@ PetscErrorCode SetOnline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
   PetscFunctionReturn(0);
 }
 
+// Segment s's online schedule, if it has one (segment 0's is the trajectory's own).
+cairn::OnlineSchedule* OnlineOf(Trajectory& t, std::size_t s) {
+  return s == 0 ? t.online : t.segments[s].online.get();
+}
+
+Part SegmentPart(Trajectory& t, std::size_t s) {
+  Part p;
+  p.schedule = OnlineOf(t, s);
+  p.offset = t.segments[s].start;
+  p.slot_map[ram_level] = t.segments[s].slot_map[ram_level];
+  p.slot_map[disk_level] = t.segments[s].slot_map[disk_level];
+  return p;
+}
+
+bool HoldsSegmentStart(const Trajectory& t, int level, std::int64_t slot) {
+  for (const Segment& s : t.segments)
+    if (s.start_slot == slot && s.start_level == level) return true;
+  return false;
+}
+
+// The slots of `level` that hold no segment's first state (at most 4096 are handed out: more than
+// any plan over the steps of one segment uses for long), after `first` if it is >= 0.
+std::vector<std::int64_t> FreeSlots(const Trajectory& t, int level, std::int64_t first) {
+  std::vector<std::int64_t> slots;
+  if (first >= 0) slots.push_back(first);
+  const std::int64_t total = level == ram_level ? t.ram_slots : t.disk_slots;
+  for (std::int64_t j = 0; j < total && slots.size() < 4096; ++j)
+    if (!HoldsSegmentStart(t, level, j)) slots.push_back(j);
+  return slots;
+}
+
+// A new segment from x_m (in the TS): the current one keeps only its first state; the new one
+// gets an online schedule in the other free slots, whose first store is x_m.
+PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_event, Vec x) {
+  Trajectory& t = data(tj);
+  PetscFunctionBegin;
+  Segment& first = t.segments.front();
+  if (first.start_slot < 0)
+    PetscCheck(FindInitialState(t, &first.start_level, &first.start_slot), comm_of(tj),
+               PETSC_ERR_PLIB, "cairn: no checkpoint holds x_0");
+  Segment s;
+  s.start = m;
+  s.after_event = after_event;
+  s.slot_map[ram_level] = FreeSlots(t, ram_level, -1);
+  s.slot_map[disk_level] = FreeSlots(t, disk_level, -1);
+  const auto ram = static_cast<std::int64_t>(s.slot_map[ram_level].size());
+  const auto disk = static_cast<std::int64_t>(s.slot_map[disk_level].size());
+  if (ram + disk == 0) {
+    PetscCheck(!after_event, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+               "cairn: a TS event at step %lld needs a checkpoint for the state after it, but "
+               "all %lld hold x_0 and the states after earlier events; give "
+               "-ts_trajectory_max_cps_ram at least the number of events + 2",
+               static_cast<long long>(m), static_cast<long long>(t.ram_slots + t.disk_slots));
+    // Nothing more is stored; the adjoint replans the whole run from x_0.
+    t.placing = false;
+    t.reverse_parts.clear();
+    t.has_pending = false;
+    PetscFunctionReturn(0);
+  }
+  s.online = OnlinePlan(ram, disk);
+  t.segments.push_back(std::move(s));
+  Segment& added = t.segments.back();
+  Action store = Action::make_store(0, 0, ram >= 1 ? ram_level : disk_level);
+  try {
+    if (added.online) store = added.online->start();
+  } catch (const std::exception& e) {
+    SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: online schedule: %s", e.what());
+  }
+  Part part = SegmentPart(t, t.segments.size() - 1);
+  store = Translate(store, part);
+  added.start_level = store.level;
+  added.start_slot = store.slot;
+  PetscCall(Store(tj, ts, store, x, true, after_event));
+  t.segment_count = static_cast<std::int64_t>(t.segments.size());
+  CAIRN_MONITOR(tj, "segment %lld starts at x_%lld (%s): %lld RAM and %lld disk checkpoints",
+                static_cast<long long>(t.segments.size() - 1), static_cast<long long>(m),
+                after_event ? "after a TS event" : "past the planned steps",
+                static_cast<long long>(ram), static_cast<long long>(disk));
+  t.reverse_parts.clear();  // an offline plan is given up
+  t.has_pending = false;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
   Trajectory& t = data(tj);
   const std::int64_t N = t.planned_steps;
   PetscFunctionBegin;
-  PetscCheck(n <= N, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: the forward run went past the %lld steps planned from -ts_max_steps; "
-             "use -ts_trajectory_cairn_online when the step count is not known in advance",
-             static_cast<long long>(N));
-  if (n == N) {
-    PetscCheck(ts->reason != TS_CONVERGED_ITERATING, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-               "cairn: the forward run continues past the %lld steps planned from -ts_max_steps; "
-               "use -ts_trajectory_cairn_online when the step count is not known in advance",
-               static_cast<long long>(N));
-    t.phase = Phase::reverse;
-    t.final_step_in_ts = true;
-    PetscFunctionReturn(0);
-  }
-  PetscCheck(ts->reason == TS_CONVERGED_ITERATING, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: the forward run ended after %lld steps, but the schedule was planned for "
-             "%lld (from -ts_max_steps); use -ts_trajectory_cairn_online when the step count is "
-             "not known in advance",
-             static_cast<long long>(n), static_cast<long long>(N));
-  if (n < t.advance_target) PetscFunctionReturn(0);
+  if (n == N || n < t.advance_target) PetscFunctionReturn(0);
   for (;;) {
     const Action a = Peek(t);
     if (a.kind == ActionKind::store) {
@@ -543,16 +343,103 @@ PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
   PetscFunctionReturn(0);
 }
 
+// Segment s, steps [start, end), reversed from its first state by a new offline plan. When the
+// next segment began with an event, its first state holds the stages of step end-1 -> end: that
+// step is reversed from them first, so that the recomputations run only after TSAdjointSolve
+// has undone the event (the user's post-event function in reverse).
+PetscErrorCode AppendRestart(TSTrajectory tj, std::size_t s, std::int64_t end) {
+  Trajectory& t = data(tj);
+  PetscFunctionBegin;
+  Segment& seg = t.segments[s];
+  if (seg.start_slot < 0)
+    PetscCheck(FindInitialState(t, &seg.start_level, &seg.start_slot), comm_of(tj), PETSC_ERR_PLIB,
+               "cairn: no checkpoint holds x_0");
+  const bool served = s + 1 < t.segments.size() && t.segments[s + 1].after_event;
+  const std::int64_t steps = end - seg.start - (served ? 1 : 0);
+  Part p;
+  if (served) p.prelude.push_back(Action::make_reverse(end - 1));
+  if (steps >= 1) {
+    p.offset = seg.start;
+    // The plan's first slot is the segment's own, where it stores x_start again (a no-op).
+    // After an event the previous segment still needs that slot's stages: only Revolve, which
+    // never gives up its slot 0, may have it then.
+    p.slot_map[ram_level] =
+        FreeSlots(t, ram_level, seg.start_level == ram_level ? seg.start_slot : -1);
+    p.slot_map[disk_level] =
+        FreeSlots(t, disk_level, seg.start_level == disk_level ? seg.start_slot : -1);
+    auto ram = static_cast<std::int64_t>(p.slot_map[ram_level].size());
+    auto disk = static_cast<std::int64_t>(p.slot_map[disk_level].size());
+    const bool revolve = ram >= 1 && (disk == 0 || ram >= steps);
+    if (seg.after_event && !(revolve && seg.start_level == ram_level)) {
+      auto& own = p.slot_map[seg.start_level];
+      own.erase(own.begin());
+      ram = static_cast<std::int64_t>(p.slot_map[ram_level].size());
+      disk = static_cast<std::int64_t>(p.slot_map[disk_level].size());
+      PetscCheck(ram + disk >= 1, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+                 "cairn: no checkpoint is left to reverse steps %lld..%lld (between TS events); "
+                 "give -ts_trajectory_max_cps_ram at least the number of events + 2",
+                 static_cast<long long>(seg.start), static_cast<long long>(end - 1));
+    }
+    std::int64_t forward = 0;
+    try {
+      p.owned = OfflinePlan(t, steps, ram, disk, &forward);
+    } catch (const std::exception& e) {
+      SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
+    }
+    p.schedule = p.owned.get();
+    p.prelude.push_back(Action::make_restore(seg.start_slot, seg.start, seg.start_level));
+  }
+  t.reverse_parts.push_back(std::move(p));
+  PetscFunctionReturn(0);
+}
+
+// The adjoint starts: the forward run has T steps. Chooses the streams that reverse them: the
+// last segment's own schedule when it can, new offline plans for the others.
+PetscErrorCode BeginReverse(TSTrajectory tj) {
+  Trajectory& t = data(tj);
+  PetscFunctionBegin;
+  const auto T = static_cast<std::int64_t>(t.times.size()) - 1;
+  PetscCheck(T >= 1, comm_of(tj), PETSC_ERR_ORDER,
+             "cairn: TSAdjointSolve after a forward run of no step");
+  // A last segment of no step (an event at the final state) only holds x_T with its stages.
+  if (t.segments.size() > 1 && t.segments.back().start == T) t.segments.back().online.reset();
+  const bool as_planned = t.segments.size() == 1 && t.placing && (t.online || T == t.offline_steps);
+  if (!as_planned) {
+    t.reverse_parts.clear();
+    t.has_pending = false;
+  }
+  if (T < t.offline_steps && t.segments.size() == 1 && !t.online)
+    t.replanned = "the run ended after " + std::to_string(T) + " of the " +
+                  std::to_string(t.offline_steps) + " steps planned; replanned from x_0";
+  for (std::size_t s = t.segments.size(); s-- > 0;) {
+    const std::int64_t end = s + 1 < t.segments.size() ? t.segments[s + 1].start : T;
+    if (end == t.segments[s].start) continue;
+    cairn::OnlineSchedule* online = OnlineOf(t, s);
+    const bool last = s + 1 == t.segments.size();
+    if (last && as_planned && !online) continue;  // the offline plan's stream goes on
+    if (last && online && t.placing) {
+      try {
+        online->finish();
+      } catch (const std::exception& e) {
+        SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: online schedule: %s", e.what());
+      }
+      t.reverse_parts.push_back(SegmentPart(t, s));
+    } else {
+      PetscCall(AppendRestart(tj, s, end));
+    }
+  }
+  if (t.reverse_parts.empty()) t.reverse_parts.emplace_back();  // nothing left: `end`
+  t.planned_steps = T;
+  t.phase = Phase::reverse;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, PetscReal time,
                                      Vec x) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   PetscCheck(t.phase != Phase::idle || stepnum == 0, comm_of(tj), PETSC_ERR_ORDER,
              "cairn: the trajectory starts at step 0, not %d", static_cast<int>(stepnum));
-  PetscCheck(!ts->forward_solve, comm_of(tj), PETSC_ERR_SUP,
-             "cairn: second-order adjoints (TSAdjointSetForward) need the tangent linear "
-             "sensitivities of every step, which this trajectory does not checkpoint; use "
-             "-ts_trajectory_type memory for them");
   if (stepnum == 0) {
     // A new forward run (TSSolve again without an adjoint in between): start over.
     t.phase = Phase::forward;
@@ -560,22 +447,56 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     t.step_sizes.clear();
     t.has_pending = false;
     t.advance_target = 0;
-    if (t.schedule && !t.online) t.schedule->reset();
-    if (t.online) t.planned_steps = -1;
+    t.segments.clear();
+    t.segments.emplace_back();
+    t.segment_count = 1;
+    t.placing = true;
+    t.replanned.clear();
+    t.reverse_parts.clear();
+    t.events_seen = ts->event ? ts->event->recorder.ctr : 0;
+    for (RamSlot& s : t.ram) s.step = -1;  // what the last run stored is stale now
+    for (DiskSlot& s : t.disk) s.step = -1;
+    // Second order: TSAdjointSetForward with Hessian products. Forward sensitivities alone
+    // (TSForwardSetSensitivities, as in ex23fwdadj) need nothing from the trajectory.
+    t.tlm = ts->forward_solve && ts->vecs_sensi2 && ts->mat_sensip;
+    PetscCall(OpenDisk(tj, ts));
+    t.planned_steps = t.offline_steps;
+    if (t.schedule && !t.online) {
+      t.schedule->reset();
+      Part p;
+      p.schedule = t.schedule.get();
+      t.reverse_parts.push_back(std::move(p));
+    }
   }
   PetscCheck(t.phase == Phase::forward, comm_of(tj), PETSC_ERR_ORDER,
-             "cairn: TSTrajectorySet at step %d after the forward run ended",
+             "cairn: TSTrajectorySet at step %d after the adjoint run started",
              static_cast<int>(stepnum));
   PetscCheck(static_cast<std::size_t>(stepnum) == t.times.size(), comm_of(tj), PETSC_ERR_ORDER,
              "cairn: TSTrajectorySet for step %d, expected step %d", static_cast<int>(stepnum),
              static_cast<int>(t.times.size()));
   t.times.push_back(time);
   t.step_sizes.push_back(ts->time_step);
-  if (t.online) {
-    PetscCall(SetOnline(tj, ts, stepnum, x));
-  } else {
-    PetscCall(SetOffline(tj, ts, stepnum, x));
+  const bool after_event = ts->event && ts->event->recorder.ctr > t.events_seen;
+  if (ts->event) t.events_seen = ts->event->recorder.ctr;
+  const std::int64_t n = stepnum;
+  const bool offline = t.segments.size() == 1 && !t.online;
+  const bool past_plan =
+      offline &&
+      (n > t.offline_steps || (n == t.offline_steps && ts->reason == TS_CONVERGED_ITERATING));
+  if (!t.placing) {
+    // No slot is left for a new segment: nothing more is stored.
+  } else if (n > 0 && (after_event || past_plan)) {
+    if (past_plan && t.replanned.empty())
+      t.replanned = "the run went past the " + std::to_string(t.offline_steps) +
+                    " steps planned; steps from " + std::to_string(n) + " on placed online";
+    PetscCall(StartSegment(tj, ts, n, after_event, x));
+  } else if (offline) {
+    PetscCall(SetOffline(tj, ts, n, x));
+  } else if (cairn::OnlineSchedule* online = OnlineOf(t, t.segments.size() - 1)) {
+    const Part part = SegmentPart(t, t.segments.size() - 1);
+    PetscCall(SetOnline(tj, ts, *online, n, part.offset, &part, x));
   }
+  t.final_step_in_ts = n > 0;  // x_n and the stages of step n-1 -> n are in the TS
   PetscFunctionReturn(0);
 }
 
@@ -585,7 +506,9 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   if (stepnum == 0) {
-    // After the last adjoint step: every step must have been reversed.
+    // After the last adjoint step: every step must have been reversed. TSAdjointSolve reads the
+    // time of x_0 from here (its last adjoint monitor call prints it).
+    if (time && !t.times.empty()) *time = t.times.front();
     if (t.phase == Phase::reverse) {
       while (Peek(t).kind == ActionKind::free) t.has_pending = false;
       const Action& a = Peek(t);
@@ -596,8 +519,9 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     }
     PetscFunctionReturn(0);
   }
-  PetscCheck(t.phase == Phase::reverse, comm_of(tj), PETSC_ERR_ORDER,
-             "cairn: TSTrajectoryGet(%d) before the forward run ended", static_cast<int>(stepnum));
+  PetscCheck(t.phase != Phase::idle, comm_of(tj), PETSC_ERR_ORDER,
+             "cairn: TSTrajectoryGet(%d) before a forward run", static_cast<int>(stepnum));
+  if (t.phase == Phase::forward) PetscCall(BeginReverse(tj));
   PetscCheck(stepnum <= t.planned_steps, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
              "cairn: TSTrajectoryGet(%d) but the run has %lld steps", static_cast<int>(stepnum),
              static_cast<long long>(t.planned_steps));
@@ -615,7 +539,9 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
         PetscCall(Store(tj, ts, a, ts->vec_sol, t.landed == a.step));
         break;
       case ActionKind::advance:
-        PetscCall(Advance(tj, ts, a));
+        CAIRN_MONITOR(tj, "advance x_%lld -> x_%lld (recomputed)", static_cast<long long>(a.from()),
+                      static_cast<long long>(a.to));
+        PetscCall(Recompute(tj, ts, a.from(), a.to));
         break;
       case ActionKind::free:
         break;
@@ -634,16 +560,14 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
   }
 }
 
-// ---- setup, options, view, reset, destroy ----
+// ---- setup, view, reset, destroy ----
 
 PetscErrorCode ResetRun(TSTrajectory tj) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
-  PetscCall(DestroyRam(t));
-#ifdef CAIRN_PETSC_HAVE_HDF5
-  t.disk_storage.reset();  // closes and removes the file (collective)
-#endif
-  t.disk.clear();
+  PetscCall(DestroyCheckpoints(t));
+  t.reverse_parts.clear();
+  t.segments.clear();
   t.schedule.reset();
   t.online = nullptr;
   t.phase = Phase::idle;
@@ -669,95 +593,12 @@ PetscErrorCode TSTrajectoryDestroy_Cairn(TSTrajectory tj) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o) {
-  PetscFunctionBegin;
-  PetscCheck(
-      o.max_cps_ram == -1 || o.max_cps_ram >= 1 || (o.max_cps_ram == 0 && o.max_cps_disk > 0),
-      comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-      "cairn: -ts_trajectory_max_cps_ram %lld is not allowed: give the number of checkpoints "
-      "in RAM (at least 1; 0 only with disk checkpoints), or -1 (the default) to keep "
-      "every step",
-      static_cast<long long>(o.max_cps_ram));
-  PetscCheck(o.max_cps_disk >= 0, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-             "cairn: -ts_trajectory_max_cps_disk %lld is not allowed: give the number of "
-             "checkpoints on disk (0, the default, for none)",
-             static_cast<long long>(o.max_cps_disk));
-  PetscCheck(
-      std::isfinite(o.write_cost) && o.write_cost >= 0 && std::isfinite(o.read_cost) &&
-          o.read_cost >= 0,
-      comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-      "cairn: -ts_trajectory_cairn_disk_write_cost %g and -ts_trajectory_cairn_disk_read_cost "
-      "%g must be finite and >= 0 (the price of one checkpoint's write or read, in forward "
-      "steps)",
-      static_cast<double>(o.write_cost), static_cast<double>(o.read_cost));
-#ifndef CAIRN_PETSC_HAVE_HDF5
-  PetscCheck(o.max_cps_disk == 0, comm_of(tj), PETSC_ERR_SUP,
-             "cairn: -ts_trajectory_max_cps_disk %lld needs the HDF5 disk level, and this "
-             "libcairn_petsc was built without it (build Cairn with parallel HDF5: "
-             "libhdf5-openmpi-dev)",
-             static_cast<long long>(o.max_cps_disk));
-#endif
-  PetscFunctionReturn(0);
-}
-
-// A checkpoint count, read as text and parsed here into 64 bits. PetscOptionsInt parses into
-// PetscInt, 32 bits in Debian's PETSc, and wraps what does not fit: 4294967298 ran with 2
-// checkpoints and 2^63 - 1 became -1, "keep every step".
-PetscErrorCode OptionCount(TSTrajectory tj, PetscOptionItems* PetscOptionsObject, const char* name,
-                           const char* help, const char* manual, std::int64_t* value) {
-  PetscFunctionBegin;
-  char text[64];
-  std::snprintf(text, sizeof text, "%lld", static_cast<long long>(*value));
-  PetscBool given = PETSC_FALSE;
-  PetscCall(PetscOptionsString(name, help, manual, text, text, sizeof text, &given));
-  if (given) {
-    errno = 0;
-    char* end = nullptr;
-    const long long parsed = std::strtoll(text, &end, 10);
-    PetscCheck(end != text && *end == '\0' && errno == 0, comm_of(tj), PETSC_ERR_ARG_WRONG,
-               "cairn: %s %s is not allowed: give a whole number from -1 to %lld", name, text,
-               static_cast<long long>(std::numeric_limits<std::int64_t>::max()));
-    *value = parsed;
-  }
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj,
-                                                PetscOptionItems* PetscOptionsObject) {
-  Options& o = data(tj).options;
-  PetscFunctionBegin;
-  PetscOptionsHeadBegin(PetscOptionsObject, "Cairn checkpointing trajectory options");
-  PetscCall(OptionCount(tj, PetscOptionsObject, "-ts_trajectory_max_cps_ram",
-                        "Checkpoints in RAM (-1: every step)", "TSTrajectorySetMaxCpsRAM",
-                        &o.max_cps_ram));
-  PetscCall(OptionCount(tj, PetscOptionsObject, "-ts_trajectory_max_cps_disk",
-                        "Checkpoints on disk (HDF5)", "TSTrajectorySetMaxCpsDisk",
-                        &o.max_cps_disk));
-  PetscCall(PetscOptionsBool("-ts_trajectory_cairn_online",
-                             "Use the online schedule even when the step count is known", "",
-                             o.force_online, &o.force_online, nullptr));
-  PetscCall(PetscOptionsReal("-ts_trajectory_cairn_disk_write_cost",
-                             "Price of writing one checkpoint to disk, in forward steps", "",
-                             o.write_cost, &o.write_cost, nullptr));
-  PetscCall(PetscOptionsReal("-ts_trajectory_cairn_disk_read_cost",
-                             "Price of reading one checkpoint from disk, in forward steps", "",
-                             o.read_cost, &o.read_cost, nullptr));
-  char file[PETSC_MAX_PATH_LEN] = "";
-  PetscBool given = PETSC_FALSE;
-  PetscCall(
-      PetscOptionsString("-ts_trajectory_cairn_disk_file",
-                         "The HDF5 file for disk checkpoints (default: a new file in $TMPDIR)", "",
-                         file, file, sizeof file, &given));
-  if (given) o.disk_file = file;
-  PetscOptionsHeadEnd();
-  PetscCall(CheckOptions(tj, o));
-  PetscFunctionReturn(0);
-}
-
-// The step count when it is known before the run: fixed steps and -ts_max_steps reached before
-// -ts_max_time. A count derived from max_time / dt alone is not trusted: rounding and
-// TS_EXACTFINALTIME_MATCHSTEP can add or drop a step.
-PetscErrorCode KnownStepCount(TS ts, std::int64_t* steps, std::string* why_not) {
+// The step count of a run with fixed steps, by PETSc's rule (that of its memory type): the
+// smaller of -ts_max_steps and ceil((max_time - t_0) / dt). A run that ends elsewhere (rounding,
+// TS_EXACTFINALTIME_MATCHSTEP, a second TSSolve that carries on) is still reversed: BeginReverse
+// and StartTail replan it.
+PetscErrorCode PredictStepCount(TS ts, std::int64_t* steps, std::string* source,
+                                std::string* why_not) {
   PetscFunctionBegin;
   *steps = -1;
   PetscBool fixed = PETSC_TRUE;
@@ -768,18 +609,28 @@ PetscErrorCode KnownStepCount(TS ts, std::int64_t* steps, std::string* why_not) 
     *why_not = "adaptive time steps";
     PetscFunctionReturn(0);
   }
-  if (ts->max_steps >= PETSC_MAX_INT || ts->max_steps <= 0) {
-    *why_not = "no -ts_max_steps";
+  std::int64_t by_steps = -1, by_time = -1;
+  if (ts->max_steps > 0 && ts->max_steps < PETSC_MAX_INT) by_steps = ts->max_steps - ts->steps;
+  const double span = static_cast<double>(ts->max_time) - static_cast<double>(ts->ptime);
+  const double dt = static_cast<double>(ts->time_step);
+  if (ts->max_time < PETSC_MAX_REAL && dt > 0 && span > 0 &&
+      span / dt < static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2))
+    by_time = static_cast<std::int64_t>(std::ceil(span / dt));
+  if (by_steps < 0 && by_time < 0) {
+    *why_not = "neither -ts_max_steps nor -ts_max_time bounds the run";
     PetscFunctionReturn(0);
   }
-  const double span = static_cast<double>(ts->max_time - ts->ptime);
-  const double reach =
-      static_cast<double>(ts->max_steps - ts->steps) * static_cast<double>(ts->time_step);
-  if (!(reach < span * (1 - 1e-9))) {
-    *why_not = "-ts_max_time may end the run before -ts_max_steps";
-    PetscFunctionReturn(0);
+  if (by_time < 0 || (by_steps >= 0 && by_steps <= by_time)) {
+    *steps = by_steps;
+    *source = "-ts_max_steps";
+  } else {
+    *steps = by_time;
+    *source = "ceil((max_time - t_0) / dt)";
   }
-  *steps = ts->max_steps - ts->steps;
+  if (*steps < 1) {
+    *steps = -1;
+    *why_not = "the run makes no step";
+  }
   PetscFunctionReturn(0);
 }
 
@@ -791,8 +642,6 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
   PetscCheck(tj->adjoint_solve_mode, comm_of(tj), PETSC_ERR_SUP,
              "cairn: this trajectory serves TSAdjointSolve only; for TSTrajectoryGetVecs() and "
              "other uses of the stored trajectory use -ts_trajectory_type memory");
-  PetscCheck(!ts->event, comm_of(tj), PETSC_ERR_SUP,
-             "cairn: TS events (TSSetEventHandler) are not supported with the cairn trajectory");
   PetscCall(ResetRun(tj));
   t.counters = Counters{};
   t.keep_stages = !tj->solution_only;
@@ -800,9 +649,11 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
 
   std::int64_t steps = -1;
   t.why_online.clear();
+  t.count_source.clear();
   t.kind.clear();
+  t.replanned.clear();
   t.planned_forward = -1;
-  PetscCall(KnownStepCount(ts, &steps, &t.why_online));
+  PetscCall(PredictStepCount(ts, &steps, &t.count_source, &t.why_online));
   if (o.force_online) {
     steps = -1;
     t.why_online = "-ts_trajectory_cairn_online";
@@ -818,64 +669,24 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
                  "cairn: disk checkpoints need the number of steps before the run (%s): give "
                  "-ts_max_steps with fixed steps, or drop -ts_trajectory_max_cps_disk",
                  t.why_online.c_str());
-      auto online = std::make_unique<cairn::OnlineRevolve>(o.max_cps_ram);
+      t.ram_slots = o.max_cps_ram;
+      t.disk_slots = o.max_cps_disk;
+      std::unique_ptr<cairn::OnlineSchedule> online = OnlinePlan(t.ram_slots, t.disk_slots);
       t.online = online.get();
       t.schedule = std::move(online);
-      t.ram_slots = o.max_cps_ram;
-      t.disk_slots = 0;
       t.kind = "online";
-    } else if (o.max_cps_ram == -1 || o.max_cps_disk == 0 || o.max_cps_ram >= steps) {
-      t.ram_slots = o.max_cps_ram == -1 ? steps : std::min<std::int64_t>(o.max_cps_ram, steps);
-      t.disk_slots = 0;
-      auto revolve = std::make_unique<cairn::Revolve>(steps, t.ram_slots);
-      t.planned_forward = revolve->forward_steps();
-      t.kind = "revolve";
-      t.schedule = std::move(revolve);
     } else {
-      t.ram_slots = o.max_cps_ram;
-      t.disk_slots = std::min<std::int64_t>(o.max_cps_disk, steps);
-      auto multilevel = std::make_unique<cairn::MultilevelRevolve>(
-          steps,
-          std::vector<cairn::StorageLevel>{{t.ram_slots, 0, 0},
-                                           {t.disk_slots, o.write_cost, o.read_cost}},
-          cairn::StepCosts{1, 0});
-      std::int64_t forward = 0;
-      for (Action a = multilevel->next(); a.kind != ActionKind::end; a = multilevel->next()) {
-        if (a.kind == ActionKind::advance) forward += a.to - a.from();
-      }
-      multilevel->reset();
-      t.planned_forward = forward;
-      t.kind = "multilevel";
-      t.schedule = std::move(multilevel);
+      t.ram_slots = o.max_cps_ram == -1 ? steps : std::min<std::int64_t>(o.max_cps_ram, steps);
+      t.disk_slots = o.max_cps_ram == -1 ? 0 : std::min<std::int64_t>(o.max_cps_disk, steps);
+      t.schedule = OfflinePlan(t, steps, t.ram_slots, t.disk_slots, &t.planned_forward);
+      t.kind = t.schedule->name();
     }
   } catch (const std::exception& e) {
     SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
   }
-  t.planned_steps = steps;
+  t.planned_steps = t.offline_steps = steps;
   // Filled as slots are first used (StoreRam); reserved up front only up to a modest count.
   t.ram.assign(static_cast<std::size_t>(std::clamp<std::int64_t>(t.ram_slots, 0, 4096)), RamSlot{});
-
-#ifdef CAIRN_PETSC_HAVE_HDF5
-  if (t.disk_slots > 0) {
-    PetscInt n = 0;
-    PetscCall(VecGetLocalSize(ts->vec_sol, &n));
-    const std::size_t slot_bytes = static_cast<std::size_t>(n) * sizeof(PetscScalar) *
-                                   static_cast<std::size_t>(t.keep_stages ? t.stage_count + 1 : 1);
-    cairn::Hdf5StorageOptions options;
-    options.path = o.disk_file;
-    options.keep_file = tj->keepfiles;
-    // PETSc ends a failed run with MPI_Abort: only a file without a name is sure to go away.
-    options.unlink_while_open = true;
-    try {
-      t.disk_storage = std::make_unique<cairn::Hdf5Storage>(
-          comm_of(tj), t.disk_slots, std::max<std::size_t>(slot_bytes, 1), options);
-    } catch (const std::exception& e) {
-      SETERRQ(comm_of(tj), PETSC_ERR_FILE_OPEN, "cairn: cannot open the disk checkpoint file: %s",
-              e.what());
-    }
-    t.disk.assign(static_cast<std::size_t>(t.disk_slots), DiskSlot{});
-  }
-#endif
   PetscFunctionReturn(0);
 }
 
@@ -898,14 +709,19 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
         viewer,
         "  Cairn schedule: multilevel, %lld steps, %lld checkpoints in RAM and %lld on disk (write "
         "%g, read %g forward steps)\n",
-        static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots),
+        static_cast<long long>(t.offline_steps), static_cast<long long>(t.ram_slots),
         static_cast<long long>(t.disk_slots), static_cast<double>(t.options.write_cost),
         static_cast<double>(t.options.read_cost)));
   } else {
     PetscCall(PetscViewerASCIIPrintf(
         viewer, "  Cairn schedule: revolve, %lld steps, %lld checkpoints in RAM\n",
-        static_cast<long long>(t.planned_steps), static_cast<long long>(t.ram_slots)));
+        static_cast<long long>(t.offline_steps), static_cast<long long>(t.ram_slots)));
   }
+  if (t.kind != "online")
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn step count planned from %s\n",
+                                     t.count_source.c_str()));
+  if (!t.replanned.empty())
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn: %s\n", t.replanned.c_str()));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn checkpoint content: %s\n",
                                    t.keep_stages ? "solution and stages" : "solution only"));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n",
@@ -951,10 +767,11 @@ PetscErrorCode TSTrajectoryCreate_Cairn(TSTrajectory tj, TS ts) {
 }
 
 }  // namespace
+}  // namespace cairn_petsc
 
 PetscErrorCode CairnTSTrajectoryRegister(void) {
   PetscFunctionBegin;
-  PetscCall(TSTrajectoryRegister(TSTRAJECTORYCAIRN, TSTrajectoryCreate_Cairn));
+  PetscCall(TSTrajectoryRegister(TSTRAJECTORYCAIRN, cairn_petsc::TSTrajectoryCreate_Cairn));
   PetscFunctionReturn(0);
 }
 

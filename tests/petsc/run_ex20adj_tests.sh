@@ -166,13 +166,42 @@ expect_error "cairn: disk checkpoints need the number of steps before the run (a
 expect_error "cairn: cannot open the disk checkpoint file: Hdf5Storage: file '$scratch/missing/c.h5'" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
   -ts_trajectory_cairn_disk_file "$scratch/missing/c.h5"
-# ex20opt_ic's second test uses Hessian products (second-order adjoints): refused, not wrong.
-"$optimiser" -ts_type beuler -viewer_binary_skip_info -tao_monitor -mu 100 -ts_dt 0.01 \
-  -tao_type bntr -tao_bnk_pc_type none -dll_append "$plugin" -ts_trajectory_type cairn \
-  -ts_trajectory_max_cps_ram 4 >"$scratch/out" 2>&1 && fail "second-order adjoint accepted"
-grep -qF "cairn: second-order adjoints (TSAdjointSetForward) need the tangent linear sensitivities" \
-  "$scratch/out" && echo "ok: error for second-order adjoints" ||
-  fail "no clear error for second-order adjoints: $(grep 'ERROR' "$scratch/out" | head -3)"
+# ex20opt_ic's Hessian (second-order adjoint, TSAdjointSetForward): the checkpoints hold the
+# tangent linear sensitivities too, so the Hessian columns (-mode 1) equal a finite difference of
+# gradients (-mode 2) to the digits printed (relative 1e-4), and are the same, digit for digit,
+# for every budget. (PETSc 3.18's own types do not pass this check: memory keeps the final
+# sensitivities for every step, basic reads them back shifted by one for this method.)
+for ts_type in beuler cn; do
+  hessian=(-ts_type "$ts_type" -mu 100 -ts_dt 0.01)
+  fd=$("$optimiser" "${hessian[@]}" -mode 2 2>&1 | tail -2 | tr '\n' ' ')
+  first=""
+  while IFS= read -r budget; do
+    # shellcheck disable=SC2086
+    columns=$("$optimiser" "${hessian[@]}" -mode 1 -dll_append "$plugin" \
+      -ts_trajectory_type cairn $budget 2>&1 | grep -A2 'column of the Hessian' |
+      grep -v 'column\|--' | tr '\n' ' ')
+    [[ -z $first ]] && first=$columns
+    # FD prints row by row, the adjoint column by column: H is symmetric, compare entrywise.
+    if ! awk -v a="$columns" -v b="$fd" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ");
+        if (n != 4) exit 1;
+        for (i = 1; i <= 4; i++) {
+          d = x[i] - y[i]; if (d < 0) d = -d;
+          m = (x[i] < 0 ? -x[i] : x[i]); if (m < 1e-3) m = 1e-3;
+          if (d > 1e-4 * m) exit 1 } }'; then
+      fail "ex20opt_ic -ts_type $ts_type $budget: Hessian '$columns' is not the finite difference '$fd'"
+    elif [[ $columns != "$first" ]]; then
+      fail "ex20opt_ic -ts_type $ts_type $budget: Hessian '$columns' differs from '$first'"
+    else
+      echo "ok: ex20opt_ic -ts_type $ts_type $budget: Hessian $columns = finite differences"
+    fi
+  done <<'BUDGETS'
+-ts_trajectory_max_cps_ram 3
+-ts_trajectory_max_cps_ram 3 -ts_trajectory_solution_only
+-ts_trajectory_max_cps_ram 2 -ts_trajectory_cairn_online
+-ts_trajectory_max_cps_ram 1 -ts_trajectory_max_cps_disk 3
+BUDGETS
+done
 touch "$scratch/taken.h5"
 expect_error "the file exists already" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
