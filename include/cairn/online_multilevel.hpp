@@ -24,9 +24,9 @@ namespace cairn {
 ///    freed (thinning), so at most d disk slots are ever held and every segment between two disk
 ///    checkpoints is at most L long. The first spacing L0 is chosen from c and the prices
 ///    (first_spacing()); runs with T < L0 never touch the disk.
-///  - x_0 stays in RAM slot 0 (when c >= 2, or c = 1 and d = 1); the steps before the first disk
-///    checkpoint are placed online by an OnlineRevolve with all c RAM slots. Otherwise (c = 0, or
-///    c = 1 with d >= 2) x_0 is the first disk checkpoint.
+///  - x_0 stays in RAM slot 0 (when c >= 2, or c = 1 unless the disk is free and d >= 2); the steps
+///    before the first disk checkpoint are placed online by an OnlineRevolve with all c RAM slots.
+///    Otherwise (c = 0, or c = 1 with d >= 2 and free disk I/O) x_0 is the first disk checkpoint.
 ///  - Within each later segment an OnlineRevolve places RAM checkpoints as the run goes, so the
 ///    last segment is reversed without re-advancing it from its start more than OnlineRevolve
 ///    would. Its base (the disk checkpoint) is copied to a RAM slot when it is written, unless no
@@ -87,7 +87,8 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::int64_t spacing() const noexcept { return spacing_; }
   /// Steps of the disk checkpoints held now, oldest first.
   std::vector<std::int64_t> disk_checkpoint_steps() const;
-  /// Whether x_0 is kept on disk (c = 0, or c = 1 with d >= 2) rather than in RAM slot 0.
+  /// Whether x_0 is kept on disk (c = 0, or c = 1 with d >= 2 and free disk I/O) rather than in
+  /// RAM slot 0.
   bool x0_on_disk() const noexcept { return x0_on_disk_; }
 
  private:

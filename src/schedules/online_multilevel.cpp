@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -20,11 +21,16 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   return a > saturated - b ? saturated : a + b;
 }
 
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 void check_price(const char* what, double value) {
   if (!std::isfinite(value) || value < 0) {
     throw std::invalid_argument(std::string("OnlineMultilevelRevolve: ") + what + " = " +
-                                std::to_string(value) +
-                                " is not allowed; prices must be finite and >= 0");
+                                number(value) + " is not allowed; prices must be finite and >= 0");
   }
 }
 
@@ -58,7 +64,9 @@ OnlineMultilevelRevolve::OnlineMultilevelRevolve(StorageLevel ram, StorageLevel 
         " is not allowed; give >= 1, or 0 for the automatic choice");
   }
   disk_unlimited_ = d == unlimited_slots;
-  x0_on_disk_ = c == 0 || (c == 1 && d >= 2);
+  // With one RAM slot, x_0 on disk leaves that slot to the copies of the segments' bases; worth
+  // it only when disk I/O is free (else short runs pay a write and reads for nothing).
+  x0_on_disk_ = c == 0 || (c == 1 && d >= 2 && disk.write_cost + disk.read_cost == 0);
   usable_disk_ = disk_unlimited_ ? unlimited_slots : d - (x0_on_disk_ ? 1 : 0);
   segment_ram_ = x0_on_disk_ ? c : c - 1;
   first_ram_ = x0_on_disk_ ? 0 : 1;
