@@ -29,8 +29,9 @@ namespace cairn {
 ///    Otherwise (c = 0, or c = 1 with d >= 2 and free disk I/O) x_0 is the first disk checkpoint.
 ///  - Within each later segment an OnlineRevolve places RAM checkpoints as the run goes, so the
 ///    last segment is reversed without re-advancing it from its start more than OnlineRevolve
-///    would. Its base (the disk checkpoint) is copied to a RAM slot when it is written, unless no
-///    RAM slot is left for segments (then the disk checkpoint is its base).
+///    would. Its base (the disk checkpoint) is copied to a RAM slot when it is written if disk
+///    reads cost anything and a segment has at least two RAM slots (otherwise the disk checkpoint
+///    itself is its base).
 ///  - After finish(): the last segment is reversed by its OnlineRevolve; every earlier segment,
 ///    from the last, is read from disk once, copied to RAM, and reversed by Revolve in RAM (the
 ///    first segment straight from x_0's RAM slot).

@@ -71,8 +71,9 @@ OnlineMultilevelRevolve::OnlineMultilevelRevolve(StorageLevel ram, StorageLevel 
   segment_ram_ = x0_on_disk_ ? c : c - 1;
   first_ram_ = x0_on_disk_ ? 0 : 1;
   // A RAM copy of a disk checkpoint saves a disk read at every later restore of it, for one RAM
-  // slot: worth it when disk reads cost anything.
-  use_copy_ = segment_ram_ >= 1 && disk.read_cost > 0;
+  // slot: worth it when disk reads cost anything and the segment keeps another RAM slot (with
+  // one, the copy would leave Revolve a single slot: quadratic recomputation).
+  use_copy_ = segment_ram_ >= 2 && disk.read_cost > 0;
 
   if (first_spacing > 0) {
     first_spacing_ = first_spacing;
