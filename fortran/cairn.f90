@@ -23,14 +23,15 @@ module cairn
   end enum
   enum, bind(c)
     enumerator :: CAIRN_SCHEDULE_REVOLVE = 0, CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, &
-                  CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS
+                  CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS, &
+                  CAIRN_SCHEDULE_ONLINE_MULTILEVEL
   end enum
   public :: CAIRN_OK, CAIRN_ERROR_INVALID_ARGUMENT, CAIRN_ERROR_CALLBACK, &
             CAIRN_ERROR_OUT_OF_MEMORY, CAIRN_ERROR_STATE, CAIRN_ERROR_OVERFLOW, &
             CAIRN_ERROR_INTERNAL, CAIRN_ACTION_ADVANCE, CAIRN_ACTION_STORE, CAIRN_ACTION_RESTORE, &
             CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END, CAIRN_SCHEDULE_REVOLVE, &
             CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, CAIRN_SCHEDULE_UNIFORM, &
-            CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS
+            CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS, CAIRN_SCHEDULE_ONLINE_MULTILEVEL
 
   integer(c_int64_t), parameter, public :: CAIRN_UNLIMITED_SLOTS = huge(0_c_int64_t)
 
@@ -116,6 +117,7 @@ module cairn
 
   public :: cairn_heterogeneous_create, cairn_heterogeneous_optimal_cost, &
             cairn_heterogeneous_peak_bytes
+  public :: cairn_online_multilevel_create
   public :: cairn_revolve_create, cairn_online_create, cairn_multilevel_create, &
             cairn_uniform_create, cairn_store_all_create, cairn_schedule_destroy, &
             cairn_schedule_next, cairn_schedule_next_actions, cairn_schedule_reset, &
@@ -194,6 +196,14 @@ module cairn
       real(c_double), value :: forward_cost, backward_cost
       type(c_ptr), intent(out) :: schedule
     end function c_multilevel_create
+    integer(c_int) function c_online_multilevel_create(ram_slots, disk_slots, write_cost, &
+                                                       read_cost, schedule) &
+        bind(c, name="cairn_online_multilevel_create")
+      import :: c_int, c_int64_t, c_double, c_ptr
+      integer(c_int64_t), value :: ram_slots, disk_slots
+      real(c_double), value :: write_cost, read_cost
+      type(c_ptr), intent(out) :: schedule
+    end function c_online_multilevel_create
     integer(c_int) function c_heterogeneous_create(chain, steps, budget_bytes, memory_unit, &
                                                    schedule) bind(c, name="cairn_heterogeneous_create")
       import :: c_int, c_int64_t, c_ptr, cairn_chain_step
@@ -295,6 +305,18 @@ contains
     status = c_online_create(slots, schedule%handle)
   end function cairn_online_create
 
+  ! Online checkpointing over RAM (level 0) and disk (level 1): ram_slots >= 1, or 0 when
+  ! disk_slots >= 1; disk_slots >= 0 or CAIRN_UNLIMITED_SLOTS; disk write and read prices >= 0.
+  integer(c_int) function cairn_online_multilevel_create(schedule, ram_slots, disk_slots, &
+                                                         write_cost, read_cost) result(status)
+    type(cairn_schedule), intent(inout) :: schedule
+    integer(c_int64_t), intent(in) :: ram_slots, disk_slots
+    real(c_double), intent(in) :: write_cost, read_cost
+    call release(schedule)
+    status = c_online_multilevel_create(ram_slots, disk_slots, write_cost, read_cost, &
+                                        schedule%handle)
+  end function cairn_online_multilevel_create
+
   ! The cheapest schedule over levels(1:1) or levels(1:2), the fastest first.
   integer(c_int) function cairn_multilevel_create(schedule, steps, levels, forward_cost, &
                                                   backward_cost) result(status)
@@ -392,7 +414,8 @@ contains
     status = c_schedule_kind(schedule%handle, kind)
   end function cairn_schedule_kind
 
-  ! "revolve", "online", "multilevel", "uniform", "store-all" or "heterogeneous".
+  ! "revolve", "online", "multilevel", "uniform", "store-all", "heterogeneous" or
+  ! "online-multilevel".
   integer(c_int) function cairn_schedule_name(schedule, name) result(status)
     type(cairn_schedule), intent(in) :: schedule
     character(len=:), allocatable, intent(out) :: name

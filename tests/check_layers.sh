@@ -12,7 +12,7 @@ declare -A header_layer=(
   [action.hpp]=core [action_io.hpp]=core [binomial.hpp]=core [check.hpp]=core
   [schedule.hpp]=core [version.hpp]=core
   [revolve.hpp]=schedules [store_all.hpp]=schedules [uniform.hpp]=schedules
-  [online.hpp]=schedules [online_schedule.hpp]=schedules [multilevel.hpp]=schedules
+  [online.hpp]=schedules [online_multilevel.hpp]=schedules [online_schedule.hpp]=schedules [multilevel.hpp]=schedules
   [heterogeneous.hpp]=schedules
   [storage.hpp]=storage [state_adapter.hpp]=storage [memory_storage.hpp]=storage
   [async_storage.hpp]=storage [hdf5_storage.hpp]=storage

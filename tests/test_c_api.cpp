@@ -20,6 +20,7 @@
 #include "cairn/memory_storage.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
@@ -209,6 +210,65 @@ TEST_CASE("c api: multilevel streams over three levels equal the C++ ones for T 
 
 // The online protocol through C: start, then after every step what it decides, then the reverse
 // sweep, action for action as OnlineRevolve told the same.
+// The same for the online schedule over RAM and disk, with its kind, levels and slots.
+TEST_CASE("c api: the online multilevel protocol equals OnlineMultilevelRevolve's", "[c_api]") {
+  struct Case {
+    std::int64_t c, d;
+    double write, read;
+  };
+  for (const Case k : {Case{2, 3, 1, 1}, Case{0, 4, 0, 0}, Case{3, 0, 5, 5}, Case{1, 2, 2, 0},
+                       Case{4, CAIRN_UNLIMITED_SLOTS, 0.5, 2}}) {
+    cairn_schedule* raw = nullptr;
+    ok(cairn_online_multilevel_create(k.c, k.d, k.write, k.read, &raw));
+    Handle h(raw);
+    int kind = -1, levels = 0;
+    ok(cairn_schedule_kind(h.get(), &kind));
+    CHECK(kind == CAIRN_SCHEDULE_ONLINE_MULTILEVEL);
+    ok(cairn_schedule_levels(h.get(), &levels));
+    CHECK(levels == 2);
+    std::int64_t slots = -1;
+    ok(cairn_schedule_slots(h.get(), 1, &slots));
+    CHECK(slots == k.d);
+    const char* name = nullptr;
+    ok(cairn_schedule_name(h.get(), &name));
+    CHECK(std::string(name) == "online-multilevel");
+    for (std::int64_t T = 1; T <= 60; ++T) {
+      INFO("T = " << T << ", c = " << k.c << ", d = " << k.d);
+      cairn::OnlineMultilevelRevolve expected(cairn::StorageLevel{k.c, 0, 0},
+                                              cairn::StorageLevel{k.d, k.write, k.read});
+      cairn_action first{};
+      ok(cairn_online_start(h.get(), &first));
+      REQUIRE(from_c(first) == expected.start());
+      for (std::int64_t i = 1; i <= T; ++i) {
+        const cairn_action* list = nullptr;
+        std::size_t count = 99;
+        ok(cairn_online_advanced(h.get(), &list, &count));
+        const std::vector<cairn::Action>& want = expected.advanced();
+        REQUIRE(count == want.size());
+        CHECK(count <= expected.max_advanced_actions());
+        for (std::size_t j = 0; j < count; ++j) REQUIRE(from_c(list[j]) == want[j]);
+      }
+      ok(cairn_online_finish(h.get()));
+      expected.finish();
+      REQUIRE(same_stream(expected, h.get()));
+    }
+  }
+  const auto expect = [](int status, int code, const std::string& message) {
+    INFO(cairn_last_error());
+    CHECK(status == code);
+    CHECK(std::string(cairn_last_error()) == message);
+  };
+  cairn_schedule* h = nullptr;
+  expect(cairn_online_multilevel_create(0, 0, 1, 1, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_online_multilevel_create: OnlineMultilevelRevolve: RAM slots = 0, disk slots = 0 "
+         "is not allowed; give RAM slots >= 1 (x_0's included), or 0 when disk slots >= 1, and "
+         "disk slots >= 0 or cairn::unlimited_slots");
+  expect(cairn_online_multilevel_create(2, 2, -1, 1, &h), CAIRN_ERROR_INVALID_ARGUMENT,
+         "cairn_online_multilevel_create: OnlineMultilevelRevolve: disk write cost = -1 is not "
+         "allowed; prices must be finite and >= 0");
+  CHECK(h == nullptr);
+}
+
 TEST_CASE("c api: the online protocol equals OnlineRevolve's for T <= 60 and c <= 6", "[c_api]") {
   for (std::int64_t c = 1; c <= 6; ++c) {
     cairn_schedule* raw = nullptr;

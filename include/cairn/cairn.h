@@ -69,7 +69,8 @@ enum cairn_schedule_kind {
   CAIRN_SCHEDULE_MULTILEVEL = 2,
   CAIRN_SCHEDULE_UNIFORM = 3,
   CAIRN_SCHEDULE_STORE_ALL = 4,
-  CAIRN_SCHEDULE_HETEROGENEOUS = 5
+  CAIRN_SCHEDULE_HETEROGENEOUS = 5,
+  CAIRN_SCHEDULE_ONLINE_MULTILEVEL = 6
 };
 
 /* A slot count meaning "as many as the schedule wants" (the last level of a multilevel one). */
@@ -87,6 +88,15 @@ typedef struct cairn_storage_level {
 CAIRN_C_API int cairn_revolve_create(int64_t steps, int64_t slots, cairn_schedule** schedule);
 /* Online checkpointing with `slots` >= 1 slots: T is learnt at the end (cairn_online_*). */
 CAIRN_C_API int cairn_online_create(int64_t slots, cairn_schedule** schedule);
+/* Online checkpointing over RAM (level 0) and disk (level 1): T is learnt at the end
+ * (cairn_online_*, as cairn_online_create). `ram_slots` >= 1, or 0 when `disk_slots` >= 1;
+ * `disk_slots` >= 0 or CAIRN_UNLIMITED_SLOTS (0: exactly cairn_online_create(ram_slots)); a disk
+ * write and read cost `write_cost` and `read_cost` >= 0 forward steps (RAM is free). At most
+ * ram_slots + disk_slots + 3 actions per cairn_online_advanced (ram_slots + 3 for an unlimited
+ * disk). docs/online.md, "RAM and disk". */
+CAIRN_C_API int cairn_online_multilevel_create(int64_t ram_slots, int64_t disk_slots,
+                                               double write_cost, double read_cost,
+                                               cairn_schedule** schedule);
 /* The cheapest schedule over one, two or three storage levels (fastest first) with costs;
  * forward_cost > 0 and backward_cost >= 0 price a forward and an adjoint step. */
 CAIRN_C_API int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels,
@@ -127,11 +137,13 @@ CAIRN_C_API int cairn_schedule_reset(cairn_schedule* schedule);
 
 /* enum cairn_schedule_kind of the handle. */
 CAIRN_C_API int cairn_schedule_kind(const cairn_schedule* schedule, int* kind);
-/* "revolve", "online", "multilevel", "uniform", "store-all" or "heterogeneous" (static). */
+/* "revolve", "online", "multilevel", "uniform", "store-all", "heterogeneous" or
+ * "online-multilevel" (static). */
 CAIRN_C_API int cairn_schedule_name(const cairn_schedule* schedule, const char** name);
 /* T; for an online schedule, the steps made so far. */
 CAIRN_C_API int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps);
-/* Number of storage levels the actions use (a multilevel schedule: 1, 2 or 3; others: 1). */
+/* Number of storage levels the actions use (a multilevel schedule: 1, 2 or 3; an online
+ * multilevel one: 2; others: 1). */
 CAIRN_C_API int cairn_schedule_levels(const cairn_schedule* schedule, int* levels);
 /* Slots to provide on `level` so that every action's slot index is below it. */
 CAIRN_C_API int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slots);

@@ -19,6 +19,7 @@
 #include "cairn/heterogeneous.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_multilevel.hpp"
 #include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/schedule.hpp"
@@ -112,6 +113,15 @@ int cairn_revolve_create(int64_t steps, int64_t slots, cairn_schedule** schedule
 int cairn_online_create(int64_t slots, cairn_schedule** schedule) {
   return create("cairn_online_create", schedule, CAIRN_SCHEDULE_ONLINE,
                 [&] { return std::make_unique<cairn::OnlineRevolve>(slots); });
+}
+
+int cairn_online_multilevel_create(int64_t ram_slots, int64_t disk_slots, double write_cost,
+                                   double read_cost, cairn_schedule** schedule) {
+  return create("cairn_online_multilevel_create", schedule, CAIRN_SCHEDULE_ONLINE_MULTILEVEL, [&] {
+    return std::make_unique<cairn::OnlineMultilevelRevolve>(
+        cairn::StorageLevel{ram_slots, 0, 0},
+        cairn::StorageLevel{disk_slots, write_cost, read_cost});
+  });
 }
 
 int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels, int level_count,
@@ -238,6 +248,7 @@ int cairn_schedule_levels(const cairn_schedule* schedule, int* levels) {
     require(levels, "levels");
     auto* m = as<cairn::MultilevelRevolve>(s);
     *levels = m != nullptr ? static_cast<int>(m->levels().size()) : 1;
+    if (as<cairn::OnlineMultilevelRevolve>(s) != nullptr) *levels = 2;
   });
 }
 
@@ -246,7 +257,8 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     const cairn_schedule& s = handle(schedule);
     require(slots, "slots");
     auto* m = as<cairn::MultilevelRevolve>(s);
-    const int count = m != nullptr ? static_cast<int>(m->levels().size()) : 1;
+    auto* om = as<cairn::OnlineMultilevelRevolve>(s);
+    const int count = m != nullptr ? static_cast<int>(m->levels().size()) : om != nullptr ? 2 : 1;
     if (level < 0 || level >= count) {
       throw std::invalid_argument("level = " + std::to_string(level) + "; this schedule has " +
                                   std::to_string(count) + " level(s), numbered from 0");
@@ -254,6 +266,7 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     if (m != nullptr) *slots = m->slots_per_level()[static_cast<std::size_t>(level)];
     if (auto* r = as<cairn::Revolve>(s)) *slots = std::min(r->slots(), r->steps());
     if (auto* o = as<cairn::OnlineRevolve>(s)) *slots = o->slots();
+    if (om != nullptr) *slots = level == 0 ? om->ram().slots : om->disk().slots;
     if (auto* u = as<cairn::Uniform>(s)) *slots = u->slots();
     if (auto* a = as<cairn::StoreAll>(s)) *slots = a->slots();
     if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *slots = h->slots();

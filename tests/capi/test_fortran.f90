@@ -173,6 +173,33 @@ program test_fortran
     if (action%kind == CAIRN_ACTION_END) exit
   end do
   call expect(reversed == T, "online reverses")
+  ! The online schedule over RAM and disk: the same protocol, two levels.
+  call expect(cairn_online_multilevel_create(schedule, 2_c_int64_t, 3_c_int64_t, 1.0_c_double, &
+                                             1.0_c_double) == CAIRN_OK, "online multilevel")
+  call expect(cairn_schedule_kind(schedule, kind) == CAIRN_OK .and. &
+              kind == CAIRN_SCHEDULE_ONLINE_MULTILEVEL, "online multilevel kind")
+  call expect(cairn_online_start(schedule, action) == CAIRN_OK .and. &
+              action%kind == CAIRN_ACTION_STORE .and. action%step == 0, "online multilevel start")
+  do i = 1, T
+    call expect(cairn_online_advanced(schedule, decided) == CAIRN_OK, "multilevel advanced")
+  end do
+  call expect(cairn_online_finish(schedule) == CAIRN_OK, "multilevel finish")
+  reversed = 0
+  do
+    call expect(cairn_schedule_next(schedule, action) == CAIRN_OK, "online multilevel next")
+    if (action%kind == CAIRN_ACTION_REVERSE) reversed = reversed + 1
+    if (action%kind == CAIRN_ACTION_END) exit
+  end do
+  call expect(reversed == T, "online multilevel reverses")
+  call expect(cairn_online_multilevel_create(schedule, 0_c_int64_t, 0_c_int64_t, 0.0_c_double, &
+                                             0.0_c_double) == CAIRN_ERROR_INVALID_ARGUMENT, &
+              "online multilevel without slots")
+  call expect(cairn_online_create(schedule, 4_c_int64_t) == CAIRN_OK, "online again")
+  call expect(cairn_online_start(schedule, action) == CAIRN_OK, "online start again")
+  do i = 1, T
+    call expect(cairn_online_advanced(schedule, decided) == CAIRN_OK, "advanced again")
+  end do
+  call expect(cairn_online_finish(schedule) == CAIRN_OK, "finish again")
   d = doubling()
   call expect(cairn_driver_start(schedule, callbacks, c_loc(d)) == CAIRN_OK, "driver start")
   do i = 1, T

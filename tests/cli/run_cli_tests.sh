@@ -101,8 +101,19 @@ expect 0 '"max_advances_per_step":8,' -- "$cairn" schedule --online -T 1e6 -c 20
 expect 0 '"offline_repetitions":8,"offline_forward_steps":6815968' -- \
   "$cairn" schedule --online -T 1e6 -c 20 -f summary
 expect 0 'r(T+1, c) = 3, t(T+1, c) = 18)' -- "$cairn" schedule --online -T 10 -c 3 -f text
-expect 2 '--online takes only --steps and --slots' -- "$cairn" schedule --online -T 10 -c 3 --disk-slots 2
-expect 2 '--online takes only --steps and --slots' -- "$cairn" schedule --online -T 10 -c 3 --schedule multilevel
+expect 2 '--online takes --steps, --slots and optionally a disk level' -- "$cairn" schedule --online -T 10 -c 3 --schedule multilevel
+# --- online over RAM and disk: legal under `cairn check` with the same levels, priced
+"$cairn" schedule --online -T 100 -c 3 --disk-slots 2 --write-cost 1 --read-cost 1 > "$work/online_disk.jsonl" ||
+  fail "online multilevel schedule"
+grep -q '"level":"disk"' "$work/online_disk.jsonl" || fail "the online multilevel stream uses the disk"
+expect 0 '"legal":true' -- bash -c "'$cairn' check -T 100 -c 3 --disk-slots 2 -f json < '$work/online_disk.jsonl'"
+expect 0 '"schedule":"online-multilevel","steps":100,"slots":3,"disk_slots":2,"legal":true' -- \
+  "$cairn" schedule --online -T 100 -c 3 --disk-slots 2 --write-cost 1 --read-cost 1 -f summary
+expect 0 '"disk_slots":"unlimited","legal":true' -- \
+  "$cairn" schedule --online -T 1e5 -c 0 --disk-slots unlimited -f summary
+expect 0 'online-multilevel schedule: T = 50 steps, c = 2 slots in RAM, 3 disk slots' -- \
+  "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 -f text
+expect 2 'RAM slots = 0, disk slots = 0 is not allowed' -- "$cairn" schedule --online -T 10 -c 0 --disk-slots 0
 
 # --- bad input: a clear message on stderr and exit status 2
 expect 2 "--steps: '0' is below the minimum; give a whole number from 1" -- "$cairn" info -T 0 -c 3

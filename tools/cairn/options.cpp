@@ -1,10 +1,12 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <utility>
 
 #include "cairn/online.hpp"
+#include "cairn/online_multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
@@ -64,11 +66,18 @@ void Problem::parse() {
       slots = parse_integer_argument("--slots", slots_text, disk_slots >= 0 ? 0 : 1);
     }
     if (online) {
-      if (disk_slots >= 0 || prices.given || schedule != "revolve") {
+      if (schedule != "revolve") {
         throw BadInput(
-            "--online takes only --steps and --slots (one level, no costs, no --schedule)");
+            "--online takes --steps, --slots and optionally a disk level (--disk-slots and the "
+            "cost options); no --schedule");
       }
-      schedule = "online";
+      // With a disk level (or prices): OnlineMultilevelRevolve, RAM then disk.
+      schedule = disk_slots >= 0 || prices.given ? "online-multilevel" : "online";
+      if (schedule == "online-multilevel" && disk_slots < 0) disk_slots = 0;
+      if (schedule == "online-multilevel") {
+        (void)online_multilevel();  // its argument errors, now
+      }
+      return;
     }
     if (disk_slots >= 0 || prices.given) schedule = "multilevel";
   } catch (const std::invalid_argument& e) {
@@ -87,6 +96,9 @@ std::vector<cairn::StorageLevel> Problem::levels() const {
 std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
   if (schedule == "revolve") return std::make_unique<cairn::Revolve>(steps, slots);
   if (schedule == "online") return std::make_unique<cairn::SimulatedOnlineRun>(steps, slots);
+  if (schedule == "online-multilevel") {
+    return std::make_unique<cairn::SimulatedOnlineRun>(steps, online_multilevel());
+  }
   if (schedule == "uniform") return std::make_unique<cairn::Uniform>(steps, interval);
   if (schedule == "multilevel") {
     try {
@@ -99,8 +111,16 @@ std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
   return std::make_unique<cairn::StoreAll>(steps);
 }
 
+std::unique_ptr<cairn::OnlineMultilevelRevolve> Problem::online_multilevel() const {
+  return std::make_unique<cairn::OnlineMultilevelRevolve>(
+      cairn::StorageLevel{slots, 0, 0},
+      cairn::StorageLevel{std::max<std::int64_t>(disk_slots, 0), prices.write, prices.read},
+      cairn::StepCosts{prices.forward, prices.backward});
+}
+
 std::vector<std::int64_t> Problem::slot_budget() const {
   if (schedule == "store-all") return {cairn::StoreAll(steps).slots()};
+  if (schedule == "online-multilevel") return online_multilevel()->slots_per_level(steps);
   std::vector<std::int64_t> budget{slots};
   if (disk_slots >= 0) budget.push_back(disk_slots == cairn::unlimited_slots ? steps : disk_slots);
   return budget;
@@ -167,10 +187,12 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
                        "fewest forward steps that fits --slots)");
     command.add_flag("--online", problem.online,
                      "simulate an online run: OnlineRevolve learns T only after the last step; "
-                     "the stream advances to x_T");
+                     "the stream advances to x_T. With --disk-slots (and the cost options): "
+                     "OnlineMultilevelRevolve over RAM and disk");
     command.add_option("--disk-slots", problem.disk_slots_text,
                        "slots on a disk level (level 1), an integer or \"unlimited\"; implies "
-                       "--schedule multilevel");
+                       "--schedule multilevel (or, with --online, the online one over RAM and "
+                       "disk)");
     add_cost_options(command, problem);
     command.add_option("--max-table-bytes", problem.max_table_text,
                        "the most memory the multilevel planner may take for its tables (default "

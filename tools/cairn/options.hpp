@@ -14,6 +14,7 @@
 
 #include "cairn/check.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/online_multilevel.hpp"
 #include "cairn/schedule.hpp"
 
 namespace cairn::cli {
@@ -65,6 +66,8 @@ struct Problem {
   std::unique_ptr<cairn::Schedule> make_schedule() const;
   /// Slots the schedule may use per level, as the checker should enforce them.
   std::vector<std::int64_t> slot_budget() const;
+  /// The online schedule over RAM (--slots) and disk (--disk-slots, prices) of --online.
+  std::unique_ptr<cairn::OnlineMultilevelRevolve> online_multilevel() const;
 };
 
 /// What the subcommands over a Problem (schedule, info, check, plot) read from their command line.

@@ -105,6 +105,16 @@ int run_schedule(Problem& problem, const std::string& format) {
       j["cost"] = cairn::cost(result.costs, problem.prices.model());
       j["optimal_cost"] = static_cast<const cairn::MultilevelRevolve&>(*schedule).optimal_cost();
     }
+    if (problem.schedule == "online-multilevel") {
+      const auto online = problem.online_multilevel();
+      j["cost"] = cairn::cost(result.costs, online->cost_model());
+      j["first_spacing"] = online->first_spacing();
+      // A lower bound for the same run offline (docs/online.md): free I/O, all slots in RAM.
+      if (problem.disk_slots != cairn::unlimited_slots) {
+        j["offline_free_io_forward_steps"] =
+            cairn::forward_cost(problem.steps + 1, problem.slots + problem.disk_slots);
+      }
+    }
     if (problem.schedule == "online") {
       // The offline optimum for the same run (it computes x_T): Revolve on T + 1 steps.
       j["offline_repetitions"] = cairn::repetitions(problem.steps + 1, problem.slots);
@@ -132,6 +142,14 @@ int run_schedule(Problem& problem, const std::string& format) {
            std::to_string(cairn::forward_cost(problem.steps + 1, problem.slots)) + ")";
     }
     if (problem.schedule == "multilevel") b += multilevel_summary(problem, *schedule);
+    if (problem.schedule == "online-multilevel") {
+      b += " in RAM, " +
+           (problem.disk_slots == cairn::unlimited_slots ? std::string("unlimited")
+                                                         : std::to_string(problem.disk_slots)) +
+           " disk slots (write " + format_cost(problem.prices.write) + ", read " +
+           format_cost(problem.prices.read) + "; T learnt at the end, first disk checkpoint at " +
+           std::to_string(problem.online_multilevel()->first_spacing()) + ")";
+    }
     out.line_done();
   } else if (problem.schedule == "multilevel") {
     // stdout stays a pure action stream that `cairn check` reads back; the cost goes to stderr.
