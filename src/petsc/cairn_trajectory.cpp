@@ -34,6 +34,7 @@
 
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
+#include "cairn/online_multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "trajectory.hpp"
 
@@ -65,9 +66,15 @@ std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t s
   return multilevel;
 }
 
-// An online schedule over `ram` RAM and `disk` disk slots; null when it would have no slot.
-std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(std::int64_t ram, std::int64_t disk) {
-  (void)disk;
+// An online schedule over `ram` RAM and `disk` disk slots (OnlineRevolve in RAM alone,
+// OnlineMultilevelRevolve with a disk level); null when it would have no slot.
+std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(const Trajectory& t, std::int64_t ram,
+                                                  std::int64_t disk) {
+  if (disk >= 1)
+    return std::make_unique<cairn::OnlineMultilevelRevolve>(
+        cairn::StorageLevel{ram, 0, 0},
+        cairn::StorageLevel{disk, t.options.write_cost, t.options.read_cost},
+        cairn::StepCosts{1, 0});
   if (ram < 1) return nullptr;
   return std::make_unique<cairn::OnlineRevolve>(ram);
 }
@@ -280,7 +287,7 @@ PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_e
     t.has_pending = false;
     PetscFunctionReturn(0);
   }
-  s.online = OnlinePlan(ram, disk);
+  s.online = OnlinePlan(t, ram, disk);
   t.segments.push_back(std::move(s));
   Segment& added = t.segments.back();
   Action store = Action::make_store(0, 0, ram >= 1 ? ram_level : disk_level);
@@ -297,7 +304,7 @@ PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_e
   t.segment_count = static_cast<std::int64_t>(t.segments.size());
   CAIRN_MONITOR(tj, "segment %lld starts at x_%lld (%s): %lld RAM and %lld disk checkpoints",
                 static_cast<long long>(t.segments.size() - 1), static_cast<long long>(m),
-                after_event ? "after a TS event" : "past the planned steps",
+                after_event ? "after a TS event or a new TSSolve" : "past the planned steps",
                 static_cast<long long>(ram), static_cast<long long>(disk));
   t.reverse_parts.clear();  // an offline plan is given up
   t.has_pending = false;
@@ -454,6 +461,7 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     t.replanned.clear();
     t.reverse_parts.clear();
     t.events_seen = ts->event ? ts->event->recorder.ctr : 0;
+    t.solve_ended = false;
     for (RamSlot& s : t.ram) s.step = -1;  // what the last run stored is stale now
     for (DiskSlot& s : t.disk) s.step = -1;
     // Second order: TSAdjointSetForward with Hessian products. Forward sensitivities alone
@@ -476,9 +484,24 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
              static_cast<int>(t.times.size()));
   t.times.push_back(time);
   t.step_sizes.push_back(ts->time_step);
-  const bool after_event = ts->event && ts->event->recorder.ctr > t.events_seen;
-  if (ts->event) t.events_seen = ts->event->recorder.ctr;
   const std::int64_t n = stepnum;
+  // A TSSolve that carries on where the previous one stopped: the step into it is reversed from
+  // its stored stages, like one that ends at an event, so that a change of the state between the
+  // calls is harmless. A TSSolve that starts at another time than the run reached means the
+  // program changed the problem between the calls (ex9busadj applies and clears a fault):
+  // steps before it cannot be recomputed, so the run is refused.
+  const bool continued = n > 0 && t.solve_ended;
+  PetscCheck(!continued || ts->ptime_prev == t.times[static_cast<std::size_t>(n - 1)], comm_of(tj),
+             PETSC_ERR_SUP,
+             "cairn: a TSSolve continued the run from t = %g, but the run had reached t = %g: "
+             "the program changes the problem between TSSolve calls, and recomputing the steps "
+             "before that would not reproduce them; use -ts_trajectory_type memory or basic for "
+             "this program",
+             static_cast<double>(ts->ptime_prev),
+             static_cast<double>(t.times[static_cast<std::size_t>(n - 1)]));
+  t.solve_ended = ts->reason != TS_CONVERGED_ITERATING;
+  const bool after_event = (ts->event && ts->event->recorder.ctr > t.events_seen) || continued;
+  if (ts->event) t.events_seen = ts->event->recorder.ctr;
   const bool offline = t.segments.size() == 1 && !t.online;
   const bool past_plan =
       offline &&
@@ -660,21 +683,19 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
   }
   try {
     if (steps < 0) {
-      PetscCheck(o.max_cps_ram >= 1, comm_of(tj), PETSC_ERR_ARG_INCOMP,
+      PetscCheck(o.max_cps_ram >= 1 || (o.max_cps_ram == 0 && o.max_cps_disk >= 1), comm_of(tj),
+                 PETSC_ERR_ARG_INCOMP,
                  "cairn: the number of steps is not known before the run (%s), so the online "
-                 "schedule is used, and it needs -ts_trajectory_max_cps_ram C >= 1 (or use "
-                 "-ts_trajectory_type memory to keep every step)",
-                 t.why_online.c_str());
-      PetscCheck(o.max_cps_disk == 0, comm_of(tj), PETSC_ERR_SUP,
-                 "cairn: disk checkpoints need the number of steps before the run (%s): give "
-                 "-ts_max_steps with fixed steps, or drop -ts_trajectory_max_cps_disk",
+                 "schedule is used, and it needs -ts_trajectory_max_cps_ram C >= 1 (or 0 with "
+                 "-ts_trajectory_max_cps_disk D >= 1; or use -ts_trajectory_type memory to keep "
+                 "every step)",
                  t.why_online.c_str());
       t.ram_slots = o.max_cps_ram;
       t.disk_slots = o.max_cps_disk;
-      std::unique_ptr<cairn::OnlineSchedule> online = OnlinePlan(t.ram_slots, t.disk_slots);
+      std::unique_ptr<cairn::OnlineSchedule> online = OnlinePlan(t, t.ram_slots, t.disk_slots);
       t.online = online.get();
       t.schedule = std::move(online);
-      t.kind = "online";
+      t.kind = "online";  // OnlineRevolve, or OnlineMultilevelRevolve with disk slots
     } else {
       t.ram_slots = o.max_cps_ram == -1 ? steps : std::min<std::int64_t>(o.max_cps_ram, steps);
       t.disk_slots = o.max_cps_ram == -1 ? 0 : std::min<std::int64_t>(o.max_cps_disk, steps);
@@ -704,6 +725,11 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
         viewer,
         "  Cairn schedule: online (the step count was unknown: %s), %lld checkpoints in RAM\n",
         t.why_online.c_str(), static_cast<long long>(t.ram_slots)));
+    if (t.disk_slots > 0)
+      PetscCall(PetscViewerASCIIPrintf(
+          viewer, "  Cairn online disk level: %lld checkpoints (write %g, read %g forward steps)\n",
+          static_cast<long long>(t.disk_slots), static_cast<double>(t.options.write_cost),
+          static_cast<double>(t.options.read_cost)));
   } else if (t.kind == "multilevel") {
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
@@ -722,6 +748,10 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
                                      t.count_source.c_str()));
   if (!t.replanned.empty())
     PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn: %s\n", t.replanned.c_str()));
+  if (t.segment_count > 1)
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "  Cairn segments of the last run: %lld (cut at TS events or past the plan)\n",
+        static_cast<long long>(t.segment_count)));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn checkpoint content: %s\n",
                                    t.keep_stages ? "solution and stages" : "solution only"));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n",

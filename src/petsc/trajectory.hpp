@@ -109,6 +109,7 @@ struct Trajectory {
   // by a new offline plan from it when the adjoint reaches them.
   std::vector<Segment> segments;
   PetscInt events_seen = 0;        // TS events recorded when the last state was stored
+  bool solve_ended = false;        // the last state stored ended a TSSolve
   bool placing = true;             // false once a segment could not get a slot
   std::string replanned;           // what happened to the plan, for -ts_trajectory_view
   std::int64_t segment_count = 1;  // segments of the last run, for -ts_trajectory_view

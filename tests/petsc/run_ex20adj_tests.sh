@@ -85,6 +85,23 @@ elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
 else
   echo "ok: adaptive steps: the online schedule prints what the memory type prints"
 fi
+# ... and the online schedule over RAM and disk (OnlineMultilevelRevolve), x_0 in RAM or on disk.
+for budget in "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4" \
+  "-ts_trajectory_max_cps_ram 0 -ts_trajectory_max_cps_disk 3"; do
+  # shellcheck disable=SC2086
+  "$ex" "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn $budget \
+    -ts_trajectory_view >"$scratch/cairn" 2>&1
+  if ! grep -q "Cairn online disk level" "$scratch/cairn"; then
+    fail "adaptive steps, $budget: no online disk level:"
+    cat "$scratch/cairn"
+  elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
+    <(grep -v "^ \|TSTrajectory Object" "$scratch/cairn") >"$scratch/diff"; then
+    fail "adaptive steps, $budget: cairn and memory print different sensitivities:"
+    cat "$scratch/diff"
+  else
+    echo "ok: adaptive steps, $budget: online over RAM and disk prints what memory prints"
+  fi
+done
 
 # 4. -ts_trajectory_monitor prints every action.
 monitor=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 5 \
@@ -160,9 +177,6 @@ expect_error "must be finite and >= 0 (the price of one checkpoint's write or re
   -ts_trajectory_cairn_disk_read_cost -1
 expect_error "the online schedule is used, and it needs -ts_trajectory_max_cps_ram C >= 1" \
   "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn
-expect_error "cairn: disk checkpoints need the number of steps before the run (adaptive time steps)" \
-  "${adaptive[@]}" -dll_append "$plugin" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 \
-  -ts_trajectory_max_cps_disk 4
 expect_error "cairn: cannot open the disk checkpoint file: Hdf5Storage: file '$scratch/missing/c.h5'" \
   "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4 \
   -ts_trajectory_cairn_disk_file "$scratch/missing/c.h5"
