@@ -583,19 +583,49 @@ def expected_class(rules, variant, budget):
 
 
 # ---------------------------------------------------------------- report
-def markdown(results, programs, variants, seconds):
+def markdown(results, budgets, programs, variants, seconds):
+    """One row per variant (a cell per budget: the class, and the recomputed steps), then the runs
+    that do not match, grouped by what they say."""
     counts = {c: sum(r["class"] == c for r in results) for c in CLASSES}
-    lines = ["%d programs, %d variants, %d cairn runs (%s) in %.0f s." % (
+    lines = ["%d programs, %d variants, %d cairn runs: %s (%.0f s on %d processes)." % (
         programs, variants, len(results),
-        ", ".join("%d %s" % (counts[c], c) for c in CLASSES if counts[c]), seconds), "",
-        "| variant | budget | result | recomputed | detail |", "| --- | --- | --- | --- | --- |"]
+        ", ".join("%d %s" % (counts[c], c) for c in CLASSES if counts[c]), seconds, 2), "",
+        "| variant | reference | " + " | ".join(budgets) + " |",
+        "| --- | --- |" + " --- |" * len(budgets)]
+    rows = {}
     for r in results:
-        rec = "" if r.get("recomputations") is None else str(r["recomputations"])
-        detail = r["detail"].replace("|", "\\|")
-        if len(detail) > 140:
-            detail = detail[:137] + "..."
-        lines.append("| %s | %s | %s | %s | %s |" % (r["variant"], r["budget"], r["class"], rec,
-                                                     detail))
+        rows.setdefault(r["variant"], {})[r["budget"]] = r
+    for name, by_budget in rows.items():
+        ref = next(iter(by_budget.values())).get("reference")
+        reference = "-" if not ref else ref["type"].split(" (")[0] + (
+            ", stored output: " + ref["stored_output"])
+        cells = []
+        for b in budgets:
+            r = by_budget.get(b)
+            if r is None:
+                cells.append("")
+                continue
+            rec = r.get("recomputations")
+            cells.append(r["class"] + ("" if rec is None else " (%d)" % rec))
+        lines.append("| %s | %s | %s |" % (name, reference, " | ".join(cells)))
+    lines += ["", "In parentheses: the steps cairn recomputed (all TSAdjointSolve calls of a run).",
+              "", "Runs that do not match:", ""]
+    groups = {}
+    for r in results:
+        if r["class"] in ("match", "skipped"):
+            continue
+        key = (r["class"], r["detail"][:200])
+        groups.setdefault(key, []).append("%s %s" % (r["variant"], r["budget"]))
+    for (cls, detail), runs in sorted(groups.items()):
+        lines.append("- **%s** (%d): %s: %s" % (
+            cls, len(runs), detail.replace("|", "\\|"), ", ".join(runs)))
+    skipped = {}
+    for r in results:
+        if r["class"] == "skipped" and r["budget"] == budgets[0]:
+            skipped.setdefault(r["detail"], []).append(r["variant"])
+    lines += ["", "Skipped variants:", ""]
+    for detail, names in sorted(skipped.items()):
+        lines.append("- %s (%d): %s" % (detail, len(names), ", ".join(names)))
     return "\n".join(lines) + "\n"
 
 
@@ -726,7 +756,8 @@ def main():
           ", ".join("%d %s" % (n, k) for k, n in sorted(stored.items())))
     if o.markdown:
         with open(o.markdown, "w") as f:
-            f.write(markdown(results, len({v["program"] for v, _, _ in jobs}), nvariants, seconds))
+            f.write(markdown(results, budgets, len({v["program"] for v, _, _ in jobs}), nvariants,
+                             seconds))
     if o.json:
         with open(o.json, "w") as f:
             json.dump({"seconds": round(seconds, 1), "counts": counts, "results": results}, f,
