@@ -756,7 +756,7 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
                                    t.keep_stages ? "solution and stages" : "solution only"));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n",
                                    static_cast<long long>(c.recomputed)));
-  if (t.planned_forward >= 0) {
+  if (t.planned_forward >= 0 && t.replanned.empty() && t.segment_count == 1) {
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
         "  Cairn forward steps of the schedule: %lld (the recomputed steps with solution only)\n",

@@ -69,6 +69,42 @@ else
   echo "ok: stages stored: $recomputed recomputed + $reused served from stages = 23"
 fi
 
+# 2b. A step count from -ts_max_time: fixed steps end where PETSc's rule says,
+#     min(-ts_max_steps, ceil((max_time - t_0) / dt)), so the offline schedule runs and the
+#     recomputations are again t(15, c). A run that ends one step before the count (MATCHSTEP
+#     stretches the last step when only 1e-7 of one is left) is replanned from x_0, not refused.
+by_time=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 100000 -dll_append "$plugin")
+"$ex" "${by_time[@]}" -ts_max_time 0.015 -ts_trajectory_type memory >"$scratch/memory" 2>&1
+for c in 2 3 5; do
+  expected=$("$cli" info --steps 15 --slots "$c" | awk '/forward steps t\(T,c\)/ {print $4}')
+  view=$("$ex" "${by_time[@]}" -ts_max_time 0.015 -ts_trajectory_type cairn \
+    -ts_trajectory_max_cps_ram "$c" -ts_trajectory_solution_only -ts_trajectory_view 2>&1)
+  got=$(awk -F': ' '/Cairn recomputed steps/ {print $2}' <<<"$view")
+  if ! grep -q "Cairn step count planned from ceil((max_time - t_0) / dt)" <<<"$view"; then
+    fail "-ts_max_time 0.015, c = $c: the step count was not planned from the time"
+  elif [[ $got != "$expected" ]]; then
+    fail "-ts_max_time 0.015, c = $c: $got recomputations, but t(15, $c) = $expected"
+  elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
+    <(grep -v "^ \|TSTrajectory Object" <<<"$view") >"$scratch/diff"; then
+    fail "-ts_max_time 0.015, c = $c: other sensitivities than memory's:"
+    cat "$scratch/diff"
+  else
+    echo "ok: -ts_max_time 0.015, c = $c: planned from the time, $got recomputations = t(15, $c)"
+  fi
+done
+"$ex" "${by_time[@]}" -ts_max_time 0.0150000001 -ts_trajectory_type memory >"$scratch/memory" 2>&1
+view=$("$ex" "${by_time[@]}" -ts_max_time 0.0150000001 -ts_trajectory_type cairn \
+  -ts_trajectory_max_cps_ram 3 -ts_trajectory_view 2>&1)
+if ! grep -q "Cairn: the run ended after 15 of the 16 steps planned; replanned from x_0" <<<"$view"; then
+  fail "-ts_max_time 0.0150000001: no replanning after 15 of 16 steps: $view"
+elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
+  <(grep -v "^ \|TSTrajectory Object" <<<"$view") >"$scratch/diff"; then
+  fail "-ts_max_time 0.0150000001: other sensitivities than memory's:"
+  cat "$scratch/diff"
+else
+  echo "ok: -ts_max_time 0.0150000001: 15 of 16 planned steps, replanned, memory's sensitivities"
+fi
+
 # 3. Adaptive steps (TSAdapt basic): the step count is unknown, so the online schedule runs; it
 #    must print what PETSc's memory type (every step stored) prints.
 adaptive=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 -ts_adapt_type basic)
