@@ -177,6 +177,28 @@ bool FindInitialState(const Trajectory& t, int* level, std::int64_t* slot);
 // Makes the TS hold x_step as the state after step - 1 -> step: ptime, ptime_prev, step number.
 void SetClock(Trajectory& t, TS ts, std::int64_t step);
 
+// ---- plans.cpp ----
+
+// The offline schedule for `steps` steps over `ram` RAM and `disk` disk slots (Revolve in RAM, or
+// the multilevel schedule over RAM and disk), and its forward steps. Throws as the schedules do.
+std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
+                                             std::int64_t ram, std::int64_t disk,
+                                             std::int64_t* forward);
+// An online schedule over `ram` RAM and `disk` disk slots; null when it would have no slot.
+std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(const Trajectory& t, std::int64_t ram,
+                                                  std::int64_t disk);
+// `a` in the run's numbering (steps shifted, slots mapped by the part).
+Action Translate(Action a, const Part& p);
+// The next action of the streams still to run (the offline plan during the forward run).
+const Action& Peek(Trajectory& t);
+// Segment s's online schedule, if it has one, and the part that runs it.
+cairn::OnlineSchedule* OnlineOf(Trajectory& t, std::size_t s);
+Part SegmentPart(Trajectory& t, std::size_t s);
+// A new segment from x_m, the state in the TS (after an event or a new TSSolve, or past the plan).
+PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_event, Vec x);
+// The adjoint starts: chooses the streams that reverse the run's T steps.
+PetscErrorCode BeginReverse(TSTrajectory tj);
+
 // ---- options.cpp ----
 
 PetscErrorCode CheckOptions(TSTrajectory tj, const Options& o);
