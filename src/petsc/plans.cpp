@@ -179,6 +179,13 @@ PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_e
   if (first.start_slot < 0)
     PetscCheck(FindInitialState(t, &first.start_level, &first.start_slot), comm_of(tj),
                PETSC_ERR_PLIB, "cairn: no checkpoint holds x_0");
+  // The step into a segment after an event is served from stored stages, which a second-order
+  // adjoint cannot use (the method's private tangent linear state of that step would be stale).
+  PetscCheck(!(after_event && t.tlm), comm_of(tj), PETSC_ERR_SUP,
+             "cairn: a second-order adjoint (TSAdjointSetForward) with a TS event or a run split "
+             "over several TSSolve calls (step %lld) is not supported; use "
+             "-ts_trajectory_type memory or basic",
+             static_cast<long long>(m));
   Segment s;
   s.start = m;
   s.after_event = after_event;
