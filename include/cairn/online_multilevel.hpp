@@ -112,6 +112,8 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   void thin();
   void begin_reverse_segment();
   std::int64_t segment_end(std::size_t k) const;
+  // all_'s action on the levels: its slots below c are RAM slots, the others disk slots.
+  Action shared_action(const Action& a);
 
   StorageLevel ram_;
   StorageLevel disk_;
@@ -122,6 +124,7 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::int64_t segment_ram_ = 0;    // RAM slots a disk-based segment gets (its base copy's too)
   std::int64_t first_ram_ = 0;      // the lowest of them
   bool use_copy_ = false;           // disk-based segments copy their base to RAM
+  bool shared_ = false;             // the shared mode: all_ over every slot, RAM ones first
   std::int64_t first_spacing_ = 1;  // L0
   std::int64_t spacing_ = 1;        // L
 
@@ -136,7 +139,10 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::unique_ptr<OnlineRevolve> first_;   // segment 0 with x_0 in RAM: c slots
   std::unique_ptr<OnlineRevolve> copied_;  // disk-based segments with a RAM copy: segment_ram_
   std::unique_ptr<OnlineRevolve> direct_;  // disk-based segments without: segment_ram_ + 1
-  OnlineRevolve* inner_ = nullptr;         // the current segment's
+  OnlineRevolve* inner_ = nullptr;
+  std::unique_ptr<OnlineRevolve> all_;           // the shared mode's: c + d slots
+  std::vector<std::int64_t> shared_disk_steps_;  // ... its disk slot k holds this step, or -1 //
+                                                 // the current segment's
 
   // Reverse sweep.
   std::vector<Action> prelude_;  // frees before anything else (a segment begun at x_T)
