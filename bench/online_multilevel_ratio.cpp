@@ -1,6 +1,6 @@
 // OnlineMultilevelRevolve against the offline optimum for the same run, in the same run.
 //
-// Usage: cairn_bench_online_multilevel [grid|large|tune|all]   (default all)
+// Usage: cairn_bench_online_multilevel [grid|large|tune|shared|all]   (default all)
 //
 // grid:  the worst ratio (online cost / offline optimum) over T, RAM slots c and disk slots d, for
 //        disk write = read prices p = 0, 1, 5, 20 (forward step 1, adjoint 0, RAM free). The
@@ -14,6 +14,10 @@
 //        cost against the lower bound t(T + 1, c + d) (free I/O; the offline plan cannot be
 //        built there) and against OnlineRevolve on the c RAM slots alone.
 // tune:  the worst and mean ratios of other first-spacing rules on a smaller grid.
+// shared: for disk prices p = 0.25..20, the worst ratio of the two designs the schedule chooses
+//        between by prices: the disk spacing design (forced by giving its automatic first spacing)
+//        and the shared mode, one OnlineRevolve over all c + d slots (RAM ones first), emulated
+//        here from OnlineRevolve's stream; the same grid as the T <= 100 and T >= 200 rows.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -202,11 +206,86 @@ void tune() {
   }
 }
 
+// OnlineRevolve(c + d)'s stream for a run of T steps, its slots below c on RAM and the others on
+// disk: what the schedule's shared mode emits.
+Counts run_shared(std::int64_t steps, std::int64_t c, std::int64_t d, double price) {
+  cairn::SimulatedOnlineRun run(steps, c + d);
+  cairn::ScheduleChecker checker(steps, {c, d}, false);
+  while (!checker.ended() && !checker.failed()) {
+    cairn::Action a = run.next();
+    if (a.kind == cairn::ActionKind::store || a.kind == cairn::ActionKind::restore ||
+        a.kind == cairn::ActionKind::free) {
+      if (a.slot >= c) {
+        a.level = 1;
+        a.slot -= c;
+      }
+    }
+    checker.feed(a);
+  }
+  const cairn::CheckResult r = checker.finish();
+  Counts out;
+  out.legal = r.legal;
+  out.costs = r.costs;
+  out.cost = cairn::cost(r.costs, cairn::CostModel{1, 0, {0, price}, {0, price}});
+  return out;
+}
+
+void shared() {
+  std::printf(
+      "| p | c | spacing design, T <= 100 | shared, T <= 100 | spacing design, T >= 200 | shared, "
+      "T >= 200 |\n|---|---|---|---|---|---|\n");
+  const std::int64_t ram[] = {1, 2, 3, 5, 10};
+  const std::int64_t disk[] = {1, 2, 5, 10, 20};
+  for (const double price : {0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0}) {
+    Worst spacing[2][2], all[2][2];  // [c == 1 ? 0 : 1][T <= 100 ? 0 : 1]
+    for (const std::int64_t c : ram) {
+      for (const std::int64_t d : disk) {
+        const std::int64_t L0 =
+            cairn::OnlineMultilevelRevolve(StorageLevel{c, 0, 0}, StorageLevel{d, price, price},
+                                           cairn::StepCosts{1, 0})
+                .first_spacing();
+        std::vector<std::int64_t> runs;
+        for (std::int64_t T = 1; T <= 100; ++T) runs.push_back(T);
+        for (const std::int64_t T : {200, 500, 1000, 2000}) runs.push_back(T);
+        for (const std::int64_t T : runs) {
+          const double best = offline_optimum(T, c, d, price);
+          const int row = c == 1 ? 0 : 1;
+          const int col = T <= 100 ? 0 : 1;
+          const Counts a = run_online(T, c, d, price, L0);
+          const Counts b = run_shared(T, c, d, price);
+          if (!a.legal) spacing[row][col].illegal = true;
+          if (!b.legal) all[row][col].illegal = true;
+          spacing[row][col].add(a.cost / best, T, c, d);
+          all[row][col].add(b.cost / best, T, c, d);
+        }
+      }
+    }
+    for (int row = 0; row < 2; ++row) {
+      std::printf(
+          "| %g | %s | %.3f (T %lld, d %lld) | %.3f (T %lld, d %lld) | %.3f (T %lld, d %lld) "
+          "| %.3f (T %lld, d %lld) |%s\n",
+          price, row == 0 ? "1" : "2..10", spacing[row][0].ratio,
+          static_cast<long long>(spacing[row][0].T), static_cast<long long>(spacing[row][0].d),
+          all[row][0].ratio, static_cast<long long>(all[row][0].T),
+          static_cast<long long>(all[row][0].d), spacing[row][1].ratio,
+          static_cast<long long>(spacing[row][1].T), static_cast<long long>(spacing[row][1].d),
+          all[row][1].ratio, static_cast<long long>(all[row][1].T),
+          static_cast<long long>(all[row][1].d),
+          spacing[row][0].illegal || spacing[row][1].illegal || all[row][0].illegal ||
+                  all[row][1].illegal
+              ? " ILLEGAL"
+              : "");
+    }
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string what = argc > 1 ? argv[1] : "all";
   if (what == "tune") tune();
+  if (what == "shared") shared();
   if (what == "grid" || what == "all") grid();
   if (what == "large" || what == "all") large();
   return 0;

@@ -2,7 +2,9 @@
 // exactly OnlineRevolve without a disk or before the first disk checkpoint, exact disk counts with
 // an unlimited disk, restarts, errors, long runs in bounded memory, and a Driver run over two
 // MemoryStorage levels with store-all's gradient bit for bit.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -111,17 +113,112 @@ TEST_CASE("online multilevel: runs shorter than the first spacing never touch th
           "[online_multilevel]") {
   // Before the first disk checkpoint the RAM placement is OnlineRevolve's with all c slots (x_0
   // in RAM slot 0), so a run that ends before it is exactly OnlineRevolve(c).
+  // (Prices above the shared mode's limit: with w + r <= 2 forward steps the whole run is the
+  // shared mode's OnlineRevolve over c + d slots, tested below.)
   for (const std::int64_t c : {2, 3, 5, 10}) {
-    for (const double price : {0.0, 1.0, 20.0}) {
+    for (const double price : {1.5, 5.0, 20.0}) {
       const std::int64_t first = make(c, 4, price)->first_spacing();
       REQUIRE(first == std::max(cairn::beta(price > 0 && c >= 3 ? c - 1 : c, 2),
-                                static_cast<std::int64_t>(8 * price)));
+                                static_cast<std::int64_t>(std::ceil(8 * price))));
       for (std::int64_t steps = 1; steps < first; ++steps) {
         SimulatedOnlineRun ours(steps, make(c, 4, price));
         SimulatedOnlineRun reference(steps, c);
         INFO("T = " << steps << ", c = " << c << ", price " << price);
         REQUIRE(whole_stream(ours) == whole_stream(reference));
       }
+    }
+  }
+}
+
+namespace {
+
+// OnlineRevolve(c + d)'s whole stream for T steps with its slots below c on RAM, the others on
+// disk (slot - c).
+std::vector<cairn::Action> shared_reference(std::int64_t steps, std::int64_t c, std::int64_t d) {
+  SimulatedOnlineRun reference(steps, c + d);
+  std::vector<cairn::Action> out = whole_stream(reference);
+  for (cairn::Action& a : out) {
+    const bool slotted = a.kind == cairn::ActionKind::store ||
+                         a.kind == cairn::ActionKind::restore || a.kind == cairn::ActionKind::free;
+    if (slotted && a.slot >= c) {
+      a.level = 1;
+      a.slot -= c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("online multilevel: cheap disk I/O gives OnlineRevolve over c + d slots (shared mode)",
+          "[online_multilevel]") {
+  // Disk write + read <= 2 forward steps: the stream is exactly OnlineRevolve(c + d)'s, RAM slots
+  // first, so it advances no step more than r(T + 1, c + d) times, legal within each level's
+  // slots (every T <= 250 of the grid).
+  for (const std::int64_t c : {0, 1, 2, 3, 5}) {
+    for (const std::int64_t d : {1, 2, 3, 7}) {
+      for (const double price : {0.0, 0.5, 1.0}) {
+        for (std::int64_t steps = 1; steps <= 250; ++steps) {
+          INFO("T = " << steps << ", c = " << c << ", d = " << d << ", price " << price);
+          SimulatedOnlineRun ours(steps, make(c, d, price));
+          const std::vector<cairn::Action> stream = whole_stream(ours);
+          REQUIRE(stream == shared_reference(steps, c, d));
+          const cairn::CheckResult r = check_run(steps, make(c, d, price));
+          REQUIRE(r.legal);
+          REQUIRE(r.costs.levels[0].peak_slots <= c);
+          REQUIRE(r.costs.levels[1].peak_slots <= d);
+          REQUIRE(r.costs.max_advances_per_step == cairn::repetitions(steps + 1, c + d));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("online multilevel: the shared mode is chosen by prices only, never with a given spacing",
+          "[online_multilevel]") {
+  const auto is_shared = [](std::int64_t c, std::int64_t d, double w, double r, double uf,
+                            std::int64_t first_spacing) {
+    // A run long enough that the spacing design would have written a disk checkpoint at its
+    // first spacing: the shared mode's stream is OnlineRevolve(c + d)'s.
+    const std::int64_t steps = 300;
+    SimulatedOnlineRun ours(steps, std::make_unique<OnlineMultilevelRevolve>(
+                                       StorageLevel{c, 0, 0}, StorageLevel{d, w, r},
+                                       cairn::StepCosts{uf, 0}, first_spacing));
+    return whole_stream(ours) == shared_reference(steps, c, d);
+  };
+  CHECK(is_shared(3, 4, 1, 1, 1, 0));
+  CHECK(is_shared(3, 4, 0, 2, 1, 0));
+  CHECK(is_shared(3, 4, 4, 4, 4, 0));  // w + r <= 2 forward steps, whatever the unit
+  CHECK_FALSE(is_shared(3, 4, 1, 1.5, 1, 0));
+  CHECK_FALSE(is_shared(3, 4, 0, 0, 1, 5));  // a given first spacing: the spacing design
+  // An unlimited disk keeps the spacing design (tested below: every L0-th state).
+  auto unlimited = make(3, cairn::unlimited_slots, 0);
+  const cairn::CheckResult r = check_run(100, std::move(unlimited));
+  REQUIRE(r.legal);
+  CHECK(r.costs.levels[1].stores == 100 / make(3, cairn::unlimited_slots, 0)->first_spacing());
+}
+
+TEST_CASE("online multilevel: the shared mode reports the disk checkpoints it holds",
+          "[online_multilevel]") {
+  for (const std::int64_t c : {0, 1, 4}) {
+    auto online = make(c, 5, 0);
+    std::vector<std::int64_t> held(5, -1);  // by disk slot, from the actions
+    const auto track = [&](const cairn::Action& a) {
+      if (a.level != 1) return;
+      if (a.kind == cairn::ActionKind::store) held[static_cast<std::size_t>(a.slot)] = a.step;
+      if (a.kind == cairn::ActionKind::free) held[static_cast<std::size_t>(a.slot)] = -1;
+    };
+    track(online->start());
+    for (std::int64_t i = 1; i <= 2000; ++i) {
+      for (const cairn::Action& a : online->advanced()) track(a);
+      std::vector<std::int64_t> expected;
+      for (const std::int64_t s : held) {
+        if (s >= 0) expected.push_back(s);
+      }
+      std::sort(expected.begin(), expected.end());
+      INFO("c = " << c << ", step " << i);
+      REQUIRE(online->disk_checkpoint_steps() == expected);
+      REQUIRE(online->x0_on_disk() == (c == 0));
     }
   }
 }

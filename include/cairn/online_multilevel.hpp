@@ -18,7 +18,12 @@ namespace cairn {
 /// Online checkpointing with RAM (level 0) and disk (level 1) slots, each with write and read
 /// prices in forward steps (docs/online.md, "RAM and disk").
 ///
-/// The design, for c RAM and d disk slots:
+/// Two designs, chosen by the constructor from the prices alone (never from T):
+///  - Shared mode, when disk I/O is cheap (disk write + read <= 2 forward steps, <= 10 with
+///    c <= 1 RAM slots), the first spacing is automatic and the disk is finite: one OnlineRevolve
+///    over all c + d slots, its slots 0..c-1 in RAM and the others on disk (slot - c). It advances
+///    no step more than r(T + 1, c + d) times (OnlineRevolve's bound with every slot).
+///  - Otherwise the disk spacing design, for c RAM and d disk slots:
 ///  - Disk checkpoints sit at the multiples of a spacing L. When the disk is full and the next
 ///    multiple is reached, L doubles and the checkpoints that are not multiples of the new L are
 ///    freed (thinning), so at most d disk slots are ever held and every segment between two disk
@@ -36,17 +41,19 @@ namespace cairn {
 ///    from the last, is read from disk once, copied to RAM, and reversed by Revolve in RAM (the
 ///    first segment straight from x_0's RAM slot).
 ///
-/// Never uses T before finish(); no cap on T. Memory: O(c + d) integers (the disk checkpoints
-/// held, the RAM slots the current segment holds, one OnlineRevolve and one Revolve), whatever T;
-/// with an unlimited disk nothing is ever thinned and the list of disk checkpoints grows as
-/// T / L0. Per forward step: amortised O(1) (OnlineRevolve's, plus O(d) once per doubling of L
-/// and O(c) once per segment).
+/// Never uses T before finish(); no cap on T. Memory: O(c + d) integers (shared mode: one
+/// OnlineRevolve and the step each disk slot holds; spacing design: the disk checkpoints held, the
+/// RAM slots the current segment holds, one OnlineRevolve and one Revolve), whatever T; with an
+/// unlimited disk nothing is ever thinned and the list of disk checkpoints grows as T / L0. Per
+/// forward step: amortised O(1) (OnlineRevolve's, plus O(d) once per doubling of L and O(c) once
+/// per segment).
 class OnlineMultilevelRevolve final : public OnlineSchedule {
  public:
   /// `ram.slots` >= 1, or 0 when `disk.slots` >= 1 (every checkpoint is then on disk).
   /// `disk.slots` >= 0 or unlimited_slots; 0 gives exactly OnlineRevolve(ram.slots). Prices must be
   /// finite and >= 0, step_costs.forward > 0 and step_costs.backward >= 0 (they only choose the
-  /// first spacing). `first_spacing` > 0 overrides the automatic first spacing (0: automatic).
+  /// first spacing and the mode). `first_spacing` > 0 overrides the automatic first spacing (0:
+  /// automatic) and keeps the disk spacing design whatever the prices.
   /// Throws std::invalid_argument otherwise, saying what is allowed.
   OnlineMultilevelRevolve(StorageLevel ram, StorageLevel disk, StepCosts step_costs = {},
                           std::int64_t first_spacing = 0);
@@ -55,7 +62,7 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   OnlineMultilevelRevolve& operator=(const OnlineMultilevelRevolve&) = delete;
 
   /// Starts a run (again): the working state is x_0. Returns the store of x_0 (RAM slot 0, or disk
-  /// slot 0 when x_0 goes to disk).
+  /// slot 0 when x_0 goes to disk: x0_on_disk()).
   Action start() override;
   /// The working state has just become x_i, i = steps(). Returns frees, then stores, to take
   /// before the next step (valid until the next call). Throws std::logic_error outside a run.
@@ -82,14 +89,16 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   CostModel cost_model() const;
   /// The spacing of the first disk checkpoint: the one given, or
   /// max(beta(c', 2), ceil(4 (w1 + r1) / uf)) where c' is the number of RAM slots a segment
-  /// gets (docs/online.md explains the choice).
+  /// gets (docs/online.md explains the choice). Computed in the shared mode too, which does not
+  /// use it.
   std::int64_t first_spacing() const noexcept { return first_spacing_; }
-  /// The current spacing of disk checkpoints (first_spacing() doubled once per thinning).
+  /// The current spacing of disk checkpoints (first_spacing() doubled once per thinning; always
+  /// first_spacing() in the shared mode, which has no spacing).
   std::int64_t spacing() const noexcept { return spacing_; }
-  /// Steps of the disk checkpoints held now, oldest first.
+  /// Steps of the disk checkpoints held now, oldest first (during the forward sweep).
   std::vector<std::int64_t> disk_checkpoint_steps() const;
-  /// Whether x_0 is kept on disk (c = 0, or c = 1 with d >= 2 and free disk I/O) rather than in
-  /// RAM slot 0.
+  /// Whether x_0 is kept on disk (c = 0; or, in the spacing design, c = 1 with d >= 2 and free
+  /// disk I/O) rather than in RAM slot 0.
   bool x0_on_disk() const noexcept { return x0_on_disk_; }
 
  private:
@@ -112,6 +121,8 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   void thin();
   void begin_reverse_segment();
   std::int64_t segment_end(std::size_t k) const;
+  // all_'s action on the levels: its slots below c are RAM slots, the others disk slots.
+  Action shared_action(const Action& a);
 
   StorageLevel ram_;
   StorageLevel disk_;
@@ -122,6 +133,7 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::int64_t segment_ram_ = 0;    // RAM slots a disk-based segment gets (its base copy's too)
   std::int64_t first_ram_ = 0;      // the lowest of them
   bool use_copy_ = false;           // disk-based segments copy their base to RAM
+  bool shared_ = false;             // the shared mode: all_ over every slot, RAM ones first
   std::int64_t first_spacing_ = 1;  // L0
   std::int64_t spacing_ = 1;        // L
 
@@ -136,7 +148,10 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::unique_ptr<OnlineRevolve> first_;   // segment 0 with x_0 in RAM: c slots
   std::unique_ptr<OnlineRevolve> copied_;  // disk-based segments with a RAM copy: segment_ram_
   std::unique_ptr<OnlineRevolve> direct_;  // disk-based segments without: segment_ram_ + 1
-  OnlineRevolve* inner_ = nullptr;         // the current segment's
+  OnlineRevolve* inner_ = nullptr;
+  std::unique_ptr<OnlineRevolve> all_;           // the shared mode's: c + d slots
+  std::vector<std::int64_t> shared_disk_steps_;  // ... its disk slot k holds this step, or -1 //
+                                                 // the current segment's
 
   // Reverse sweep.
   std::vector<Action> prelude_;  // frees before anything else (a segment begun at x_T)

@@ -16,6 +16,11 @@ namespace {
 constexpr std::int64_t saturated = std::numeric_limits<std::int64_t>::max();
 constexpr Level ram_level = 0;
 constexpr Level disk_level = 1;
+// The shared mode's limits on disk write + read, in forward steps, with c >= 2 RAM slots and with
+// c <= 1 (`cairn_bench_online_multilevel shared` measured both designs for w = r = 0.25..10:
+// docs/online.md, "Shared mode").
+constexpr double shared_io_limit = 2;
+constexpr double shared_io_limit_few_ram_slots = 10;
 
 std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   return a > saturated - b ? saturated : a + b;
@@ -64,9 +69,15 @@ OnlineMultilevelRevolve::OnlineMultilevelRevolve(StorageLevel ram, StorageLevel 
         " is not allowed; give >= 1, or 0 for the automatic choice");
   }
   disk_unlimited_ = d == unlimited_slots;
+  // Cheap disk I/O: the disk slots are nearly as good as RAM ones, and one OnlineRevolve over all
+  // c + d slots (RAM ones first) beats the disk spacing design (docs/online.md, "Shared mode", and
+  // `bench/online_multilevel_ratio.cpp shared` for the measurements behind the limits).
+  shared_ = first_spacing == 0 && !disk_unlimited_ && d >= 1 &&
+            disk.write_cost + disk.read_cost <=
+                (c <= 1 ? shared_io_limit_few_ram_slots : shared_io_limit) * step_costs.forward;
   // With one RAM slot, x_0 on disk leaves that slot to the copies of the segments' bases; worth
   // it only when disk I/O is free (else short runs pay a write and reads for nothing).
-  x0_on_disk_ = c == 0 || (c == 1 && d >= 2 && disk.write_cost + disk.read_cost == 0);
+  x0_on_disk_ = c == 0 || (!shared_ && c == 1 && d >= 2 && disk.write_cost + disk.read_cost == 0);
   usable_disk_ = disk_unlimited_ ? unlimited_slots : d - (x0_on_disk_ ? 1 : 0);
   segment_ram_ = x0_on_disk_ ? c : c - 1;
   first_ram_ = x0_on_disk_ ? 0 : 1;
@@ -98,8 +109,13 @@ OnlineMultilevelRevolve::OnlineMultilevelRevolve(StorageLevel ram, StorageLevel 
   }
   spacing_ = first_spacing_;
 
-  if (!x0_on_disk_) first_ = std::make_unique<OnlineRevolve>(c);
-  if (usable_disk_ > 0 || x0_on_disk_) {
+  if (shared_) {
+    all_ = std::make_unique<OnlineRevolve>(saturating_add(c, d));  // d is finite here
+    shared_disk_steps_.reserve(static_cast<std::size_t>(std::min<std::int64_t>(d, 4096)));
+  } else if (!x0_on_disk_) {
+    first_ = std::make_unique<OnlineRevolve>(c);
+  }
+  if (!shared_ && (usable_disk_ > 0 || x0_on_disk_)) {
     if (segment_ram_ >= 1) copied_ = std::make_unique<OnlineRevolve>(segment_ram_);
     direct_ = std::make_unique<OnlineRevolve>(saturating_add(segment_ram_, 1));
   }
@@ -137,6 +153,13 @@ CostModel OnlineMultilevelRevolve::cost_model() const {
 
 std::vector<std::int64_t> OnlineMultilevelRevolve::disk_checkpoint_steps() const {
   std::vector<std::int64_t> steps;
+  if (shared_) {
+    for (const std::int64_t step : shared_disk_steps_) {
+      if (step >= 0) steps.push_back(step);
+    }
+    std::sort(steps.begin(), steps.end());
+    return steps;
+  }
   for (const Segment& s : segments_) {
     if (s.disk_slot >= 0) steps.push_back(s.step);
   }
@@ -204,6 +227,25 @@ std::int64_t OnlineMultilevelRevolve::take_disk_slot() {
   return fresh_disk_++;
 }
 
+Action OnlineMultilevelRevolve::shared_action(const Action& a) {
+  if (a.kind != ActionKind::store && a.kind != ActionKind::restore && a.kind != ActionKind::free) {
+    return a;
+  }
+  Action out = a;
+  if (a.slot < ram_.slots) {
+    out.level = ram_level;
+    return out;
+  }
+  out.level = disk_level;
+  out.slot = a.slot - ram_.slots;
+  if (!finished_) {  // the forward sweep: which disk slot holds which step
+    const auto k = static_cast<std::size_t>(out.slot);
+    if (k >= shared_disk_steps_.size()) shared_disk_steps_.resize(k + 1, -1);
+    shared_disk_steps_[k] = a.kind == ActionKind::store ? a.step : -1;
+  }
+  return out;
+}
+
 Action OnlineMultilevelRevolve::start() {
   steps_ = 0;
   started_ = true;
@@ -221,6 +263,10 @@ Action OnlineMultilevelRevolve::start() {
   reverse_segment_ = -1;
   completed_ = 0;
   revolve_.reset();
+  if (shared_) {
+    shared_disk_steps_.clear();
+    return shared_action(all_->start());
+  }
   if (!x0_on_disk_) {
     segments_.push_back(Segment{0, -1, false});
     inner_ = first_.get();
@@ -281,6 +327,10 @@ const std::vector<Action>& OnlineMultilevelRevolve::advanced() {
   }
   decision_.clear();
   const std::int64_t step = ++steps_;
+  if (shared_) {
+    for (const Action& a : all_->advanced()) decision_.push_back(shared_action(a));
+    return decision_;
+  }
   bool new_segment = false;
   if (usable_disk_ > 0 && step % spacing_ == 0) {
     if (!disk_slot_available()) thin();
@@ -305,6 +355,11 @@ void OnlineMultilevelRevolve::finish() {
     throw std::logic_error(
         "OnlineMultilevelRevolve::finish: the run made no step; there is nothing to reverse");
   }
+  if (shared_) {
+    all_->finish();
+    finished_ = true;
+    return;
+  }
   finished_ = true;
   prelude_.clear();
   const Segment last = segments_.back();
@@ -324,6 +379,10 @@ void OnlineMultilevelRevolve::finish() {
 
 void OnlineMultilevelRevolve::reset() {
   if (!finished_) return;  // the reverse sweep does not exist yet
+  if (shared_) {
+    all_->reset();
+    return;
+  }
   prelude_next_ = 0;
   inner_active_ = has_inner_;
   if (has_inner_) inner_->reset();
@@ -357,6 +416,7 @@ Action OnlineMultilevelRevolve::next() {
         "OnlineMultilevelRevolve::next: the reverse sweep starts after finish(); during the "
         "forward sweep use advanced()");
   }
+  if (shared_) return shared_action(all_->next());
   if (prelude_next_ < prelude_.size()) return prelude_[prelude_next_++];
   if (inner_active_) {
     const Segment& last = segments_.back();
