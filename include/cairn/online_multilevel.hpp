@@ -97,6 +97,9 @@ class OnlineMultilevelRevolve final : public OnlineSchedule {
   std::int64_t spacing() const noexcept { return spacing_; }
   /// Steps of the disk checkpoints held now, oldest first (during the forward sweep).
   std::vector<std::int64_t> disk_checkpoint_steps() const;
+  /// Whether the shared mode runs: one OnlineRevolve over all c + d slots, chosen by the prices
+  /// (docs/online.md), rather than the design of disk checkpoints at a doubling spacing.
+  bool shared_mode() const noexcept { return shared_; }
   /// Whether x_0 is kept on disk (c = 0; or, in the spacing design, c = 1 with d >= 2 and free
   /// disk I/O) rather than in RAM slot 0.
   bool x0_on_disk() const noexcept { return x0_on_disk_; }

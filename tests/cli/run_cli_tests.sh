@@ -113,6 +113,15 @@ expect 0 '"disk_slots":"unlimited","legal":true' -- \
   "$cairn" schedule --online -T 1e5 -c 0 --disk-slots unlimited -f summary
 expect 0 'online-multilevel schedule: T = 50 steps, c = 2 slots in RAM, 3 disk slots' -- \
   "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 -f text
+# The design that runs is named: prices of at most 2 steps share the disk as RAM; higher ones
+# place disk checkpoints at a doubling spacing, whose first value is printed.
+expect 0 '"mode":"shared"' -- "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 -f summary
+expect 0 '"mode":"spacing","first_spacing":' -- \
+  "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 --write-cost 5 --read-cost 5 -f summary
+expect 0 'disk slots shared with RAM as one OnlineRevolve' -- \
+  "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 -f text
+expect 0 'first disk checkpoint at' -- \
+  "$cairn" schedule --online -T 50 -c 2 --disk-slots 3 --write-cost 5 --read-cost 5 -f text
 expect 2 'RAM slots = 0, disk slots = 0 is not allowed' -- "$cairn" schedule --online -T 10 -c 0 --disk-slots 0
 
 # --- bad input: a clear message on stderr and exit status 2

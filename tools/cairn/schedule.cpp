@@ -108,7 +108,8 @@ int run_schedule(Problem& problem, const std::string& format) {
     if (problem.schedule == "online-multilevel") {
       const auto online = problem.online_multilevel();
       j["cost"] = cairn::cost(result.costs, online->cost_model());
-      j["first_spacing"] = online->first_spacing();
+      j["mode"] = online->shared_mode() ? "shared" : "spacing";
+      if (!online->shared_mode()) j["first_spacing"] = online->first_spacing();
       // A lower bound for the same run offline (docs/online.md): free I/O, all slots in RAM.
       if (problem.disk_slots != cairn::unlimited_slots) {
         j["offline_free_io_forward_steps"] =
@@ -147,8 +148,12 @@ int run_schedule(Problem& problem, const std::string& format) {
            (problem.disk_slots == cairn::unlimited_slots ? std::string("unlimited")
                                                          : std::to_string(problem.disk_slots)) +
            " disk slots (write " + format_cost(problem.prices.write) + ", read " +
-           format_cost(problem.prices.read) + "; T learnt at the end, first disk checkpoint at " +
-           std::to_string(problem.online_multilevel()->first_spacing()) + ")";
+           format_cost(problem.prices.read) + "; T learnt at the end, " +
+           (problem.online_multilevel()->shared_mode()
+                ? std::string("disk slots shared with RAM as one OnlineRevolve")
+                : "first disk checkpoint at " +
+                      std::to_string(problem.online_multilevel()->first_spacing())) +
+           ")";
     }
     out.line_done();
   } else if (problem.schedule == "multilevel") {
