@@ -122,27 +122,28 @@ PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
 // ---- set: the forward run ----
 
 PetscErrorCode StoreAll(TSTrajectory tj, TS ts, const std::vector<Action>& actions, Vec x,
-                        const Part* part) {
+                        const Part& part) {
   PetscFunctionBegin;
   for (const Action& raw : actions) {
-    const Action a = part ? Translate(raw, *part) : raw;
+    const Action a = Translate(raw, part);
     if (a.kind == ActionKind::store) PetscCall(Store(tj, ts, a, x, true));
   }
   PetscFunctionReturn(0);
 }
 
-// One step of an online schedule: the run's step n is the schedule's step n - offset.
-PetscErrorCode SetOnline(TSTrajectory tj, TS ts, cairn::OnlineSchedule& online, std::int64_t n,
-                         std::int64_t offset, const Part* part, Vec x) {
+// One step of the online schedule of `part` (its segment's): the run's step n is the schedule's
+// step n - part.offset. Segments after the first were started by StartSegment.
+PetscErrorCode SetOnline(TSTrajectory tj, TS ts, cairn::OnlineSchedule& online, const Part& part,
+                         std::int64_t n, Vec x) {
   PetscFunctionBegin;
   try {
-    if (n == offset) {
+    if (n == part.offset) {
       const std::vector<Action> first{online.start()};
       PetscCall(StoreAll(tj, ts, first, x, part));
     } else {
-      PetscCheck(n - offset == online.steps() + 1, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+      PetscCheck(n - part.offset == online.steps() + 1, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
                  "cairn: TSTrajectorySet for step %lld after step %lld", static_cast<long long>(n),
-                 static_cast<long long>(online.steps() + offset));
+                 static_cast<long long>(online.steps() + part.offset));
       PetscCall(StoreAll(tj, ts, online.advanced(), x, part));
     }
   } catch (const std::exception& e) {
@@ -266,7 +267,7 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     PetscCall(SetOffline(tj, ts, n, x));
   } else if (cairn::OnlineSchedule* online = OnlineOf(t, t.segments.size() - 1)) {
     const Part part = SegmentPart(t, t.segments.size() - 1);
-    PetscCall(SetOnline(tj, ts, *online, n, part.offset, &part, x));
+    PetscCall(SetOnline(tj, ts, *online, part, n, x));
   }
   t.final_step_in_ts = n > 0;  // x_n and the stages of step n-1 -> n are in the TS
   PetscFunctionReturn(0);

@@ -59,8 +59,7 @@ PetscErrorCode AppendRestart(TSTrajectory tj, std::size_t s, std::int64_t end) {
         FreeSlots(t, disk_level, seg.start_level == disk_level ? seg.start_slot : -1);
     auto ram = static_cast<std::int64_t>(p.slot_map[ram_level].size());
     auto disk = static_cast<std::int64_t>(p.slot_map[disk_level].size());
-    const bool revolve = ram >= 1 && (disk == 0 || ram >= steps);
-    if (seg.after_event && !(revolve && seg.start_level == ram_level)) {
+    if (seg.after_event && !(PlansRevolve(steps, ram, disk) && seg.start_level == ram_level)) {
       auto& own = p.slot_map[seg.start_level];
       own.erase(own.begin());
       ram = static_cast<std::int64_t>(p.slot_map[ram_level].size());
@@ -70,9 +69,8 @@ PetscErrorCode AppendRestart(TSTrajectory tj, std::size_t s, std::int64_t end) {
                  "give -ts_trajectory_max_cps_ram at least the number of events + 2",
                  static_cast<long long>(seg.start), static_cast<long long>(end - 1));
     }
-    std::int64_t forward = 0;
     try {
-      p.owned = OfflinePlan(t, steps, ram, disk, &forward);
+      p.owned = OfflinePlan(t, steps, ram, disk, nullptr);
     } catch (const std::exception& e) {
       SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
     }
@@ -85,14 +83,16 @@ PetscErrorCode AppendRestart(TSTrajectory tj, std::size_t s, std::int64_t end) {
 
 }  // namespace
 
-// The offline schedule for `steps` steps over `ram` RAM and `disk` disk slots (Revolve in RAM,
-// or the multilevel schedule over RAM and disk), and its forward steps.
+bool PlansRevolve(std::int64_t steps, std::int64_t ram, std::int64_t disk) {
+  return ram >= 1 && (disk == 0 || ram >= steps);
+}
+
 std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
                                              std::int64_t ram, std::int64_t disk,
                                              std::int64_t* forward) {
-  if (ram >= 1 && (disk == 0 || ram >= steps)) {
+  if (PlansRevolve(steps, ram, disk)) {
     auto revolve = std::make_unique<cairn::Revolve>(steps, std::min(ram, steps));
-    *forward = revolve->forward_steps();
+    if (forward) *forward = revolve->forward_steps();
     return revolve;
   }
   auto multilevel = std::make_unique<cairn::MultilevelRevolve>(
@@ -100,11 +100,13 @@ std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t s
       std::vector<cairn::StorageLevel>{
           {ram, 0, 0}, {std::min(disk, steps), t.options.write_cost, t.options.read_cost}},
       cairn::StepCosts{1, 0});
-  *forward = 0;
-  for (Action a = multilevel->next(); a.kind != ActionKind::end; a = multilevel->next()) {
-    if (a.kind == ActionKind::advance) *forward += a.to - a.from();
+  if (forward) {  // a pass over the stream: only -ts_trajectory_view's first plan asks for it
+    *forward = 0;
+    for (Action a = multilevel->next(); a.kind != ActionKind::end; a = multilevel->next()) {
+      if (a.kind == ActionKind::advance) *forward += a.to - a.from();
+    }
+    multilevel->reset();
   }
-  multilevel->reset();
   return multilevel;
 }
 
@@ -153,8 +155,6 @@ const Action& Peek(Trajectory& t) {
   }
   return t.pending;
 }
-
-// ---- recomputation ----
 
 // Segment s's online schedule, if it has one (segment 0's is the trajectory's own).
 cairn::OnlineSchedule* OnlineOf(Trajectory& t, std::size_t s) {

@@ -179,8 +179,12 @@ void SetClock(Trajectory& t, TS ts, std::int64_t step);
 
 // ---- plans.cpp ----
 
+// Whether OfflinePlan chooses Revolve (in RAM) for these counts: RAM slots and either no disk or
+// a slot for every step.
+bool PlansRevolve(std::int64_t steps, std::int64_t ram, std::int64_t disk);
 // The offline schedule for `steps` steps over `ram` RAM and `disk` disk slots (Revolve in RAM, or
-// the multilevel schedule over RAM and disk), and its forward steps. Throws as the schedules do.
+// the multilevel schedule over RAM and disk), and its forward steps if `forward` is not null.
+// Throws as the schedules do.
 std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
                                              std::int64_t ram, std::int64_t disk,
                                              std::int64_t* forward);
