@@ -15,6 +15,8 @@ export TMPDIR=$scratch/tmp
 mkdir -p "$TMPDIR"
 base=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 -dll_append "$plugin")
 failures=0
+# shellcheck source=same_output.sh
+source "$(dirname "$0")/same_output.sh"
 fail() {
   echo "FAIL: $*"
   failures=$((failures + 1))
@@ -84,8 +86,7 @@ for c in 2 3 5; do
     fail "-ts_max_time 0.015, c = $c: the step count was not planned from the time"
   elif [[ $got != "$expected" ]]; then
     fail "-ts_max_time 0.015, c = $c: $got recomputations, but t(15, $c) = $expected"
-  elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
-    <(grep -v "^ \|TSTrajectory Object" <<<"$view") >"$scratch/diff"; then
+  elif ! same_output "$scratch/memory" <(printf "%s\n" "$view") "$scratch/diff"; then
     fail "-ts_max_time 0.015, c = $c: other sensitivities than memory's:"
     cat "$scratch/diff"
   else
@@ -97,8 +98,7 @@ view=$("$ex" "${by_time[@]}" -ts_max_time 0.0150000001 -ts_trajectory_type cairn
   -ts_trajectory_max_cps_ram 3 -ts_trajectory_view 2>&1)
 if ! grep -q "Cairn: the run ended after 15 of the 16 steps planned; replanned from x_0" <<<"$view"; then
   fail "-ts_max_time 0.0150000001: no replanning after 15 of 16 steps: $view"
-elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
-  <(grep -v "^ \|TSTrajectory Object" <<<"$view") >"$scratch/diff"; then
+elif ! same_output "$scratch/memory" <(printf "%s\n" "$view") "$scratch/diff"; then
   fail "-ts_max_time 0.0150000001: other sensitivities than memory's:"
   cat "$scratch/diff"
 else
@@ -114,8 +114,7 @@ adaptive=(-ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 -ts_adapt_type ba
 if ! grep -q "Cairn schedule: online (the step count was unknown: adaptive time steps)" "$scratch/cairn"; then
   fail "adaptive steps did not select the online schedule:"
   cat "$scratch/cairn"
-elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
-  <(grep -v "^ \|TSTrajectory Object" "$scratch/cairn") >"$scratch/diff"; then
+elif ! same_output "$scratch/memory" "$scratch/cairn" "$scratch/diff"; then
   fail "adaptive steps: cairn and memory print different sensitivities:"
   cat "$scratch/diff"
 else
@@ -130,8 +129,7 @@ for budget in "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 4" \
   if ! grep -q "Cairn online disk level" "$scratch/cairn"; then
     fail "adaptive steps, $budget: no online disk level:"
     cat "$scratch/cairn"
-  elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/memory") \
-    <(grep -v "^ \|TSTrajectory Object" "$scratch/cairn") >"$scratch/diff"; then
+  elif ! same_output "$scratch/memory" "$scratch/cairn" "$scratch/diff"; then
     fail "adaptive steps, $budget: cairn and memory print different sensitivities:"
     cat "$scratch/diff"
   else

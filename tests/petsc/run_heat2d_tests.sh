@@ -15,6 +15,23 @@ oversubscribe=()
 "$mpiexec" --version 2>/dev/null | grep -q "Open MPI\|OpenRTE" && oversubscribe=(--oversubscribe)
 run() { "$mpiexec" -n 2 "${oversubscribe[@]}" "$heat" -da_grid_x 32 -da_grid_y 24 -ts_max_steps 40 "$@"; }
 failures=0
+configs=("-ts_trajectory_max_cps_ram 4" "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 5"
+  "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_online")
+# bitwise WHAT ARGS...: a cairn run with ARGS writes the gradient of the memory run before it.
+bitwise() {
+  local what=$1
+  shift
+  if ! run "$@" -ts_trajectory_type cairn -gradient_file "$scratch/cairn.bin" >"$scratch/log" 2>&1; then
+    echo "FAIL: $what:"
+    cat "$scratch/log"
+    failures=$((failures + 1))
+  elif ! cmp "$scratch/memory.bin" "$scratch/cairn.bin"; then
+    echo "FAIL: $what: the gradient differs from the memory type's"
+    failures=$((failures + 1))
+  else
+    echo "ok: $what: bitwise equal to memory"
+  fi
+}
 for method in "-ts_type rk -ts_rk_type 4" "-ts_type cn" "-ts_type beuler"; do
   # shellcheck disable=SC2086
   if ! run $method -ts_trajectory_type memory -gradient_file "$scratch/memory.bin" >"$scratch/log" 2>&1; then
@@ -23,44 +40,19 @@ for method in "-ts_type rk -ts_rk_type 4" "-ts_type cn" "-ts_type beuler"; do
     failures=$((failures + 1))
     continue
   fi
-  for only in 0 1; do
-    for config in "-ts_trajectory_max_cps_ram 4" "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 5" \
-      "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_online"; do
+  for config in "${configs[@]}"; do
+    for only in 0 1; do
       # shellcheck disable=SC2086
-      if ! run $method -ts_trajectory_type cairn $config -ts_trajectory_solution_only $only \
-        -gradient_file "$scratch/cairn.bin" >"$scratch/log" 2>&1; then
-        echo "FAIL: $method $config solution_only $only:"
-        cat "$scratch/log"
-        failures=$((failures + 1))
-      elif ! cmp "$scratch/memory.bin" "$scratch/cairn.bin"; then
-        echo "FAIL: $method $config solution_only $only: the gradient differs from the memory type's"
-        failures=$((failures + 1))
-      else
-        echo "ok: $method $config -ts_trajectory_solution_only $only: bitwise equal to memory"
-      fi
+      bitwise "$method $config -ts_trajectory_solution_only $only" $method $config \
+        -ts_trajectory_solution_only $only
     done
-  done
-done
-# A forward run made of several TSSolve calls, each carrying on where the last stopped (-solves),
-# then one TSAdjointSolve: the same gradient, to the last bit, as memory's single TSSolve.
-for method in "-ts_type rk -ts_rk_type 4" "-ts_type cn"; do
-  # shellcheck disable=SC2086
-  run $method -ts_trajectory_type memory -gradient_file "$scratch/memory.bin" >"$scratch/log" 2>&1
-  for solves in 2 3; do
-    for config in "-ts_trajectory_max_cps_ram 4" "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 5" \
-      "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_online"; do
+    # A forward run made of several TSSolve calls, each carrying on where the last stopped
+    # (-solves), then one TSAdjointSolve: the gradient of memory's single TSSolve.
+    [[ $method == "-ts_type beuler" ]] && continue
+    for solves in 2 3; do
       # shellcheck disable=SC2086
-      if ! run $method -solves "$solves" -ts_trajectory_type cairn $config \
-        -gradient_file "$scratch/cairn.bin" >"$scratch/log" 2>&1; then
-        echo "FAIL: $method -solves $solves $config:"
-        cat "$scratch/log"
-        failures=$((failures + 1))
-      elif ! cmp "$scratch/memory.bin" "$scratch/cairn.bin"; then
-        echo "FAIL: $method -solves $solves $config: the gradient differs from the memory type's"
-        failures=$((failures + 1))
-      else
-        echo "ok: $method -solves $solves $config: bitwise equal to memory's single TSSolve"
-      fi
+      bitwise "$method -solves $solves $config (memory: one TSSolve)" $method -solves "$solves" \
+        $config
     done
   done
 done

@@ -14,6 +14,8 @@ trap 'rm -rf "$scratch"' EXIT
 export TMPDIR=$scratch/tmp
 mkdir -p "$TMPDIR"
 failures=0
+# shellcheck source=same_output.sh
+source "$(dirname "$0")/same_output.sh"
 fail() {
   echo "FAIL: $*"
   failures=$((failures + 1))
@@ -35,8 +37,7 @@ while IFS= read -r budget; do
   if ! grep -q "Cairn segments of the last run: 3" "$scratch/out"; then
     fail "ex1adj $budget: not 3 segments:"
     cat "$scratch/out"
-  elif ! diff <(grep -v "^ \|TSTrajectory Object" "$scratch/basic.out") \
-    <(grep -v "^ \|TSTrajectory Object" "$scratch/out") >"$scratch/diff"; then
+  elif ! same_output "$scratch/basic.out" "$scratch/out" "$scratch/diff"; then
     fail "ex1adj $budget: other output than basic's:"
     cat "$scratch/diff"
   else
