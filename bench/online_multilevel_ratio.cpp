@@ -98,20 +98,26 @@ void print_row(const char* range, double price, const Worst& w) {
   std::fflush(stdout);
 }
 
+// One run of the grid: its ratio to the offline optimum, into `one` for c = 1 (segments reversed
+// with one RAM slot) and into `more` for c >= 2.
+void tally(Worst& one, Worst& more, std::int64_t T, std::int64_t c, std::int64_t d, double price) {
+  const Counts on = run_online(T, c, d, price);
+  Worst& w = c == 1 ? one : more;
+  if (!on.legal) w.illegal = true;
+  w.add(on.cost / offline_optimum(T, c, d, price), T, c, d);
+}
+
 void grid() {
   std::printf(
       "| T range, slots              |    p |    runs | worst ratio | at T |   c |   d | mean   "
       "|\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   {
-    Worst one, more;  // c = 1 (segments reversed with one RAM slot) and c >= 2 apart
+    Worst one, more;
     for (std::int64_t c = 1; c <= 10; ++c) {
       for (std::int64_t d = 1; d <= 20; ++d) {
         for (std::int64_t T = 1; T <= 1000; ++T) {
-          const Counts on = run_online(T, c, d, 0);
-          Worst& w = c == 1 ? one : more;
-          if (!on.legal) w.illegal = true;
-          w.add(on.cost / offline_optimum(T, c, d, 0), T, c, d);
+          tally(one, more, T, c, d, 0);
         }
       }
     }
@@ -125,10 +131,7 @@ void grid() {
     for (const std::int64_t c : ram) {
       for (const std::int64_t d : disk) {
         for (std::int64_t T = 1; T <= 100; ++T) {
-          const Counts on = run_online(T, c, d, price);
-          Worst& w = c == 1 ? one : more;
-          if (!on.legal) w.illegal = true;
-          w.add(on.cost / offline_optimum(T, c, d, price), T, c, d);
+          tally(one, more, T, c, d, price);
         }
       }
     }
@@ -140,10 +143,7 @@ void grid() {
     for (const std::int64_t c : ram) {
       for (const std::int64_t d : disk) {
         for (const std::int64_t T : {200, 500, 1000, 2000}) {
-          const Counts on = run_online(T, c, d, price);
-          Worst& w = c == 1 ? one : more;
-          if (!on.legal) w.illegal = true;
-          w.add(on.cost / offline_optimum(T, c, d, price), T, c, d);
+          tally(one, more, T, c, d, price);
         }
       }
     }
