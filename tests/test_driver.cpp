@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "burgers1d/burgers.hpp"
+#include "burgers_runs.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
 #include "cairn/driver.hpp"
@@ -19,36 +20,12 @@
 #include "cairn/store_all.hpp"
 #include "scripted_schedule.hpp"
 
-using State = std::vector<double>;
+using burgers_runs::bitwise_equal;
+using burgers_runs::burgers_gradient;
+using burgers_runs::Outcome;
+using burgers_runs::State;
 
 namespace {
-
-struct Outcome {
-  State gradient;
-  double J = 0;
-  cairn::DriverStatistics statistics;
-};
-
-// The gradient of J(x_T) through `schedule`, with the Burgers model.
-Outcome burgers_gradient(const burgers::Problem& problem, cairn::Schedule& schedule,
-                         std::int64_t slots) {
-  const State x0 = problem.initial_state();
-  cairn::MemoryStorage storage(slots, x0.size() * sizeof(double));
-  cairn::Driver<State> driver(
-      schedule, storage, [&](std::int64_t, State& x) { problem.step(x); },
-      [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
-  Outcome out;
-  out.gradient = driver.run(x0, [&](const State& xT) {
-    out.J = problem.objective(xT);
-    return problem.objective_gradient(xT);
-  });
-  out.statistics = driver.statistics();
-  return out;
-}
-
-bool bitwise_equal(const State& a, const State& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
 
 // An online schedule that is not OnlineRevolve, to show that the drivers need only the
 // OnlineSchedule interface: x_i is kept whenever k divides i (no knowledge of T needed), and each
@@ -441,20 +418,13 @@ TEST_CASE("driver: an online run ending on the user's condition gives the store-
                        Case{50, 10, 0.1}, Case{8, 30, 0.05}}) {
     const burgers::Problem problem(k.N);
     const State x0 = problem.initial_state();
-    const auto energy = [](const State& x) {
-      double e = 0;
-      for (const double v : x) e += (v - 0.5) * (v - 0.5);
-      return e;
-    };
-    const double stop_below = k.threshold * energy(x0);
     cairn::OnlineRevolve online(k.c);
     cairn::MemoryStorage storage(k.c, x0.size() * sizeof(double));
     cairn::Driver<State> driver(
         online, storage, [&](std::int64_t, State& x) { problem.step(x); },
         [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
     driver.start(x0);
-    while (energy(driver.state()) >= stop_below && driver.steps() < 100000) driver.step();
-    const std::int64_t T = driver.steps();
+    const std::int64_t T = burgers_runs::step_until_energy_below(driver, x0, k.threshold);
     REQUIRE(T >= 1);
     REQUIRE(T < 100000);  // the condition was met
     double J = 0;

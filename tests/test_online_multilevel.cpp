@@ -6,13 +6,13 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "burgers1d/burgers.hpp"
+#include "burgers_runs.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
 #include "cairn/driver.hpp"
@@ -358,15 +358,7 @@ TEST_CASE("online multilevel: T = 10^6 with 10 RAM and 100 disk slots is legal a
   CHECK(online->next().kind != cairn::ActionKind::end);
 }
 
-namespace {
-
-using State = std::vector<double>;
-
-bool bitwise_equal(const State& a, const State& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
-
-}  // namespace
+using burgers_runs::State;
 
 TEST_CASE("online multilevel: a Driver over RAM and disk gives the store-all gradient",
           "[online_multilevel][driver]") {
@@ -380,12 +372,6 @@ TEST_CASE("online multilevel: a Driver over RAM and disk gives the store-all gra
                        Case{20, 1, 3, 1, 0.3}, Case{40, 4, 5, 20, 0.1}}) {
     const burgers::Problem problem(k.N);
     const State x0 = problem.initial_state();
-    const auto energy = [](const State& x) {
-      double e = 0;
-      for (const double v : x) e += (v - 0.5) * (v - 0.5);
-      return e;
-    };
-    const double stop_below = k.threshold * energy(x0);
     OnlineMultilevelRevolve online(StorageLevel{k.c, 0, 0}, StorageLevel{k.d, k.price, k.price},
                                    cairn::StepCosts{1, 0}, 3);
     const std::size_t bytes = x0.size() * sizeof(double);
@@ -395,8 +381,7 @@ TEST_CASE("online multilevel: a Driver over RAM and disk gives the store-all gra
         online, {&ram, &disk}, [&](std::int64_t, State& x) { problem.step(x); },
         [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
     driver.start(x0);
-    while (energy(driver.state()) >= stop_below && driver.steps() < 100000) driver.step();
-    const std::int64_t T = driver.steps();
+    const std::int64_t T = burgers_runs::step_until_energy_below(driver, x0, k.threshold);
     INFO("N = " << k.N << ", c = " << k.c << ", d = " << k.d << ", T = " << T);
     REQUIRE(T >= 10);
     REQUIRE(T < 100000);
@@ -404,13 +389,8 @@ TEST_CASE("online multilevel: a Driver over RAM and disk gives the store-all gra
         driver.finish([&](const State& xT) { return problem.objective_gradient(xT); });
 
     cairn::StoreAll all(T);
-    cairn::MemoryStorage all_storage(all.slots(), bytes);
-    cairn::Driver<State> reference(
-        all, all_storage, [&](std::int64_t, State& x) { problem.step(x); },
-        [&](std::int64_t, const State& x, State& lambda) { problem.adjoint_step(x, lambda); });
-    const State expected =
-        reference.run(x0, [&](const State& xT) { return problem.objective_gradient(xT); });
-    REQUIRE(bitwise_equal(gradient, expected));
+    REQUIRE(burgers_runs::bitwise_equal(
+        gradient, burgers_runs::burgers_gradient(problem, all, all.slots()).gradient));
     CHECK(driver.statistics().adjoint_calls == T);
   }
 }
