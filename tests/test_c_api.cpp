@@ -21,6 +21,7 @@
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
 #include "cairn/online_multilevel.hpp"
+#include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/uniform.hpp"
@@ -86,6 +87,30 @@ bool same_stream(cairn::Schedule& expected, cairn_schedule* actual) {
     }
   }
   return true;
+}
+
+// A whole online run of T steps through the C handle, against `expected` told the same: start,
+// after every step what it decides (never more than its max_advanced_actions, the bound cairn.h
+// promises), finish, then the reverse sweep (same_stream).
+void same_online_run(cairn::OnlineSchedule& expected, cairn_schedule* actual, std::int64_t T) {
+  cairn_action first{};
+  ok(cairn_online_start(actual, &first));
+  REQUIRE(from_c(first) == expected.start());
+  for (std::int64_t i = 1; i <= T; ++i) {
+    const cairn_action* list = nullptr;
+    std::size_t count = 99;
+    ok(cairn_online_advanced(actual, &list, &count));
+    const std::vector<cairn::Action>& want = expected.advanced();
+    REQUIRE(count == want.size());
+    CHECK(count <= expected.max_advanced_actions());
+    for (std::size_t k = 0; k < count; ++k) REQUIRE(from_c(list[k]) == want[k]);
+  }
+  std::int64_t steps = 0;
+  ok(cairn_schedule_steps(actual, &steps));
+  REQUIRE(steps == T);
+  ok(cairn_online_finish(actual));
+  expected.finish();
+  REQUIRE(same_stream(expected, actual));
 }
 
 }  // namespace
@@ -236,21 +261,7 @@ TEST_CASE("c api: the online multilevel protocol equals OnlineMultilevelRevolve'
       INFO("T = " << T << ", c = " << k.c << ", d = " << k.d);
       cairn::OnlineMultilevelRevolve expected(cairn::StorageLevel{k.c, 0, 0},
                                               cairn::StorageLevel{k.d, k.write, k.read});
-      cairn_action first{};
-      ok(cairn_online_start(h.get(), &first));
-      REQUIRE(from_c(first) == expected.start());
-      for (std::int64_t i = 1; i <= T; ++i) {
-        const cairn_action* list = nullptr;
-        std::size_t count = 99;
-        ok(cairn_online_advanced(h.get(), &list, &count));
-        const std::vector<cairn::Action>& want = expected.advanced();
-        REQUIRE(count == want.size());
-        CHECK(count <= expected.max_advanced_actions());
-        for (std::size_t j = 0; j < count; ++j) REQUIRE(from_c(list[j]) == want[j]);
-      }
-      ok(cairn_online_finish(h.get()));
-      expected.finish();
-      REQUIRE(same_stream(expected, h.get()));
+      same_online_run(expected, h.get(), T);
     }
   }
   const auto expect = [](int status, int code, const std::string& message) {
@@ -277,24 +288,8 @@ TEST_CASE("c api: the online protocol equals OnlineRevolve's for T <= 60 and c <
     for (std::int64_t T = 1; T <= 60; ++T) {
       INFO("T = " << T << ", c = " << c);
       cairn::OnlineRevolve expected(c);
-      cairn_action first{};
-      ok(cairn_online_start(h.get(), &first));
-      REQUIRE(from_c(first) == expected.start());
-      for (std::int64_t i = 1; i <= T; ++i) {
-        const cairn_action* list = nullptr;
-        std::size_t count = 99;
-        ok(cairn_online_advanced(h.get(), &list, &count));
-        const std::vector<cairn::Action>& want = expected.advanced();
-        REQUIRE(count == want.size());
-        CHECK(count <= static_cast<std::size_t>(c) + 1);  // the bound cairn.h promises
-        for (std::size_t k = 0; k < count; ++k) REQUIRE(from_c(list[k]) == want[k]);
-      }
-      std::int64_t steps = 0;
-      ok(cairn_schedule_steps(h.get(), &steps));
-      REQUIRE(steps == T);
-      ok(cairn_online_finish(h.get()));
-      expected.finish();
-      REQUIRE(same_stream(expected, h.get()));
+      REQUIRE(expected.max_advanced_actions() == static_cast<std::size_t>(c) + 1);  // cairn.h
+      same_online_run(expected, h.get(), T);
     }
   }
 }
