@@ -41,7 +41,7 @@ class Graph {
   static Graph chain(std::vector<GraphNode> layers);
 
   std::int64_t size() const noexcept { return static_cast<std::int64_t>(nodes_.size()); }
-  const GraphNode& node(std::int64_t v) const;                  ///< throws std::out_of_range
+  const GraphNode& node(std::int64_t v) const;                       ///< throws std::out_of_range
   const std::vector<std::int64_t>& inputs(std::int64_t v) const;     ///< in the order given
   const std::vector<std::int64_t>& consumers(std::int64_t v) const;  ///< increasing
   /// Whether node i reads exactly node i - 1 for every i >= 1 and node 0 reads nothing.
@@ -85,7 +85,7 @@ struct GraphPlanCosts {
   bool legal = false;
   std::int64_t first_illegal_index = -1;  ///< 0-based, or -1
   std::string reason;                     ///< empty when legal
-  double forward_cost = 0;   ///< sum of f_v over compute and record actions
+  double forward_cost = 0;                ///< sum of f_v over compute and record actions
   double backward_cost = 0;  ///< sum of b_v over backward actions (sum of all b_v when complete)
   double cost = 0;           ///< forward_cost + backward_cost
   std::uint64_t peak_bytes = 0;         ///< the model's peak (see check_plan)
@@ -98,7 +98,8 @@ struct GraphPlanCosts {
 ///    also requires that v has no tape held and has not been run backward. Then v's output is
 ///    held (a_v bytes), and for record v's tape too (tape_bytes).
 ///  - free(v): v's output is held, and no node reading v holds a tape (a tape keeps the inputs it
-///    saved alive, so freeing one would free nothing). Then it is released.
+///    saved alive, so freeing one would free nothing); the last node's output (which the loss
+///    reads) only after its backward. Then it is released.
 ///  - backward(v): v has not been run backward, every consumer of v has (the last node: its
 ///    gradient comes from the loss), and v's tape is held. Then a gradient buffer of a_u bytes
 ///    is added for each input u that has none yet, and v's tape and v's own gradient buffer are
@@ -117,9 +118,9 @@ GraphPlanCosts check_plan(const Graph& graph, const std::vector<GraphAction>& ac
 /// A plan: a complete legal stream and what check_plan() says it costs.
 struct GraphPlan {
   std::vector<GraphAction> actions;
-  double cost = 0;              ///< forward + backward cost, as check_plan() counts it
+  double cost = 0;               ///< forward + backward cost, as check_plan() counts it
   std::uint64_t peak_bytes = 0;  ///< as check_plan() counts it
-  std::string method;           ///< which planner made it ("store_all", "chain_dp", ...)
+  std::string method;            ///< which planner made it ("store_all", "chain_dp", ...)
   /// Whether `cost` is proven minimal for the budget within the planner's stated class.
   bool optimal = false;
   /// A proven lower bound on the cost within that class (== cost when optimal).

@@ -1,0 +1,44 @@
+// Random graphs for the tests of the deep-network planners. Costs are small integers, so sums
+// are exact in double and planners' costs compare with ==.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "cairn/graph.hpp"
+
+namespace cairn::testing {
+
+/// n nodes; node v reads v - 1 and, with probability 1/3 each, earlier nodes; outputs of 1..3
+/// bytes, tapes of 0..4, forward and backward costs of 1..4.
+inline Graph random_dag(std::mt19937_64& random, std::int64_t n) {
+  std::uniform_int_distribution<int> size(1, 3), tape(0, 4), cost(1, 4), skip(0, 2);
+  Graph graph;
+  for (std::int64_t v = 0; v < n; ++v) {
+    std::vector<std::int64_t> inputs;
+    for (std::int64_t u = 0; u + 1 < v; ++u) {
+      if (skip(random) == 0) inputs.push_back(u);
+    }
+    if (v > 0) inputs.push_back(v - 1);
+    graph.add(GraphNode{static_cast<double>(cost(random)), static_cast<double>(cost(random)),
+                        static_cast<std::uint64_t>(size(random)),
+                        static_cast<std::uint64_t>(tape(random)), ""},
+              inputs);
+  }
+  return graph;
+}
+
+/// A chain of n layers with the same distributions.
+inline Graph random_chain(std::mt19937_64& random, std::int64_t n) {
+  std::uniform_int_distribution<int> size(1, 3), tape(0, 4), cost(1, 4);
+  std::vector<GraphNode> layers;
+  for (std::int64_t v = 0; v < n; ++v) {
+    layers.push_back(GraphNode{static_cast<double>(cost(random)), static_cast<double>(cost(random)),
+                               static_cast<std::uint64_t>(size(random)),
+                               static_cast<std::uint64_t>(tape(random)), ""});
+  }
+  return Graph::chain(layers);
+}
+
+}  // namespace cairn::testing

@@ -1,0 +1,157 @@
+// The deep-network model: Graph's checks, check_plan's rules, store-all and the exhaustive
+// search (which the chain and graph planners' tests use as their reference).
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cairn/graph.hpp"
+#include "graph_testing.hpp"
+
+using cairn::Graph;
+using cairn::GraphAction;
+using cairn::GraphActionKind;
+using cairn::GraphNode;
+
+namespace {
+
+GraphAction act(GraphActionKind kind, std::int64_t node) {
+  return GraphAction{kind, node};
+}
+constexpr auto compute = GraphActionKind::compute;
+constexpr auto record = GraphActionKind::record;
+constexpr auto free_ = GraphActionKind::free;
+constexpr auto backward = GraphActionKind::backward;
+
+std::string reason_of(const Graph& graph, const std::vector<GraphAction>& actions) {
+  const auto costs = cairn::check_plan(graph, actions);
+  CHECK_FALSE(costs.legal);
+  return costs.reason;
+}
+
+}  // namespace
+
+TEST_CASE("Graph rejects what is not a topologically numbered DAG of valid nodes", "[graph]") {
+  Graph graph;
+  CHECK_THROWS_WITH(graph.validate(), Catch::Contains("no node"));
+  graph.add(GraphNode{});
+  CHECK_THROWS_WITH(graph.add(GraphNode{}, {1}), Catch::Contains("earlier nodes, 0..0"));
+  CHECK_THROWS_WITH(graph.add(GraphNode{}, {0, 0}), Catch::Contains("twice"));
+  CHECK_THROWS_WITH(graph.add(GraphNode{-1, 1, 1, 0, "conv"}),
+                    Catch::Contains("(conv) has forward_cost"));
+  CHECK_THROWS_WITH(graph.add(GraphNode{1, 1, 0, 0, ""}), Catch::Contains("output_bytes = 0"));
+  CHECK(graph.size() == 1);  // the failed adds left nothing behind
+  graph.add(GraphNode{}, {0});
+  graph.add(GraphNode{}, {0});  // node 2 does not feed node 3, the output
+  graph.add(GraphNode{}, {1});
+  CHECK_THROWS_WITH(graph.validate(), Catch::Contains("node 2 does not reach the last node"));
+  CHECK(graph.consumers(0) == std::vector<std::int64_t>{1, 2});
+  CHECK_THROWS_AS(graph.node(4), std::out_of_range);
+  CHECK(Graph::chain({GraphNode{}, GraphNode{}, GraphNode{}}).is_chain());
+  CHECK_FALSE(graph.is_chain());
+}
+
+TEST_CASE("check_plan enforces every rule of the model, with the reason", "[graph]") {
+  // 0 -> 1 -> 2 and a skip 0 -> 2.
+  Graph graph;
+  graph.add(GraphNode{1, 1, 2, 3, "a"});
+  graph.add(GraphNode{1, 1, 1, 1, "b"}, {0});
+  graph.add(GraphNode{1, 1, 1, 0, "c"}, {0, 1});
+  CHECK_THAT(reason_of(graph, {act(compute, 1)}),
+             Catch::Contains("action 0, compute(1): its input node 0 is not held"));
+  CHECK_THAT(reason_of(graph, {act(compute, 0), act(record, 0)}), Catch::Contains("already held"));
+  CHECK_THAT(reason_of(graph, {act(record, 0), act(record, 1), act(free_, 0)}),
+             Catch::Contains("tape of its consumer node 1 keeps it alive"));
+  CHECK_THAT(reason_of(graph, {act(record, 0), act(record, 1), act(record, 2), act(free_, 2)}),
+             Catch::Contains("network's output"));
+  CHECK_THAT(reason_of(graph, {act(record, 0), act(backward, 0)}),
+             Catch::Contains("consumer node 1 has not been run backward"));
+  CHECK_THAT(
+      reason_of(graph, {act(compute, 0), act(compute, 1), act(compute, 2), act(backward, 2)}),
+      Catch::Contains("holds no tape"));
+  CHECK_THAT(reason_of(graph, {act(compute, 7)}), Catch::Contains("no such node; nodes are 0..2"));
+  CHECK_THAT(reason_of(graph, {act(record, 0)}),
+             Catch::Contains("ended before every node was run backward (node 2 was not)"));
+
+  // The store-all stream, counted by hand: the peak is at backward(2), which holds the outputs
+  // 2 + 1 + 1, the tapes 3 + 1 + 0, and creates the buffers of 2 (1, from the loss), 0 (2), 1 (1).
+  const auto plan = cairn::plan_store_all(graph);
+  const auto costs = cairn::check_plan(graph, plan.actions);
+  REQUIRE(costs.legal);
+  CHECK(costs.peak_bytes == 4 + 4 + 4);
+  CHECK(costs.peak_action_index == 3);
+  CHECK(costs.cost == 6);
+  CHECK(costs.records == 3);
+  CHECK(costs.backwards == 3);
+  CHECK(costs.frees == 3);
+  CHECK_THAT(reason_of(graph,
+                       [&] {
+                         auto more = plan.actions;
+                         more.push_back(act(compute, 0));
+                         return more;
+                       }()),
+             Catch::Contains("already complete"));
+}
+
+TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]") {
+  std::mt19937_64 random(21);
+  int instances = 0;
+  for (int trial = 0; trial < 150; ++trial) {
+    const Graph graph = cairn::testing::random_dag(random, 2 + trial % 5);
+    const auto store_all = cairn::plan_store_all(graph);
+    double least = 0;
+    for (std::int64_t v = 0; v < graph.size(); ++v) {
+      least += graph.node(v).forward_cost + graph.node(v).backward_cost;
+    }
+    REQUIRE(cairn::check_plan(graph, store_all.actions).legal);
+    CHECK(store_all.cost == least);
+    // The search finds store-all's cost at store-all's peak, and never less; a smaller budget
+    // costs at least as much and stays within it; the least budget is where it starts to throw.
+    double previous = least;
+    std::uint64_t budget = store_all.peak_bytes;
+    for (;; --budget) {
+      cairn::GraphPlan plan;
+      try {
+        plan = cairn::plan_exhaustive(graph, budget);
+      } catch (const std::invalid_argument& e) {
+        CHECK_THAT(e.what(), Catch::Contains("no legal stream keeps its peak within"));
+        break;
+      }
+      const auto costs = cairn::check_plan(graph, plan.actions);
+      REQUIRE(costs.legal);
+      CHECK(costs.peak_bytes <= budget);
+      CHECK(costs.cost == plan.cost);
+      CHECK(plan.cost >= previous);
+      if (budget == store_all.peak_bytes) CHECK(plan.cost == least);
+      previous = plan.cost;
+      ++instances;
+    }
+  }
+  CHECK(instances > 300);
+}
+
+TEST_CASE("The exhaustive search recomputes when memory is short", "[graph]") {
+  // Four equal layers, outputs of 1 byte, no tape beyond the input: the least budget and the
+  // cost there are found by the search, and recomputation shows as extra forward cost.
+  std::vector<GraphNode> layers(4, GraphNode{1, 1, 1, 0, ""});
+  const Graph chain = Graph::chain(layers);
+  const auto store_all = cairn::plan_store_all(chain);
+  CHECK(store_all.cost == 8);
+  std::uint64_t least = store_all.peak_bytes;
+  while (least > 0) {
+    try {
+      cairn::plan_exhaustive(chain, least - 1);
+      --least;
+    } catch (const std::invalid_argument&) {
+      break;
+    }
+  }
+  const auto tight = cairn::plan_exhaustive(chain, least);
+  CHECK(tight.cost > store_all.cost);
+  CHECK(cairn::check_plan(chain, tight.actions).computes > 0);
+  CHECK_THROWS_AS(cairn::plan_exhaustive(Graph::chain(std::vector<GraphNode>(21)), 100),
+                  std::invalid_argument);
+}
