@@ -2,6 +2,7 @@
 // search (which the chain and graph planners' tests use as their reference).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -154,4 +155,87 @@ TEST_CASE("The exhaustive search recomputes when memory is short", "[graph]") {
   CHECK(cairn::check_plan(chain, tight.actions).computes > 0);
   CHECK_THROWS_AS(cairn::plan_exhaustive(Graph::chain(std::vector<GraphNode>(21)), 100),
                   std::invalid_argument);
+}
+
+namespace {
+
+// The bytes a state holds, counted from scratch: outputs, tapes, and a gradient buffer for each
+// node not yet run backward that some finished consumer has sent a gradient to.
+std::uint64_t recount(const Graph& graph, const std::vector<char>& output,
+                      const std::vector<char>& tape, const std::vector<char>& done) {
+  std::uint64_t bytes = 0;
+  for (std::int64_t v = 0; v < graph.size(); ++v) {
+    const auto i = static_cast<std::size_t>(v);
+    if (output[i]) bytes += graph.node(v).output_bytes;
+    if (tape[i]) bytes += graph.node(v).tape_bytes;
+    bool gradient = false;
+    for (const std::int64_t w : graph.consumers(v)) gradient |= done[static_cast<std::size_t>(w)];
+    if (gradient && !done[i]) bytes += graph.node(v).output_bytes;
+  }
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("check_plan's running count equals a recount from scratch on random walks", "[graph]") {
+  // Random legal streams, found by trying every action and keeping those check_plan accepts as
+  // a prefix; the peak is then recomputed from the states before and after each action.
+  std::mt19937_64 random(2112);
+  for (int trial = 0; trial < 120; ++trial) {
+    const Graph graph = cairn::testing::random_dag(random, 2 + trial % 6);
+    const auto n = static_cast<std::size_t>(graph.size());
+    std::vector<char> output(n, 0), tape(n, 0), done(n, 0);
+    std::vector<GraphAction> stream;
+    std::uint64_t peak = 0;
+    for (std::int64_t length = 0; length < 60; ++length) {
+      std::vector<GraphAction> legal;
+      for (std::int64_t v = 0; v < graph.size(); ++v) {
+        for (const auto kind : {compute, record, free_, backward}) {
+          stream.push_back(act(kind, v));
+          // Legal as a prefix: complete, or failing only for ending too early.
+          const auto costs = cairn::check_plan(graph, stream);
+          if (costs.legal || costs.first_illegal_index == length + 1) legal.push_back(act(kind, v));
+          stream.pop_back();
+        }
+      }
+      if (legal.empty()) break;  // complete
+      const GraphAction next = legal[random() % legal.size()];
+      const auto i = static_cast<std::size_t>(next.node);
+      const GraphNode& node = graph.node(next.node);
+      const std::uint64_t before = recount(graph, output, tape, done);
+      switch (next.kind) {
+        case compute:
+          output[i] = 1;
+          peak = std::max(peak, recount(graph, output, tape, done));
+          break;
+        case record:
+          output[i] = tape[i] = 1;
+          peak = std::max(peak, recount(graph, output, tape, done));
+          break;
+        case free_:
+          output[i] = 0;
+          break;
+        case backward: {
+          // Allocated: the input buffers that did not exist, and the loss's buffer for the last.
+          done[i] = 1;
+          tape[i] = 0;
+          std::uint64_t allocated = 0;
+          if (next.node == graph.size() - 1) allocated += node.output_bytes;
+          for (const std::int64_t u : graph.inputs(next.node)) {
+            bool had = false;
+            for (const std::int64_t w : graph.consumers(u)) {
+              had |= w != next.node && done[static_cast<std::size_t>(w)];
+            }
+            if (!had) allocated += graph.node(u).output_bytes;
+          }
+          peak = std::max(peak, before + allocated);
+          break;
+        }
+      }
+      stream.push_back(next);
+      const auto costs = cairn::check_plan(graph, stream);
+      REQUIRE((costs.legal || costs.first_illegal_index == length + 1));
+      CHECK(costs.peak_bytes == peak);
+    }
+  }
 }
