@@ -4,7 +4,10 @@ run over torch callables with the memory model's semantics (include/cairn/graph.
 - compute(v): v's function under torch.no_grad(); its output is held.
 - record(v): each input detached and made a leaf that requires grad, v's function run under
   torch.enable_grad(); (output, detached inputs) is v's tape, the output is held.
-- free(v): the executor drops its reference to v's output (v's tape, if any, keeps it).
+- free(v): the executor drops its reference to v's output. The tape does not keep the output's
+  storage (only what autograd saved): it holds an anchor, a zero-size tensor whose backward
+  hands the output's gradient to the output's grad_fn, as the memory model says free releases
+  the output whether or not a tape is held.
 - backward(v): torch.autograd.backward on v's taped output with v's accumulated gradient; the
   gradients of the detached inputs are added into the inputs' gradient buffers; v's tape and
   buffer are released. Parameter gradients accumulate in .grad as plain autograd's do.
@@ -67,6 +70,29 @@ class Program:
         return held[self.size - 1]
 
 
+class _Anchor(torch.autograd.Function):
+    """A zero-size stand-in for a taped output: backward(anchor) runs the output's backward with
+    the gradient put in `box`, without the output's storage being kept."""
+
+    @staticmethod
+    def forward(ctx: Any, out: torch.Tensor, box: list) -> torch.Tensor:  # type: ignore[override]
+        ctx.box = box
+        return out.new_empty(0)
+
+    @staticmethod
+    def backward(ctx: Any, _: torch.Tensor) -> Tuple[Optional[torch.Tensor], None]:
+        grad = ctx.box.pop()
+        return grad, None
+
+
+def _anchor(out: Any) -> Any:
+    """(anchor, box) for a tensor that requires grad; None for anything else."""
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return None
+    box: list = []
+    return _Anchor.apply(out, box), box
+
+
 def _leaf(t: Any, grad: bool) -> Any:
     if not isinstance(t, torch.Tensor):
         return t
@@ -83,6 +109,7 @@ class Run:
         self.x = x
         self.outputs: List[Any] = [None] * size
         self.tapes: List[Optional[Tuple[Any, Dict[int, Any], list]]] = [None] * size
+        self.result: Any = None  # the last node's output, returned to the caller
         self.grads: List[Optional[torch.Tensor]] = [None] * size
         self.x_grad: Optional[torch.Tensor] = None
         self.rng: List[Any] = [None] * size
@@ -122,10 +149,10 @@ class Executor:
         for i in range(self.split):
             self._do(run, i)
         run.position = self.split
-        tape = run.tapes[self.program.size - 1]
-        if tape is None:
+        if run.tapes[self.program.size - 1] is None:
             raise RuntimeError("cairn.torch: the plan's forward part did not record the last node")
-        return run, tape[0]
+        result, run.result = run.result, None
+        return run, result
 
     def backward(self, run: Run, grad: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         """Runs the rest of the actions from the loss's gradient; returns the input's."""
@@ -186,7 +213,10 @@ class Executor:
                 else:
                     out = self._call(run, v, [leaves[s] for s in srcs])
             run.outputs[v] = out
-            run.tapes[v] = (out, leaves, saved)
+            if v == self.program.size - 1 and run.result is None:
+                run.result = out
+            with torch.enable_grad():
+                run.tapes[v] = (_anchor(out), leaves, saved)
             self._measure(run)
         elif kind == FREE:
             self._measure(run)
@@ -196,10 +226,14 @@ class Executor:
             if tape is None:
                 raise RuntimeError(f"cairn.torch: the plan runs node {v} backward without its "
                                    "tape")
-            out, leaves, _ = tape
+            anchor, leaves, _ = tape
             grad = run.grads[v]
-            if (grad is not None and isinstance(out, torch.Tensor) and out.requires_grad):
-                torch.autograd.backward(out, grad, retain_graph=self.debug)
+            if grad is not None and anchor is not None:
+                anchor[1].append(grad)
+                del grad
+                run.grads[v] = None if not self.debug else run.grads[v]
+                torch.autograd.backward(anchor[0], torch.empty_like(anchor[0]),
+                                        retain_graph=self.debug)
             for s, leaf in leaves.items():
                 g = leaf.grad if isinstance(leaf, torch.Tensor) else None
                 if g is None:
@@ -229,7 +263,6 @@ class Executor:
             add(out)
         for tape in run.tapes:
             if tape is not None:
-                add(tape[0])
                 for t in tape[2]:
                     add(t)
         for g in run.grads:

@@ -8,10 +8,11 @@ import torch
 
 from ._graph_exec import INPUT, Program, run_plan
 from ._plan import TrainingPlan, check_budget_args, make_plan, parameters_of
-from ._profile import LayerProfile
+from ._profile import LayerProfile, profile_program
 
 _WHO = "cairn.torch.checkpoint_sequential"
 _CACHE: "OrderedDict[Tuple, Tuple[List[Any], TrainingPlan]]" = OrderedDict()
+_PROFILES: "OrderedDict[Tuple, Tuple[List[Any], List[LayerProfile]]]" = OrderedDict()
 _CACHE_SIZE = 64
 
 
@@ -42,8 +43,9 @@ def plan_sequential(functions: Any, input: torch.Tensor, *, memory: Optional[int
                     slots: Optional[int] = None, memory_unit: Optional[int] = None,
                     profile: Optional[Sequence[LayerProfile]] = None,
                     preserve_rng_state: bool = True) -> TrainingPlan:
-    """The profile and plan checkpoint_sequential runs for these arguments (cached per functions,
-    input shape, dtype, device and budget: a training loop profiles and plans once)."""
+    """The profile and plan checkpoint_sequential runs for these arguments (the profile cached
+    per functions, input shape, dtype and device, the plan per budget too: a training loop
+    profiles and plans once)."""
     fns = _functions(functions)
     check_budget_args(memory, slots, _WHO, required=True)
     if not isinstance(input, torch.Tensor):
@@ -51,19 +53,36 @@ def plan_sequential(functions: Any, input: torch.Tensor, *, memory: Optional[int
     key = (tuple(id(f) for f in fns), tuple(input.shape), input.dtype, input.device, memory,
            slots, memory_unit, tuple(profile) if profile is not None else None,
            preserve_rng_state)
-    hit = _CACHE.get(key)
-    if hit is not None and all(r() is f for r, f in zip(hit[0], fns)):
-        _CACHE.move_to_end(key)
-        return hit[1]
+    plan = _lookup(_CACHE, key, fns)
+    if plan is not None:
+        return plan
     names = [f"{i}:{type(f).__name__}" for i, f in enumerate(fns)]
     program = Program(fns, [[INPUT]] + [[i - 1] for i in range(1, len(fns))], names)
+    if profile is None:  # one profile per network and input, whatever the budget
+        profile_key = key[:4]
+        profile = _lookup(_PROFILES, profile_key, fns)
+        if profile is None:
+            profile = profile_program(program, input)
+            _store(_PROFILES, profile_key, fns, profile)
     plan = make_plan(program, input, memory=memory, slots=slots, planner="chain",
                      memory_unit=memory_unit, profile=profile,
                      preserve_rng_state=preserve_rng_state, who=_WHO)
-    _CACHE[key] = ([_ref(f) for f in fns], plan)
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    _store(_CACHE, key, fns, plan)
     return plan
+
+
+def _lookup(cache: "OrderedDict", key: Tuple, fns: List[Callable]) -> Any:
+    hit = cache.get(key)
+    if hit is not None and all(r() is f for r, f in zip(hit[0], fns)):
+        cache.move_to_end(key)
+        return hit[1]
+    return None
+
+
+def _store(cache: "OrderedDict", key: Tuple, fns: List[Callable], value: Any) -> None:
+    cache[key] = ([_ref(f) for f in fns], value)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def checkpoint_sequential(functions: Any, input: torch.Tensor, *, memory: Optional[int] = None,
