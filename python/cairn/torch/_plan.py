@@ -1,6 +1,7 @@
 """A profiled, planned network: the Program, its profile and graph, the plan chosen for a budget,
 and the executor that runs it; and the choice of planner (chain dynamic programming for chains,
-the MILP where the package has CBC, otherwise the best baseline that fits, with a warning)."""
+the MILP where the package has CBC, otherwise the exhaustive search for graphs of up to 10 nodes
+and the cheapest baseline that fits, with a warning, beyond)."""
 import math
 import warnings
 from typing import Callable, List, Optional, Sequence, Union
@@ -14,6 +15,9 @@ from ._profile import LayerProfile, graph_of, profile_program
 
 Planner = Union[str, Callable[["cairn.Graph", int], "cairn.GraphPlan"]]
 PLANNERS = ("auto", "chain", "milp", "exhaustive", "structure_aware", "segments", "store_all")
+# Graphs up to this many nodes are planned by plan_exhaustive where the MILP is missing (about a
+# second at 12 nodes, the main branch's measurement).
+_EXHAUSTIVE_NODES = 10
 # Memory units the chain planner's tables span at most by default: sizes are rounded up to
 # budget / _UNITS bytes (the plan's peak still never exceeds the budget), finer where that fails.
 _UNITS = 2048
@@ -131,6 +135,12 @@ def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
         return cairn.plan_exhaustive(graph, budget)
     if planner == "milp" or cairn.HAS_MILP:
         return cairn.plan_milp(graph, budget)
+    if len(graph) <= _EXHAUSTIVE_NODES:
+        try:
+            return cairn.plan_exhaustive(graph, budget)
+        except ValueError as e:
+            raise ValueError(f"{who}: memory={budget} bytes is below the least peak of any plan "
+                             f"for this graph ({e})") from None
     return _fallback(graph, budget, who)
 
 
