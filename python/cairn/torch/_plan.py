@@ -134,13 +134,17 @@ def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
     if planner == "exhaustive":
         return cairn.plan_exhaustive(graph, budget)
     if planner == "milp" or cairn.HAS_MILP:
-        return cairn.plan_milp(graph, budget)
+        try:
+            return cairn.plan_milp(graph, budget)
+        except ValueError as e:
+            raise ValueError(f"{who}: memory={budget} bytes is too small for this graph and "
+                             f"input ({e})") from None
     if len(graph) <= _EXHAUSTIVE_NODES:
         try:
             return cairn.plan_exhaustive(graph, budget)
         except ValueError as e:
-            raise ValueError(f"{who}: memory={budget} bytes is below the least peak of any plan "
-                             f"for this graph ({e})") from None
+            raise ValueError(f"{who}: memory={budget} bytes is too small for this graph and "
+                             f"input ({e})") from None
     return _fallback(graph, budget, who)
 
 
