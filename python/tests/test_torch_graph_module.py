@@ -185,3 +185,35 @@ def test_a_declared_chain_is_planned_by_the_chain_planner():
     w = torch.randn(4, 2, dtype=torch.float64)
     plain = gradients(net, x, lambda v: net.program.run_plain(v), w)
     assert all(torch.equal(a, b) for a, b in zip(gradients(net, x, net, w), plain))
+
+
+class Scaled(nn.Module):
+    """A residual net with a parameter read directly (an fx get_attr) and functional ops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(5, 7), nn.Linear(7, 7)
+        self.scale = nn.Parameter(torch.full((7,), 0.5))
+        self.out = nn.Linear(7, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        h = h + self.scale * torch.tanh(self.b(h))
+        return self.out(h).flatten()
+
+
+def test_fx_groups_and_get_attr():
+    torch.manual_seed(15)
+    model = Scaled().double()
+    x = torch.randn(3, 5, dtype=torch.float64)
+    net = cairn.torch.GraphModule.from_fx(model, planner="store_all")
+    # a, relu | b, tanh, scale * . | h + . | out, flatten: a node with parameters, or one
+    # reading two values or a shared one, starts a block; the rest (the get_attr of scale not
+    # counted as a value) join their input's.
+    assert net.program.names == ["a", "b", "add", "out"]
+    assert net.program.sources == [[-1], [0], [0, 1], [2]]
+    w = torch.randn(6, dtype=torch.float64)
+    plain = gradients(model, x, model, w)
+    assert all(torch.equal(a, b) for a, b in zip(gradients(model, x, net, w), plain))
+    with pytest.raises(ValueError, match="exactly one input, it takes 2"):
+        cairn.torch.GraphModule.from_fx(TwoInputs(3, 3))
