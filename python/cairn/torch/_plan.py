@@ -20,7 +20,7 @@ PLANNERS = ("auto", "chain", "milp", "exhaustive", "structure_aware", "segments"
 _EXHAUSTIVE_NODES = 10
 # Memory units the chain planner's tables span at most by default: sizes are rounded up to
 # budget / _UNITS bytes (the plan's peak still never exceeds the budget), finer where that fails.
-_UNITS = 2048
+_UNITS = 1024
 
 
 class TrainingPlan:
@@ -111,7 +111,8 @@ def _fallback(graph: "cairn.Graph", budget: Optional[int], who: str) -> "cairn.G
 
 
 def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
-                memory_unit: Optional[int], who: str) -> "cairn.GraphPlan":
+                memory_unit: Optional[int], who: str,
+                least: Optional[int] = None) -> "cairn.GraphPlan":
     if callable(planner):
         return planner(graph, budget)
     if planner not in PLANNERS:
@@ -126,7 +127,8 @@ def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
     if budget is None:
         raise ValueError(f"{who}: planner={planner!r} needs memory= (a budget in bytes)")
     if planner == "chain" or (planner == "auto" and graph.is_chain()):
-        least = chain_least_budget(graph)
+        if least is None:
+            least = chain_least_budget(graph)
         if budget < least:
             raise ValueError(f"{who}: memory={budget} bytes is below the least budget of this "
                              f"chain and input, {least} bytes")
@@ -161,7 +163,7 @@ def make_plan(program: Program, x: torch.Tensor, *, memory: Optional[int],
         if least is None:
             raise ValueError(f"{who}: slots= is defined for chains only; give memory= in bytes")
         budget = least + slots * max(p.output_bytes for p in prof)
-    plan = choose_plan(graph, budget, planner, memory_unit, who)
+    plan = choose_plan(graph, budget, planner, memory_unit, who, least)
     return TrainingPlan(program, prof, plan, graph, budget, least, preserve_rng_state)
 
 
