@@ -123,6 +123,22 @@ def test_a_list_of_callables_and_dropout_replayed():
     assert all(torch.equal(a, b) for a, b in zip(got, expected))
 
 
+def test_layers_that_modify_their_input_are_refused():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True),
+                                torch.nn.Linear(4, 2)).double()
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) failed when profiled: .*in-place"
+                                           ".*layers must leave their inputs unchanged"):
+        cairn.torch.checkpoint_sequential(model, x, slots=0).sum().backward()
+    # With a profile of one's own, the executor's check says it.
+    plan = cairn.torch.plan_sequential(model, x, slots=0, profile=[
+        cairn.torch.LayerProfile(str(i), 1.0, 1.0, 64, 64) for i in range(3)])
+    assert plan.plan.method == "chain_dp"
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) modified its input in place"):
+        with torch.no_grad():
+            plan.executor.forward(x)
+
+
 def test_backward_twice_is_refused():
     model = mlp([3, 4, 2], torch.float64)
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)

@@ -198,8 +198,15 @@ class Executor:
         kind, v = self.actions[i]
         srcs = self.program.sources[v]
         if kind == COMPUTE:
+            args = [self._value(run, s) for s in srcs]
+            versions = [a._version for a in args if isinstance(a, torch.Tensor)]
             with torch.no_grad():
-                run.outputs[v] = self._call(run, v, [self._value(run, s) for s in srcs])
+                run.outputs[v] = self._call(run, v, args)
+            if versions != [a._version for a in args if isinstance(a, torch.Tensor)]:
+                raise RuntimeError(
+                    f"cairn.torch: node {v} ({self.program.names[v]!r}) modified its input in "
+                    "place; a plan recomputes layers from inputs it keeps, so layers must leave "
+                    "their inputs unchanged (e.g. nn.ReLU(inplace=False))")
             self._measure(run)
         elif kind == RECORD:
             leaves = {s: _leaf(self._value(run, s), run.x.requires_grad if s == INPUT else True)
