@@ -173,3 +173,25 @@ def test_bad_functions_are_refused():
         cairn.torch.checkpoint_sequential(torch.tanh, x, slots=0)
     with pytest.raises(ValueError, match="input must be one tensor"):
         cairn.torch.checkpoint_sequential([torch.tanh], (x,), slots=0)
+
+
+def test_an_integer_input_and_a_first_layer_with_parameters():
+    torch.manual_seed(8)
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 6), torch.nn.Flatten(),
+                                torch.nn.Linear(18, 4), torch.nn.Tanh()).double()
+    tokens = torch.randint(0, 10, (5, 3))
+    w = torch.randn(5, 4, dtype=torch.float64)
+    (model(tokens) * w).sum().backward()
+    plain = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    (cairn.torch.checkpoint_sequential(model, tokens, slots=0) * w).sum().backward()
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), plain))
+
+
+def test_without_saved_tensor_hooks_the_tape_is_the_output(monkeypatch):
+    # PyTorch before 1.10 has no saved_tensors_hooks: the profile falls back to output sizes.
+    monkeypatch.delattr(torch.autograd.graph, "saved_tensors_hooks")
+    model = exact_mlp([4, 9, 3], torch.float64)
+    x = torch.randn(2, 4, dtype=torch.float64)
+    profile = cairn.torch.plan_sequential(model, x, memory=10 ** 6).profile
+    assert [(p.output_bytes, p.tape_bytes) for p in profile] == [(144, 144), (48, 48)]
