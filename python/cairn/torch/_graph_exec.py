@@ -144,7 +144,8 @@ class Executor:
         """Runs the actions before the first backward; returns the state and the network's
         output (the last node's taped output)."""
         run = Run(self.program.size, x)
-        self.last_run = run
+        if self.debug:  # kept for its counts (the executor of a plain run keeps nothing)
+            self.last_run = run
         self._excluded_input = storage_of(x)[0] if self.debug else None
         for i in range(self.split):
             self._do(run, i)
@@ -168,6 +169,7 @@ class Executor:
         x_grad, run.x_grad = run.x_grad, None
         run.outputs = [None] * self.program.size
         run.tapes = [None] * self.program.size
+        run.x, run.rng = None, []
         return x_grad
 
     # -- the actions --
