@@ -130,7 +130,7 @@ ChainTables::ChainTables(const ChainUnits& chain, std::int64_t memory, std::size
   decisions_.reset(new std::uint16_t[segments_ * planes]);
   by_row_.reset(new double[segments_ * ring_]);
   if (!bounded_) by_column_.reset(new double[segments_ * ring_]);
-  split_.assign(segments_, -1);
+  split_.assign(2 * segments_, -1);
 }
 
 void ChainTables::fill() {
@@ -154,6 +154,8 @@ void ChainTables::fill_plane(std::int64_t m) {
   double* const row = by_row(m);
   double* const column = bounded_ ? nullptr : by_column(m);
   std::uint16_t* const decision = decisions_.get() + at(m) * segments_;
+  std::int32_t* const split = split_.data() + (at(m) % 2) * segments_;
+  const std::int32_t* const previous_split = split_.data() + (at(m + 1) % 2) * segments_;
   const auto& f = chain_.forward;
   const auto& b = chain_.backward;
   for (std::int64_t s = L - 1; s >= 0; --s) {
@@ -170,7 +172,7 @@ void ChainTables::fill_plane(std::int64_t m) {
     for (std::int64_t t = s; t < L; ++t) {
       double best = infinity;
       std::uint16_t code = 0;
-      std::int32_t split = -1;
+      std::int32_t best_split = -1;
       if (s == t) {
         if (m >= chain_.single_need(t)) best = f[at(t)] + b[at(t)];
       } else {
@@ -180,14 +182,20 @@ void ChainTables::fill_plane(std::int64_t m) {
           if (cap > s) {
             std::int64_t best_k = -1;
             if (bounded_) {
-              std::int64_t lo = t - 1 > s ? split_[here + at(t - 1 - s)] : s + 1;
-              std::int64_t hi = s + 1 < t ? split_[next + at(t - s - 1)] : t;
-              // A neighbour without a split (no sweep of it fits) bounds nothing: take the
-              // other's, or only the longest sweep below.
+              std::int64_t lo = t - 1 > s ? split[here + at(t - 1 - s)] : s + 1;
+              std::int64_t hi = s + 1 < t ? split[next + at(t - s - 1)] : t;
+              // The split of the same segment one unit of memory lower widens the range; a
+              // neighbour without a split (no sweep of it fits) bounds nothing.
+              const std::int32_t below = previous_split[here + at(t - s)];
               if (lo < 0) lo = hi;
               if (hi < 0) hi = lo;
-              if (lo < 0) lo = hi = cap;
               if (lo > hi) std::swap(lo, hi);
+              if (below >= 0) {
+                if (lo < 0) lo = hi = below;
+                lo = std::min<std::int64_t>(lo, below);
+                hi = std::max<std::int64_t>(hi, below);
+              }
+              if (lo < 0) lo = hi = cap;
               lo = std::max(lo, s + 1);
               hi = std::min(hi, cap);
               const auto consider = [&](std::int64_t k) {
@@ -213,7 +221,7 @@ void ChainTables::fill_plane(std::int64_t m) {
               }
             }
             if (best_k >= 0) {
-              split = static_cast<std::int32_t>(best_k);
+              best_split = static_cast<std::int32_t>(best_k);
               code = static_cast<std::uint16_t>(best_k - s);
             }
           }
@@ -230,7 +238,7 @@ void ChainTables::fill_plane(std::int64_t m) {
       row[r] = best;
       if (column != nullptr) column[column_index(s, t)] = best;
       decision[r] = code;
-      split_[r] = split;
+      split[r] = best_split;
     }
   }
 }
