@@ -1,0 +1,197 @@
+"""cairn.torch.checkpoint_sequential: gradients equal to plain autograd's (bitwise, on the CPU,
+for float64 and float32) at several budgets for chains of unequal widths; the executor's live
+bytes equal check_plan's prediction where the profile is exact, and stay below it otherwise;
+the plan is made once per input shape; bad arguments are refused with what is allowed."""
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (Debian: python3-torch)")
+import cairn  # noqa: E402
+import cairn.torch  # noqa: E402
+from torch_graph_models import (exact_mlp, gradients, max_relative_error, mlp,  # noqa: E402
+                                resnet_chain)
+
+WIDTHS = [6, 24, 3, 40, 8, 16, 5]
+
+
+def compare(model, x, weights, **budget):
+    plain = gradients(model, x, model, weights)
+    planned = gradients(model, x,
+                        lambda v: cairn.torch.checkpoint_sequential(model, v, **budget), weights)
+    return plain, planned
+
+
+@pytest.mark.parametrize("make", [mlp, resnet_chain], ids=["mlp", "resnet"])
+@pytest.mark.parametrize("budget", [{"slots": 0}, {"slots": 1}, {"slots": 3}, {"slots": 100}])
+def test_float64_gradients_are_plain_autograds(make, budget):
+    torch.manual_seed(1)
+    model = make(WIDTHS, torch.float64)
+    x = torch.randn(4, WIDTHS[0], dtype=torch.float64)
+    weights = torch.randn(4, WIDTHS[-1], dtype=torch.float64)
+    plain, planned = compare(model, x, weights, **budget)
+    assert max_relative_error(planned, plain) <= 1e-12
+    # The same operations on the same values in the same order: bitwise equal on the CPU.
+    assert all(torch.equal(a, b) for a, b in zip(planned, plain))
+
+
+def test_float32_gradients_are_plain_autograds_bitwise_on_the_cpu():
+    # Recomputation repeats each layer's forward on identical inputs with the same kernels, and
+    # each backward sees the same tensors as plain autograd's, so nothing may differ. (On a GPU
+    # whose kernels are not deterministic the tolerance is that of two plain autograd runs.)
+    torch.manual_seed(2)
+    model = resnet_chain(WIDTHS, torch.float32)
+    x = torch.randn(4, WIDTHS[0])
+    weights = torch.randn(4, WIDTHS[-1])
+    plain, planned = compare(model, x, weights, slots=1)
+    assert all(torch.equal(a, b) for a, b in zip(planned, plain))
+
+
+def test_budgets_and_the_plan_cache():
+    torch.manual_seed(3)
+    model = mlp(WIDTHS, torch.float64)
+    x = torch.randn(4, WIDTHS[0], dtype=torch.float64)
+    least = cairn.torch.plan_sequential(model, x, slots=0)
+    assert least.least_bytes == least.budget_bytes == cairn.chain_min_budget(least.graph)
+    assert least.predicted_peak_bytes <= least.budget_bytes
+    roomy = cairn.torch.plan_sequential(model, x, slots=3)
+    assert roomy.budget_bytes == least.budget_bytes + 3 * max(p.output_bytes
+                                                              for p in roomy.profile)
+    assert roomy.plan.cost <= least.plan.cost
+    exact = cairn.torch.plan_sequential(model, x, memory=least.budget_bytes)
+    assert exact.predicted_peak_bytes <= least.budget_bytes
+    # Cached per (functions, shape, dtype, device, budget): a training loop plans once.
+    assert cairn.torch.plan_sequential(model, x, slots=0) is least
+    assert cairn.torch.plan_sequential(model, x[:2], slots=0) is not least
+    for p in least.profile:
+        assert p.output_bytes > 0 and p.forward_seconds >= 0 and p.backward_seconds >= 0
+    # tanh saves its output: the tape of Linear + tanh is the output's bytes.
+    assert [p.tape_bytes for p in least.profile] == [p.output_bytes for p in least.profile]
+
+
+@pytest.mark.parametrize("slots", [0, 1, 2, 50])
+def test_executor_peak_is_check_plans_prediction_when_the_profile_is_exact(slots):
+    torch.manual_seed(4)
+    model = exact_mlp(WIDTHS, torch.float64)
+    x = torch.randn(3, WIDTHS[0], dtype=torch.float64, requires_grad=True)
+    plan = cairn.torch.plan_sequential(model, x, slots=slots)
+    # tanh's output is the tape, and nothing saves the Linear's output.
+    assert [p.tape_bytes for p in plan.profile] == [8 * 3 * w for w in WIDTHS[:-1]]
+    y = cairn.torch.checkpoint_sequential(model, x, slots=slots, debug_memory=True)
+    y.sum().backward()
+    costs = cairn.check_plan(plan.graph, plan.plan.actions)
+    assert costs.legal and costs.peak_bytes == plan.predicted_peak_bytes
+    assert plan.measured_peak_bytes == costs.peak_bytes
+
+
+def test_executor_peak_never_exceeds_the_prediction():
+    # Linear + tanh: the tape (tanh's output) is the output's storage, which the model counts
+    # twice while both are held; the executor counts each storage once.
+    torch.manual_seed(5)
+    model = mlp(WIDTHS, torch.float64)
+    x = torch.randn(3, WIDTHS[0], dtype=torch.float64)
+    for slots in (0, 2):
+        plan = cairn.torch.plan_sequential(model, x, slots=slots)
+        y = cairn.torch.checkpoint_sequential(model, x, slots=slots, debug_memory=True)
+        y.sum().backward()
+        assert 0 < plan.measured_peak_bytes <= plan.predicted_peak_bytes
+
+
+def test_without_grad_it_is_the_plain_forward():
+    model = mlp(WIDTHS, torch.float64)
+    x = torch.randn(2, WIDTHS[0], dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.equal(cairn.torch.checkpoint_sequential(model, x, slots=0), model(x))
+
+
+def test_a_list_of_callables_and_dropout_replayed():
+    torch.manual_seed(6)
+    layers = [torch.nn.Linear(5, 9).double(), torch.nn.Dropout(0.5), torch.tanh,
+              torch.nn.Linear(9, 4).double()]
+    x = torch.randn(3, 5, dtype=torch.float64)
+    w = torch.randn(3, 4, dtype=torch.float64)
+    model = torch.nn.Sequential(*[m for m in layers if isinstance(m, torch.nn.Module)])
+
+    def plain(v):
+        for f in layers:
+            v = f(v)
+        return v
+
+    torch.manual_seed(7)
+    expected = gradients(model, x, plain, w)
+    cairn.torch.plan_sequential(layers, x, slots=0)  # profiling draws random numbers too
+    torch.manual_seed(7)
+    got = gradients(model, x, lambda v: cairn.torch.checkpoint_sequential(layers, v, slots=0), w)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected))
+
+
+def test_layers_that_modify_their_input_are_refused():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True),
+                                torch.nn.Linear(4, 2)).double()
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) failed when profiled: .*in-place"
+                                           ".*layers must leave their inputs unchanged"):
+        cairn.torch.checkpoint_sequential(model, x, slots=0).sum().backward()
+    # With a profile of one's own, the executor's check says it.
+    plan = cairn.torch.plan_sequential(model, x, slots=0, profile=[
+        cairn.torch.LayerProfile(str(i), 1.0, 1.0, 64, 64) for i in range(3)])
+    assert plan.plan.method == "chain_dp"
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) modified its input in place"):
+        with torch.no_grad():
+            plan.executor.forward(x)
+
+
+def test_backward_twice_is_refused():
+    model = mlp([3, 4, 2], torch.float64)
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    y = cairn.torch.checkpoint_sequential(model, x, slots=0).sum()
+    y.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="already run backward"):
+        y.backward()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "give exactly one of memory= .a budget in bytes. and slots="),
+    ({"memory": 10 ** 6, "slots": 1}, "give memory= .bytes. or slots= .checkpoints., not both"),
+    ({"slots": -1}, "slots must be an integer >= 0, not -1"),
+    ({"memory": 1.5e6}, "memory must be an integer >= 0"),
+    ({"memory": 100}, "memory=100 bytes is below the least budget of this chain and input, "
+                      "[0-9]+ bytes"),
+])
+def test_bad_budgets_are_refused(kwargs, message):
+    model = mlp([3, 4, 2], torch.float64)
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="cairn.torch.checkpoint_sequential: " + message):
+        cairn.torch.checkpoint_sequential(model, x, **kwargs)
+
+
+def test_bad_functions_are_refused():
+    x = torch.randn(2, 3, requires_grad=True)
+    with pytest.raises(ValueError, match="functions is empty"):
+        cairn.torch.checkpoint_sequential([], x, slots=0)
+    with pytest.raises(ValueError, match=r"functions\[1\] \(int\) is not callable"):
+        cairn.torch.checkpoint_sequential([torch.tanh, 3], x, slots=0)
+    with pytest.raises(ValueError, match="must be a torch.nn.Sequential or a list"):
+        cairn.torch.checkpoint_sequential(torch.tanh, x, slots=0)
+    with pytest.raises(ValueError, match="input must be one tensor"):
+        cairn.torch.checkpoint_sequential([torch.tanh], (x,), slots=0)
+
+
+def test_an_integer_input_and_a_first_layer_with_parameters():
+    torch.manual_seed(8)
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 6), torch.nn.Flatten(),
+                                torch.nn.Linear(18, 4), torch.nn.Tanh()).double()
+    tokens = torch.randint(0, 10, (5, 3))
+    w = torch.randn(5, 4, dtype=torch.float64)
+    (model(tokens) * w).sum().backward()
+    plain = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    (cairn.torch.checkpoint_sequential(model, tokens, slots=0) * w).sum().backward()
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), plain))
+
+
+def test_without_saved_tensor_hooks_the_tape_is_the_output(monkeypatch):
+    # PyTorch before 1.10 has no saved_tensors_hooks: the profile falls back to output sizes.
+    monkeypatch.delattr(torch.autograd.graph, "saved_tensors_hooks")
+    model = exact_mlp([4, 9, 3], torch.float64)
+    x = torch.randn(2, 4, dtype=torch.float64)
+    profile = cairn.torch.plan_sequential(model, x, memory=10 ** 6).profile
+    assert [(p.output_bytes, p.tape_bytes) for p in profile] == [(144, 144), (48, 48)]
