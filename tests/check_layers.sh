@@ -14,11 +14,15 @@ declare -A header_layer=(
   [revolve.hpp]=schedules [store_all.hpp]=schedules [uniform.hpp]=schedules
   [online.hpp]=schedules [online_multilevel.hpp]=schedules [online_schedule.hpp]=schedules [multilevel.hpp]=schedules
   [heterogeneous.hpp]=schedules
+  [graph.hpp]=schedules [chain_plan.hpp]=schedules [graph_planners.hpp]=schedules
+  [graph_shapes.hpp]=schedules [graph_milp.hpp]=milp
   [storage.hpp]=storage [state_adapter.hpp]=storage [memory_storage.hpp]=storage
   [async_storage.hpp]=storage [hdf5_storage.hpp]=storage
   [driver.hpp]=drivers
   [cairn.h]=frontends [petsc_trajectory.h]=frontends
 )
+# The optional component cairn::milp (include/cairn/graph_milp.hpp, src/milp/) plans graphs
+# through CBC: it stands on the graph model (schedules) and is the one place CBC's headers appear.
 # The optional component cairn::cuda (include/cairn/cuda/, src/cuda/) is a storage level: it may
 # include core and storage headers, and it is the one place where CUDA's headers may appear.
 # What each layer may include. ode/ is a family of problems (steppers with their adjoints) that
@@ -28,9 +32,10 @@ declare -A allowed=(
   [schedules]="core schedules"
   [storage]="core storage"
   [drivers]="core schedules storage drivers"
-  [frontends]="core schedules storage drivers frontends cuda"
+  [frontends]="core schedules storage drivers frontends cuda milp"
   [ode]="ode"
   [cuda]="core storage cuda"
+  [milp]="core schedules milp"
 )
 
 failures=0
@@ -50,7 +55,8 @@ layer_of_path() {
       echo "${header_layer[$name]:-unknown}"
       ;;
     src/core/* | core/*) echo core ;;
-    src/schedules/* | schedules/*) echo schedules ;;
+    src/schedules/* | schedules/* | src/graph/* | graph/*) echo schedules ;;
+    src/milp/* | milp/*) echo milp ;;
     src/storage/* | storage/* | src/hdf5/* | hdf5/*) echo storage ;;
     src/capi/* | capi/* | src/petsc/* | petsc/* | tools/* | python/src/*) echo frontends ;;
     *) echo unknown ;;
