@@ -143,13 +143,14 @@ TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[c
 
 // Outside the class: streams that free a checkpoint before its segment is reversed, and
 // recompute it later from an earlier one (a cheap layer ahead of a large output), can be
-// cheaper. This seed's chains show it in 30 of 3,061 instances, by up to 19.6%; the test pins
-// that the planner is never below the true optimum, and how rare the gap is.
+// cheaper. This seed's first 150 chains show it in 17 of 1,504 instances (300 chains: 30 of
+// 3,061), by up to 19.6%; the test pins that the planner is never below the true optimum, and
+// how rare the gap is.
 TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_plan]") {
   std::mt19937_64 random(21);
   int instances = 0, differ = 0;
   double worst_gap = 0;
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < 150; ++trial) {
     const int n = 1 + trial % 7;
     const Graph chain = cairn::testing::random_chain(random, n);
     const std::uint64_t least = cairn::chain_min_budget(chain);
@@ -174,8 +175,8 @@ TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_pla
     CHECK(all.peak_bytes == top);
   }
   CAPTURE(instances, differ, worst_gap);
-  CHECK(instances == 3061);
-  CHECK(differ == 30);
+  CHECK(instances == 1504);
+  CHECK(differ == 17);
   CHECK(worst_gap < 0.197);
 }
 
@@ -271,7 +272,7 @@ TEST_CASE("plan_chain with a coarser memory unit stays within the budget", "[cha
 
 TEST_CASE("plan_chain with room for everything is store-all", "[chain_plan]") {
   std::mt19937_64 random(11);
-  for (int n : {1, 2, 5, 40, 200}) {
+  for (int n : {1, 2, 5, 40, 120}) {
     const Graph chain = cairn::testing::random_chain(random, n);
     const auto store_all = cairn::plan_store_all(chain);
     for (std::uint64_t budget : {store_all.peak_bytes, store_all.peak_bytes * 10}) {

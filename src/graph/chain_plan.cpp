@@ -106,8 +106,9 @@ class Emitter {
   std::vector<GraphAction>& actions_;
 };
 
-[[noreturn]] void below_least(const ChainUnits& c, std::uint64_t budget_bytes, std::uint64_t unit) {
-  const auto least = static_cast<std::uint64_t>(detail::least_memory(c)) * unit;
+[[noreturn]] void below_least(const ChainUnits& c, std::uint64_t budget_bytes, std::uint64_t unit,
+                              std::size_t max_bytes) {
+  const auto least = static_cast<std::uint64_t>(detail::least_memory(c, max_bytes)) * unit;
   throw std::invalid_argument("plan_chain: a budget of " + std::to_string(budget_bytes) +
                               " bytes is below the least this chain can be trained in, " +
                               std::to_string(least) + " bytes (chain_min_budget, in units of " +
@@ -119,7 +120,9 @@ class Emitter {
 std::uint64_t chain_min_budget(const Graph& chain, const ChainPlanOptions& options) {
   require_chain(chain, "chain_min_budget");
   const std::uint64_t unit = unit_of(chain, options);
-  return static_cast<std::uint64_t>(detail::least_memory(in_units(chain, unit))) * unit;
+  return static_cast<std::uint64_t>(
+             detail::least_memory(in_units(chain, unit), options.max_table_bytes)) *
+         unit;
 }
 
 GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
@@ -134,7 +137,7 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   // A cheap necessary condition first (the tables of an infeasible budget are wasted time).
   std::int64_t necessary = 0;
   for (std::int64_t t = 0; t < c.size(); ++t) necessary = std::max(necessary, c.single_need(t));
-  if (memory < necessary) below_least(c, budget_bytes, unit);
+  if (memory < necessary) below_least(c, budget_bytes, unit, options.max_table_bytes);
 
   GraphPlan plan;
   std::vector<GraphAction> actions;
@@ -157,7 +160,8 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
     }
     // Infeasible: below the least budget, or (never seen) the bounded search lost a split that
     // the full search finds.
-    if (memory < detail::least_memory(c)) below_least(c, budget_bytes, unit);
+    if (memory < detail::least_memory(c, options.max_table_bytes))
+      below_least(c, budget_bytes, unit, options.max_table_bytes);
     if (!bounded) throw std::logic_error("plan_chain: no plan within a feasible budget");
   }
   const GraphPlanCosts costs = check_plan(chain, actions);

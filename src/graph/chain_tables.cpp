@@ -40,29 +40,33 @@ std::int64_t ChainUnits::record_need(std::int64_t s) const noexcept {
   return 2 * input(s) + tape[at(s)] + output[at(s)];
 }
 
-std::int64_t least_memory(const ChainUnits& chain) {
+std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes) {
   const std::int64_t L = chain.size();
-  // need[s * L + t], filled by end, then start from the right (the order of the value tables).
-  std::vector<std::int64_t> need(at(L * L), 0), sweep(at(L), 0);
-  std::vector<std::vector<std::int64_t>> sweeps(at(L));
-  for (std::int64_t s = 0; s < L; ++s) {
-    sweeps[at(s)].assign(at(L), 0);
-    sweep_peaks(chain, s, sweeps[at(s)]);
+  const double bytes = static_cast<double>(L) * static_cast<double>(L) * 8.0;
+  if (bytes > static_cast<double>(max_bytes)) {
+    throw std::length_error(
+        "chain_min_budget: its table for " + std::to_string(L) + " layers would take " +
+        std::to_string(static_cast<unsigned long long>(bytes)) + " bytes, more than the " +
+        std::to_string(max_bytes) + " allowed (max_table_bytes)");
   }
-  for (std::int64_t t = 0; t < L; ++t) {
-    const std::int64_t g = chain.gradient(t);
-    for (std::int64_t s = t; s >= 0; --s) {
-      std::int64_t best = 0;
+  // need[s * L + t], filled by start from the right, then end (the order of the value tables).
+  std::vector<std::int64_t> need(at(L * L), 0);
+  for (std::int64_t s = L - 1; s >= 0; --s) {
+    const std::int64_t in = chain.input(s);
+    for (std::int64_t t = s; t < L; ++t) {
       if (s == t) {
-        best = chain.single_need(t);
-      } else {
-        const std::int64_t in = chain.input(s);
-        best = std::max(chain.record_need(s), in + chain.tape[at(s)] + need[at((s + 1) * L + t)]);
-        for (std::int64_t k = s + 1; k <= t; ++k) {
-          const std::int64_t n = std::max(
-              {in + g + sweeps[at(s)][at(k)], in + need[at(k * L + t)], need[at(s * L + k - 1)]});
-          best = std::min(best, n);
-        }
+        need[at(s * L + t)] = chain.single_need(t);
+        continue;
+      }
+      const std::int64_t g = chain.gradient(t);
+      std::int64_t best =
+          std::max(chain.record_need(s), in + chain.tape[at(s)] + need[at((s + 1) * L + t)]);
+      std::int64_t sweep = chain.output[at(s)];  // W(s, k), grown with k
+      for (std::int64_t k = s + 1; k <= t; ++k) {
+        if (k - 1 > s) sweep = std::max(sweep, chain.output[at(k - 2)] + chain.output[at(k - 1)]);
+        const std::int64_t n =
+            std::max({in + g + sweep, in + need[at(k * L + t)], need[at(s * L + k - 1)]});
+        best = std::min(best, n);
       }
       need[at(s * L + t)] = best;
     }

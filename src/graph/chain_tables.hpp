@@ -34,8 +34,8 @@ struct ChainUnits {
 };
 
 /// The least m for which Opt(0, L - 1, m) is finite: the same recursion on memory alone, every
-/// split searched (O(L^3) integer steps).
-std::int64_t least_memory(const ChainUnits& chain);
+/// split searched (O(L^3) integer steps, 8 L^2 bytes; std::length_error past max_bytes).
+std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes);
 
 /// The peak of the plan that records every node (the class's store-all): Opt is constant from
 /// there on.
