@@ -87,7 +87,7 @@ void compare(const Graph& graph, Tally& tally) {
     REQUIRE(costs.legal);
     CHECK(costs.peak_bytes <= budget);
     CHECK(report.model_peak_bytes == costs.peak_bytes);
-    CHECK(report.model_cost == costs.cost);
+    CHECK(report.model_cost == Approx(costs.cost).epsilon(1e-12));
     CHECK(report.plan.cost == costs.cost);
     CHECK(report.plan.optimal);
     CHECK(report.plan.lower_bound == report.plan.cost);
@@ -109,15 +109,31 @@ void print(const char* what, const Tally& t) {
 
 }  // namespace
 
+// The measured limits of the class (stage plans) on these seeds; a change of the generators or the
+// formulation changes them, and the docs quote them.
 TEST_CASE("plan_milp equals the exhaustive optimum on random DAGs with one topological order",
           "[graph_milp]") {
   std::mt19937_64 random(2121);
   Tally tally;
   for (int trial = 0; trial < 200; ++trial) {
-    const Graph graph = cairn::testing::random_dag(random, 2 + trial % 8);
-    compare(graph, tally);
+    compare(cairn::testing::random_dag(random, 2 + trial % 8), tally);
   }
-  print("one topological order", tally);
+  print("one topological order (2..9 nodes)", tally);
+  // Equal cost at every budget the class fits.
+  CHECK(tally.cheaper_exhaustive == 0);
+  // One graph needs a byte less than the class's least budget: its best stream evaluates an
+  // input again later in a stage, after the outputs computed in between were freed.
+  CHECK(tally.class_budget_above == 1);
+}
+
+TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", "[graph_milp]") {
+  std::mt19937_64 random(2123);
+  Tally tally;
+  for (int trial = 0; trial < 40; ++trial) {
+    compare(cairn::testing::random_chain(random, 1 + trial % 10), tally);
+  }
+  for (int levels = 1; levels <= 2; ++levels) compare(cairn::unet({levels, 4, 16, 3, 2, 1}), tally);
+  print("chains and U-Nets", tally);
   CHECK(tally.cheaper_exhaustive == 0);
   CHECK(tally.class_budget_above == 0);
 }
@@ -126,9 +142,41 @@ TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhausti
           "[graph_milp]") {
   std::mt19937_64 random(2122);
   Tally tally;
-  for (int trial = 0; trial < 100; ++trial) {
-    const Graph graph = branching_dag(random, 3 + trial % 6);
-    compare(graph, tally);
+  for (int trial = 0; trial < 100; ++trial) compare(branching_dag(random, 3 + trial % 6), tally);
+  print("parallel branches (3..8 nodes)", tally);
+  // The fixed backward order (decreasing node numbers) and in-order stages cost more on some
+  // graphs whose branches could be interleaved otherwise: measured 23 of 400 budgets (worst
+  // 1.19 times the optimum) and 5 of 100 graphs with a higher least budget.
+  CHECK(tally.cheaper_exhaustive == 23);
+  CHECK(tally.worst_ratio < 1.2);
+  CHECK(tally.class_budget_above == 5);
+}
+
+TEST_CASE("plan_milp on U-Net and DenseNet shapes: legal, checked, no costlier than the baselines",
+          "[graph_milp]") {
+  const Graph u = cairn::unet({4, 64, 256, 3, 2, 1});
+  for (const GraphPlan& baseline : {cairn::plan_structure_aware(u), cairn::plan_segments(u)}) {
+    const cairn::MilpReport r = cairn::plan_milp_report(u, baseline.peak_bytes);
+    CHECK(r.proven_optimal);
+    CHECK(r.plan.cost <= baseline.cost);
+    CHECK(r.plan.peak_bytes <= baseline.peak_bytes);
   }
-  print("parallel branches", tally);
+  // DenseNet with two small blocks (20 nodes) is proven; DenseNet-121 under a short limit
+  // returns its best plan with CBC's bound (tests never wait for proofs of that size).
+  const Graph small = cairn::densenet({{4, 6}, 32, 4, 64, 224, 1000, 1});
+  const GraphPlan structure = cairn::plan_structure_aware(small);
+  const cairn::MilpReport r = cairn::plan_milp_report(small, structure.peak_bytes);
+  CHECK(r.proven_optimal);
+  CHECK(r.plan.cost <= structure.cost);
+  cairn::MilpOptions quick;
+  quick.time_limit_seconds = 2;
+  const Graph d = cairn::densenet();
+  const GraphPlan segments = cairn::plan_segments(d);
+  const cairn::MilpReport big = cairn::plan_milp_report(d, segments.peak_bytes, quick);
+  CHECK(big.plan.cost <= segments.cost);
+  CHECK(big.plan.lower_bound <= big.plan.cost);
+  CHECK(big.plan.optimal == big.proven_optimal);
+  CHECK_THROWS_AS(cairn::plan_milp(u, 1000), std::invalid_argument);
+  CHECK_THROWS_AS(cairn::plan_milp(u, segments.peak_bytes, {0, 1, 0, true, false}),
+                  std::invalid_argument);
 }
