@@ -174,7 +174,8 @@ MilpReport plan_milp_report(const Graph& graph, std::uint64_t budget_bytes,
         std::to_string(budget_bytes));
   }
   report.proven_optimal = solved.proven_optimal;
-  report.best_bound = solved.proven_optimal ? report.plan.cost : solved.bound + m.objective_offset;
+  report.best_bound = solved.proven_optimal ? report.plan.cost
+                                            : solved.bound / m.objective_scale + m.objective_offset;
   report.best_bound = std::min(report.best_bound, report.plan.cost);
   report.gap = report.plan.cost > 0 ? (report.plan.cost - report.best_bound) / report.plan.cost : 0;
   report.plan.optimal = solved.proven_optimal;
