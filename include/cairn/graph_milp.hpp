@@ -9,11 +9,15 @@
 // being kept into the next stage hold them), so the memory after every action is a linear
 // expression of the 0/1 choices, and every such point is bounded by the budget.
 //
-// Exactly optimal within that class ("stage plans"). The class holds every plan when the graph
-// has one topological order (every node v > 0 reads v - 1: chains, U-Net, DenseNet, residual
-// networks) and the exhaustive search finds nothing cheaper (tests/test_graph_milp.cpp checks
-// it on hundreds of random graphs); on graphs with parallel branches the fixed backward order
-// may cost more than the best stream (measured in the tests, see docs/deep_networks.md).
+// Exactly optimal within that class ("stage plans"): backwards in decreasing node order, and
+// between two backwards each node evaluated at most once, in increasing order, and not while its
+// output is held from before. Checked against the exhaustive search (tests/test_graph_milp.cpp):
+// on 200 random DAGs with one topological order (every v > 0 reads v - 1, as in chains, U-Net
+// and DenseNet), 40 chains and 2 small U-Nets, the cost equals the optimum over all streams at
+// every budget the class fits (726 budgets); in 1 of those 242 graphs the least budget of any
+// stream is lower (19 bytes, the class needs 20: the optimum evaluates an input again later in a
+// stage). On DAGs with parallel branches the fixed backward order costs more on some: 23 of 300
+// budgets (worst 1.19 times the optimum), and 5 of 100 graphs need a larger least budget.
 #pragma once
 
 #include <cstdint>

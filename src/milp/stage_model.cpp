@@ -49,7 +49,8 @@ int StageModel::a(std::int64_t s, std::int64_t i, std::int64_t k) const {
   return base + static_cast<int>(std::min(k, last[at(s)][at(i)]) - i);
 }
 
-StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool min_peak) {
+StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool min_peak,
+                             bool aggregate) {
   StageModel m;
   const std::int64_t n = g.size();
   m.n = n;
@@ -71,7 +72,12 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
   m.R.assign(ns, std::vector<int>(ns, -1));
   m.C = m.S = m.T = m.A = m.R;
   m.last.assign(ns, std::vector<std::int64_t>(ns, -1));
-  const double f_weight = min_peak ? 0 : 1;
+  // Costs scaled so that the largest forward cost is 1000: CBC's absolute tolerances would
+  // otherwise hide differences between plans whose costs are small numbers (GFLOP of a layer).
+  double largest_f = 0;
+  for (std::int64_t v = 0; v < n; ++v) largest_f = std::max(largest_f, g.node(v).forward_cost);
+  m.objective_scale = largest_f > 0 ? 1000 / largest_f : 1;
+  const double f_weight = min_peak ? 0 : m.objective_scale;
   for (std::int64_t s = 0; s < n; ++s) {
     for (std::int64_t v = 0; v <= top(s); ++v) {
       m.R[at(s)][at(v)] = b.column(0, 1, f_weight * g.node(v).forward_cost, true);
@@ -114,14 +120,29 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       if (s + 1 < n && v <= top(s + 1)) {
         b.row({{T(s + 1, v), 1}, {T(s, v), -1}, {R(s, v), -1}}, 0, 0);
       }
-      // Inputs are held when v is evaluated.
-      for (const std::int64_t u : g.inputs(v)) {
-        b.row({{C(s, v), 1}, {R(s, v), 1}, {m.a(s, u, v - 1), -1}}, -inf, 0);
-        // A tape held in the stage (from before, or recorded in it) pins u to the backward.
-        b.row({{T(s, v), 1}, {R(s, v), 1}, {end(s, u), -1}}, -inf, 0);
-        // ... and at the stage's start.
-        if (s >= 1) b.row({{T(s, v), 1}, {S(s, u), -1}}, -inf, 0);
-      }
+      // Inputs are held when v is evaluated; a tape held in the stage (from before, or recorded
+      // in it) pins them to the stage's backward, and one from before also at its start. With
+      // aggregate rows, one row per node and rule: d * x <= sum over the d inputs, exact for a
+      // 0/1 x since each term is at most 1 (fewer rows, a weaker relaxation).
+      const auto held_by = [&](std::vector<std::pair<int, double>> lhs, auto input_column) {
+        const double d = static_cast<double>(g.inputs(v).size());
+        if (d == 0 || lhs.empty()) return;
+        if (aggregate) {
+          std::vector<std::pair<int, double>> terms;
+          for (const auto& [c, value] : lhs) terms.push_back({c, d * value});
+          for (const std::int64_t u : g.inputs(v)) terms.push_back({input_column(u), -1});
+          b.row(terms, -inf, 0);
+        } else {
+          for (const std::int64_t u : g.inputs(v)) {
+            std::vector<std::pair<int, double>> terms = lhs;
+            terms.push_back({input_column(u), -1});
+            b.row(terms, -inf, 0);
+          }
+        }
+      };
+      held_by({{C(s, v), 1}, {R(s, v), 1}}, [&](std::int64_t u) { return m.a(s, u, v - 1); });
+      held_by({{T(s, v), 1}, {R(s, v), 1}}, [&](std::int64_t u) { return end(s, u); });
+      if (s >= 1) held_by({{T(s, v), 1}}, [&](std::int64_t u) { return S(s, u); });
     }
     for (std::int64_t i = 0; i < top(s); ++i) {
       // An output exists after position i only if it was held or evaluated, and once freed it

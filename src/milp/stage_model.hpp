@@ -29,6 +29,7 @@ struct StageModel {
   std::vector<double> column_lower, column_upper, objective;
   std::vector<char> integer;
   double objective_offset = 0;  ///< sum b (not in the columns)
+  double objective_scale = 1;   ///< cost = objective / objective_scale + objective_offset
 
   /// Rows lower <= sum value * x[column] <= upper, in triplets.
   std::vector<int> entry_row, entry_column;
@@ -44,7 +45,8 @@ struct StageModel {
 
 /// The model with memory rows <= budget_units, minimising the forward cost; or, with
 /// min_peak, with memory rows <= the peak column, minimising it.
-StageModel build_stage_model(const Graph& graph, std::uint64_t budget_bytes, bool min_peak);
+StageModel build_stage_model(const Graph& graph, std::uint64_t budget_bytes, bool min_peak,
+                             bool aggregate);
 
 /// The least S, T, A (and peak) consistent with the 0/1 choices R and C of `x`, rounded.
 std::vector<double> least_completion(const Graph& graph, const StageModel& model,
