@@ -231,7 +231,8 @@ def main() -> None:
         import cairn
         sizes_out = [graph.node(v).output_bytes for v in range(n)]
         print(f"{NAME}: {n} layers, outputs {bench.mib(min(sizes_out))}.."
-              f"{bench.mib(max(sizes_out))} MiB ({max(sizes_out) / min(sizes_out):.0f}x), "
+              f"{bench.mib(max(sizes_out))} MiB "
+              f"({max(sizes_out) / min(sizes_out):.0f}x), "
               f"batch {base['size']['batch']}, {args.dtype} on {args.device}; profiled in "
               f"{prof['profile_seconds']:.2f} s; store-all predicts "
               f"{bench.mib(prof['store_all'].peak_bytes)} MiB, least budget "
@@ -280,7 +281,8 @@ def main() -> None:
                       r.get("method", "-")])
     print()
     bench.print_table(["configuration", "budget MiB", "predicted MiB", "measured MiB",
-                       "meas/pred", "ms/step", "min ms", "x plain", "grad rel err", "executor MiB", "plan"], table)
+                       "meas/pred", "ms/step", "min ms", "x plain", "grad rel err",
+                       "executor MiB", "plan"], table)
     torch_rows = [r for r in rows if r["kind"] == "torch"]
     cairn_rows = [r for r in rows if r["kind"] == "cairn"]
     v = verdicts(torch_rows, cairn_rows, args.time_tolerance)
