@@ -289,23 +289,47 @@ void bind_graph_planners(py::module_& m) {
   m.attr("HAS_MILP") = true;
   m.def(
       "plan_milp",
-      [](const Graph& graph, std::int64_t budget_bytes) {
+      [](const Graph& graph, std::int64_t budget_bytes, double time_limit_seconds, int threads,
+         double relative_gap, bool warm_start, bool log) {
         const std::uint64_t b = budget(budget_bytes, "plan_milp");
+        const MilpOptions options{time_limit_seconds, threads, relative_gap, warm_start, log};
         py::gil_scoped_release release;
-        return plan_milp(graph, b);
+        return plan_milp(graph, b, options);
       },
-      "graph"_a, "budget_bytes"_a, "The optimal plan of a graph within the budget (CBC).");
+      "graph"_a, "budget_bytes"_a, "time_limit_seconds"_a = 60.0, "threads"_a = 1,
+      "relative_gap"_a = 0.0, "warm_start"_a = true, "log"_a = false,
+      "The cheapest plan of a graph within the budget in the MILP's class (CBC); past the time "
+      "limit the best found, with optimal False and lower_bound CBC's bound.");
+  m.def(
+      "milp_min_budget",
+      [](const Graph& graph, double time_limit_seconds, int threads) {
+        MilpOptions options;
+        options.time_limit_seconds = time_limit_seconds;
+        options.threads = threads;
+        py::gil_scoped_release release;
+        return milp_min_budget(graph, options);
+      },
+      "graph"_a, "time_limit_seconds"_a = 60.0, "threads"_a = 1,
+      "The least budget for which plan_milp finds a plan.");
 #else
   m.attr("HAS_MILP") = false;
+  const auto no_cbc = [](const char* who) {
+    return std::runtime_error(
+        std::string(who) +
+        ": this cairn package was built without CBC (the optional component cairn::milp); "
+        "install coinor-libcbc-dev and rebuild, or plan with plan_structure_aware, "
+        "plan_segments or plan_exhaustive (tiny graphs)");
+  };
   m.def(
       "plan_milp",
-      [](const py::args&, const py::kwargs&) -> GraphPlan {
-        throw std::runtime_error(
-            "plan_milp: this cairn package was built without CBC (the optional component "
-            "cairn::milp); install coinor-libcbc-dev and rebuild, or plan with "
-            "plan_structure_aware, plan_segments or plan_exhaustive (tiny graphs)");
-      },
+      [no_cbc](const py::args&, const py::kwargs&) -> GraphPlan { throw no_cbc("plan_milp"); },
       "The optimal plan of a graph within a budget: unavailable, built without CBC.");
+  m.def(
+      "milp_min_budget",
+      [no_cbc](const py::args&, const py::kwargs&) -> std::uint64_t {
+        throw no_cbc("milp_min_budget");
+      },
+      "The least budget of plan_milp: unavailable, built without CBC.");
 #endif
 }
 

@@ -63,14 +63,23 @@ def test_unet_gradients_are_plain_autograds(planner, fraction):
         assert net.plan_for(x).predicted_peak_bytes <= memory
 
 
-def test_auto_without_cbc_warns_and_fits():
-    if cairn.HAS_MILP:
-        pytest.skip("built with CBC: auto plans with the MILP")
-    blocks, x, _ = unet_case()
+def test_auto_without_cbc_beyond_exhaustive_sizes_warns_and_fits(monkeypatch):
+    # As where cairn has no CBC and the graph is too large for plan_exhaustive: the cheapest of
+    # the baselines that fits, with a warning; an error naming the least when none fits.
+    import cairn.torch._plan as plans
+    monkeypatch.setattr(cairn, "HAS_MILP", False)
+    monkeypatch.setattr(plans, "_EXHAUSTIVE_NODES", 0)
+    blocks, x, w = unet_case()
     memory = store_all_peak(blocks, x)
-    with pytest.warns(UserWarning, match="built without CBC"):
-        plan = cairn.torch.GraphModule(blocks, memory=memory).plan_for(x)
+    net = cairn.torch.GraphModule(blocks, memory=memory)
+    with pytest.warns(UserWarning, match="built without CBC, so this graph's plan is the "
+                                         "cheapest baseline that fits"):
+        plan = net.plan_for(x)
     assert plan.predicted_peak_bytes <= memory
+    assert plan.plan.method in ("store_all", "structure_aware", "segments")
+    with pytest.raises(ValueError, match="memory=10 bytes is below every plan this package can "
+                                         "make for this graph without CBC .the least is [0-9]+"):
+        cairn.torch.GraphModule(blocks, memory=10).plan_for(x)
 
 
 def test_fx_unet_gradients_are_plain_autograds():
@@ -157,11 +166,12 @@ def test_bad_options_are_refused():
         cairn.torch.GraphModule(blocks, planner="exhaustive").plan_for(x)
     with pytest.raises(ValueError, match="memory must be an integer >= 0"):
         cairn.torch.GraphModule(blocks, memory=-5)
+    with pytest.raises(ValueError, match="memory=10 bytes is too small for this graph and input "
+                       r"\(plan_(milp|exhaustive): .* [0-9]+ bytes"):
+        cairn.torch.GraphModule(blocks, memory=10).plan_for(x)
     if not cairn.HAS_MILP:
         with pytest.raises(RuntimeError, match="built without CBC"):
             cairn.torch.GraphModule(blocks, memory=10 ** 6, planner="milp").plan_for(x)
-        with pytest.raises(ValueError, match="below every plan this package can make"):
-            cairn.torch.GraphModule(blocks, memory=10).plan_for(x)
 
 
 def test_a_declared_chain_is_planned_by_the_chain_planner():
@@ -175,3 +185,35 @@ def test_a_declared_chain_is_planned_by_the_chain_planner():
     w = torch.randn(4, 2, dtype=torch.float64)
     plain = gradients(net, x, lambda v: net.program.run_plain(v), w)
     assert all(torch.equal(a, b) for a, b in zip(gradients(net, x, net, w), plain))
+
+
+class Scaled(nn.Module):
+    """A residual net with a parameter read directly (an fx get_attr) and functional ops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(5, 7), nn.Linear(7, 7)
+        self.scale = nn.Parameter(torch.full((7,), 0.5))
+        self.out = nn.Linear(7, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        h = h + self.scale * torch.tanh(self.b(h))
+        return self.out(h).flatten()
+
+
+def test_fx_groups_and_get_attr():
+    torch.manual_seed(15)
+    model = Scaled().double()
+    x = torch.randn(3, 5, dtype=torch.float64)
+    net = cairn.torch.GraphModule.from_fx(model, planner="store_all")
+    # a, relu | b, tanh, scale * . | h + . | out, flatten: a node with parameters, or one
+    # reading two values or a shared one, starts a block; the rest (the get_attr of scale not
+    # counted as a value) join their input's.
+    assert net.program.names == ["a", "b", "add", "out"]
+    assert net.program.sources == [[-1], [0], [0, 1], [2]]
+    w = torch.randn(6, dtype=torch.float64)
+    plain = gradients(model, x, model, w)
+    assert all(torch.equal(a, b) for a, b in zip(gradients(model, x, net, w), plain))
+    with pytest.raises(ValueError, match="exactly one input, it takes 2"):
+        cairn.torch.GraphModule.from_fx(TwoInputs(3, 3))

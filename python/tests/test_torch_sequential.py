@@ -123,6 +123,22 @@ def test_a_list_of_callables_and_dropout_replayed():
     assert all(torch.equal(a, b) for a, b in zip(got, expected))
 
 
+def test_layers_that_modify_their_input_are_refused():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True),
+                                torch.nn.Linear(4, 2)).double()
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) failed when profiled: .*in-place"
+                                           ".*layers must leave their inputs unchanged"):
+        cairn.torch.checkpoint_sequential(model, x, slots=0).sum().backward()
+    # With a profile of one's own, the executor's check says it.
+    plan = cairn.torch.plan_sequential(model, x, slots=0, profile=[
+        cairn.torch.LayerProfile(str(i), 1.0, 1.0, 64, 64) for i in range(3)])
+    assert plan.plan.method == "chain_dp"
+    with pytest.raises(RuntimeError, match=r"node 1 \('1:ReLU'\) modified its input in place"):
+        with torch.no_grad():
+            plan.executor.forward(x)
+
+
 def test_backward_twice_is_refused():
     model = mlp([3, 4, 2], torch.float64)
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
@@ -157,3 +173,25 @@ def test_bad_functions_are_refused():
         cairn.torch.checkpoint_sequential(torch.tanh, x, slots=0)
     with pytest.raises(ValueError, match="input must be one tensor"):
         cairn.torch.checkpoint_sequential([torch.tanh], (x,), slots=0)
+
+
+def test_an_integer_input_and_a_first_layer_with_parameters():
+    torch.manual_seed(8)
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 6), torch.nn.Flatten(),
+                                torch.nn.Linear(18, 4), torch.nn.Tanh()).double()
+    tokens = torch.randint(0, 10, (5, 3))
+    w = torch.randn(5, 4, dtype=torch.float64)
+    (model(tokens) * w).sum().backward()
+    plain = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    (cairn.torch.checkpoint_sequential(model, tokens, slots=0) * w).sum().backward()
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), plain))
+
+
+def test_without_saved_tensor_hooks_the_tape_is_the_output(monkeypatch):
+    # PyTorch before 1.10 has no saved_tensors_hooks: the profile falls back to output sizes.
+    monkeypatch.delattr(torch.autograd.graph, "saved_tensors_hooks")
+    model = exact_mlp([4, 9, 3], torch.float64)
+    x = torch.randn(2, 4, dtype=torch.float64)
+    profile = cairn.torch.plan_sequential(model, x, memory=10 ** 6).profile
+    assert [(p.output_bytes, p.tape_bytes) for p in profile] == [(144, 144), (48, 48)]

@@ -60,22 +60,26 @@ GraphPlanCosts check_plan(const Graph& graph, const std::vector<GraphAction>& ac
   GraphPlanCosts costs;
   std::uint64_t held = 0;
   std::size_t backwards_left = n;
+  // The reason names the action; built only on rejection, since plans run to many actions.
   const auto reject = [&](std::size_t index, const std::string& why) {
     costs.first_illegal_index = static_cast<std::int64_t>(index);
     costs.reason = why;
+    if (index < actions.size()) {
+      const GraphAction action = actions[index];
+      costs.reason = "action " + std::to_string(index) + ", " + to_string(action.kind) + "(" +
+                     std::to_string(action.node) + "): " + why;
+    }
     costs.cost = costs.forward_cost + costs.backward_cost;
     return costs;
   };
   for (std::size_t index = 0; index < actions.size(); ++index) {
     const GraphAction action = actions[index];
-    const std::string where = "action " + std::to_string(index) + ", " + to_string(action.kind) +
-                              "(" + std::to_string(action.node) + "): ";
     if (action.node < 0 || action.node >= graph.size()) {
-      return reject(index, where + "no such node; nodes are 0.." + std::to_string(n - 1));
+      return reject(index, "no such node; nodes are 0.." + std::to_string(n - 1));
     }
-    if (backwards_left == 0) return reject(index, where + "the plan is already complete");
+    if (backwards_left == 0) return reject(index, "the plan is already complete");
     if (const auto violation = detail::violation(graph, state, action)) {
-      return reject(index, where + detail::describe(graph, action, violation));
+      return reject(index, detail::describe(graph, action, violation));
     }
     const std::uint64_t peak = held + detail::allocated_bytes(graph, state, action);
     if (peak > costs.peak_bytes) {

@@ -15,7 +15,7 @@ fi
 root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 build=$1
 seconds=$2
-targets=(action_stream c_api)
+targets=(action_stream c_api graph_plan)
 
 if ! command -v clang++ >/dev/null || ! command -v clang >/dev/null; then
   echo "== fuzzing SKIPPED: clang/clang++ not found (Debian: apt install clang libclang-rt-14-dev)"

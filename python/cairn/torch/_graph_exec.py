@@ -144,7 +144,8 @@ class Executor:
         """Runs the actions before the first backward; returns the state and the network's
         output (the last node's taped output)."""
         run = Run(self.program.size, x)
-        self.last_run = run
+        if self.debug:  # kept for its counts (the executor of a plain run keeps nothing)
+            self.last_run = run
         self._excluded_input = storage_of(x)[0] if self.debug else None
         for i in range(self.split):
             self._do(run, i)
@@ -168,6 +169,7 @@ class Executor:
         x_grad, run.x_grad = run.x_grad, None
         run.outputs = [None] * self.program.size
         run.tapes = [None] * self.program.size
+        run.x, run.rng = None, []
         return x_grad
 
     # -- the actions --
@@ -198,8 +200,15 @@ class Executor:
         kind, v = self.actions[i]
         srcs = self.program.sources[v]
         if kind == COMPUTE:
+            args = [self._value(run, s) for s in srcs]
+            versions = [a._version for a in args if isinstance(a, torch.Tensor)]
             with torch.no_grad():
-                run.outputs[v] = self._call(run, v, [self._value(run, s) for s in srcs])
+                run.outputs[v] = self._call(run, v, args)
+            if versions != [a._version for a in args if isinstance(a, torch.Tensor)]:
+                raise RuntimeError(
+                    f"cairn.torch: node {v} ({self.program.names[v]!r}) modified its input in "
+                    "place; a plan recomputes layers from inputs it keeps, so layers must leave "
+                    "their inputs unchanged (e.g. nn.ReLU(inplace=False))")
             self._measure(run)
         elif kind == RECORD:
             leaves = {s: _leaf(self._value(run, s), run.x.requires_grad if s == INPUT else True)

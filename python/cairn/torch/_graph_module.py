@@ -22,7 +22,8 @@ class GraphModule(torch.nn.Module):
     and the parameters not counted); None trains with every tape kept (store-all). slots=c, for
     chains only: the least budget plus c outputs of the largest block. planner: "auto" (the
     chain dynamic programming for chains, the MILP where cairn was built with CBC, otherwise the
-    cheapest of the structure-aware, store-all and segment plans that fits, with a warning), or
+    exhaustive search for graphs of up to 10 blocks and beyond that the cheapest of the
+    structure-aware, store-all and segment plans that fits, with a warning), or
     one of "chain", "milp", "exhaustive", "structure_aware", "segments", "store_all", or a
     callable (graph, budget_bytes) -> cairn.GraphPlan. Plans are made on the first training
     call per input shape, dtype and device; `plan_for(x)` returns one.

@@ -1,6 +1,7 @@
 """A profiled, planned network: the Program, its profile and graph, the plan chosen for a budget,
 and the executor that runs it; and the choice of planner (chain dynamic programming for chains,
-the MILP where the package has CBC, otherwise the best baseline that fits, with a warning)."""
+the MILP where the package has CBC, otherwise the exhaustive search for graphs of up to 10 nodes
+and the cheapest baseline that fits, with a warning, beyond)."""
 import math
 import warnings
 from typing import Callable, List, Optional, Sequence, Union
@@ -14,9 +15,12 @@ from ._profile import LayerProfile, graph_of, profile_program
 
 Planner = Union[str, Callable[["cairn.Graph", int], "cairn.GraphPlan"]]
 PLANNERS = ("auto", "chain", "milp", "exhaustive", "structure_aware", "segments", "store_all")
+# Graphs up to this many nodes are planned by plan_exhaustive where the MILP is missing (about a
+# second at 12 nodes, the main branch's measurement).
+_EXHAUSTIVE_NODES = 10
 # Memory units the chain planner's tables span at most by default: sizes are rounded up to
 # budget / _UNITS bytes (the plan's peak still never exceeds the budget), finer where that fails.
-_UNITS = 2048
+_UNITS = 1024
 
 
 class TrainingPlan:
@@ -107,7 +111,8 @@ def _fallback(graph: "cairn.Graph", budget: Optional[int], who: str) -> "cairn.G
 
 
 def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
-                memory_unit: Optional[int], who: str) -> "cairn.GraphPlan":
+                memory_unit: Optional[int], who: str,
+                least: Optional[int] = None) -> "cairn.GraphPlan":
     if callable(planner):
         return planner(graph, budget)
     if planner not in PLANNERS:
@@ -122,7 +127,8 @@ def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
     if budget is None:
         raise ValueError(f"{who}: planner={planner!r} needs memory= (a budget in bytes)")
     if planner == "chain" or (planner == "auto" and graph.is_chain()):
-        least = chain_least_budget(graph)
+        if least is None:
+            least = chain_least_budget(graph)
         if budget < least:
             raise ValueError(f"{who}: memory={budget} bytes is below the least budget of this "
                              f"chain and input, {least} bytes")
@@ -130,7 +136,17 @@ def choose_plan(graph: "cairn.Graph", budget: Optional[int], planner: Planner,
     if planner == "exhaustive":
         return cairn.plan_exhaustive(graph, budget)
     if planner == "milp" or cairn.HAS_MILP:
-        return cairn.plan_milp(graph, budget)
+        try:
+            return cairn.plan_milp(graph, budget)
+        except ValueError as e:
+            raise ValueError(f"{who}: memory={budget} bytes is too small for this graph and "
+                             f"input ({e})") from None
+    if len(graph) <= _EXHAUSTIVE_NODES:
+        try:
+            return cairn.plan_exhaustive(graph, budget)
+        except ValueError as e:
+            raise ValueError(f"{who}: memory={budget} bytes is too small for this graph and "
+                             f"input ({e})") from None
     return _fallback(graph, budget, who)
 
 
@@ -147,7 +163,7 @@ def make_plan(program: Program, x: torch.Tensor, *, memory: Optional[int],
         if least is None:
             raise ValueError(f"{who}: slots= is defined for chains only; give memory= in bytes")
         budget = least + slots * max(p.output_bytes for p in prof)
-    plan = choose_plan(graph, budget, planner, memory_unit, who)
+    plan = choose_plan(graph, budget, planner, memory_unit, who, least)
     return TrainingPlan(program, prof, plan, graph, budget, least, preserve_rng_state)
 
 

@@ -58,12 +58,19 @@ def profile_program(program: Program, x: torch.Tensor) -> List[LayerProfile]:
 
         _sync(x.device)
         t0 = time.perf_counter()
-        with torch.enable_grad():
-            if hooks:
-                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        try:
+            with torch.enable_grad():
+                if hooks:
+                    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                        out = fn(*[leaves[s] for s in program.sources[v]])
+                else:
                     out = fn(*[leaves[s] for s in program.sources[v]])
-            else:
-                out = fn(*[leaves[s] for s in program.sources[v]])
+        except RuntimeError as e:
+            hint = ("; a plan recomputes layers from inputs it keeps, so layers must leave their "
+                    "inputs unchanged (e.g. nn.ReLU(inplace=False))" if "in-place" in str(e)
+                    else "")
+            raise RuntimeError(f"cairn.torch: node {v} ({program.names[v]!r}) failed when "
+                               f"profiled: {e}{hint}") from e
         _sync(x.device)
         t1 = time.perf_counter()
         out_bytes = _bytes(out)

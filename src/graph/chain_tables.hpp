@@ -1,0 +1,86 @@
+// The dynamic program behind plan_chain (include/cairn/chain_plan.hpp states the recursion and
+// the class it is optimal in): a chain in memory units, the tables filled a memory plane at a time,
+// and the least memory of the class.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace cairn::detail {
+
+/// A chain of layers with its sizes in memory units.
+struct ChainUnits {
+  std::vector<double> forward, backward;
+  std::vector<std::int64_t> output, tape;
+
+  std::int64_t size() const noexcept { return static_cast<std::int64_t>(output.size()); }
+  /// in(s): the output of s - 1 (the network's input, s = 0, is the caller's and costs nothing).
+  std::int64_t input(std::int64_t s) const noexcept {
+    return s > 0 ? output[static_cast<std::size_t>(s - 1)] : 0;
+  }
+  /// g(t): the gradient buffer held while segment [s, t] is reversed (the loss provides the last
+  /// node's, which exists only from its backward on).
+  std::int64_t gradient(std::int64_t t) const noexcept {
+    return t + 1 < size() ? output[static_cast<std::size_t>(t)] : 0;
+  }
+  /// The peak of reversing the one-node segment [t, t]: record, free (the last node's output
+  /// may not be freed before its backward), backward.
+  std::int64_t single_need(std::int64_t t) const noexcept;
+  /// The peak of option (a) at s beyond its sub-problem: backward(s) with its tape and the new
+  /// gradient buffer.
+  std::int64_t record_need(std::int64_t s) const noexcept;
+};
+
+/// The least m for which Opt(0, L - 1, m) is finite: the same recursion on memory alone, every
+/// split searched (O(L^3) integer steps).
+std::int64_t least_memory(const ChainUnits& chain);
+
+/// The peak of the plan that records every node (the class's store-all): Opt is constant from
+/// there on.
+std::int64_t store_all_memory(const ChainUnits& chain);
+
+/// Opt(s, t, m) for every segment and every m in [0, memory]; keeps the decisions of every plane
+/// and the values of the last few.
+class ChainTables {
+ public:
+  /// Throws std::length_error when the tables would take more than max_bytes.
+  ChainTables(const ChainUnits& chain, std::int64_t memory, std::size_t max_bytes, bool bounded);
+
+  void fill();
+  /// Opt(0, L - 1, memory) after fill().
+  double optimum() const;
+  /// 0: record s first (or the one-node segment), else k - s: sweep to k and keep in(k).
+  std::uint16_t decision(std::int64_t s, std::int64_t t, std::int64_t m) const {
+    return decisions_[static_cast<std::size_t>(m) * segments_ + row_index(s, t)];
+  }
+  std::size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  std::size_t row_index(std::int64_t s, std::int64_t t) const noexcept {
+    return row_start_[static_cast<std::size_t>(s)] + static_cast<std::size_t>(t - s);
+  }
+  std::size_t column_index(std::int64_t s, std::int64_t t) const noexcept {
+    return column_start_[static_cast<std::size_t>(t)] + static_cast<std::size_t>(s);
+  }
+  double* by_row(std::int64_t m) { return by_row_.get() + ring(m) * segments_; }
+  double* by_column(std::int64_t m) { return by_column_.get() + ring(m) * segments_; }
+  std::size_t ring(std::int64_t m) const noexcept { return static_cast<std::size_t>(m) % ring_; }
+  void fill_plane(std::int64_t m);
+
+  const ChainUnits& chain_;
+  std::int64_t length_ = 0, memory_ = 0;
+  bool bounded_ = false;
+  std::size_t segments_ = 0, ring_ = 1, bytes_ = 0;
+  std::vector<std::size_t> row_start_, column_start_;
+  std::vector<double> prefix_;  // prefix_[k] = f_0 + ... + f_{k-1}
+  // farthest_[s * (memory + 1) + w]: the largest k <= L - 1 whose forward sweep s..k - 1 fits in
+  // w units beside in(s) and g(t) (s when none does).
+  std::vector<std::int32_t> farthest_;
+  std::unique_ptr<std::uint16_t[]> decisions_;
+  std::unique_ptr<double[]> by_row_, by_column_;
+  std::vector<std::int32_t> split_;  // the current plane's best k (-1: none), for the bounds
+};
+
+}  // namespace cairn::detail

@@ -1,0 +1,283 @@
+// plan_chain: the chain dynamic program against every stream of its class (enumerated here and
+// judged by check_plan), against every legal stream (plan_exhaustive), its bounded split search
+// against the full one, its least budget, and its errors.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "cairn/chain_plan.hpp"
+#include "cairn/graph.hpp"
+#include "graph_testing.hpp"
+
+using cairn::ChainPlanOptions;
+using cairn::ChainPlanReport;
+using cairn::GraphAction;
+using cairn::GraphActionKind;
+using cairn::GraphNode;
+using Graph = cairn::Graph;
+using Stream = std::vector<GraphAction>;
+
+namespace {
+
+double sum_costs(const Graph& chain) {
+  double sum = 0;
+  for (std::int64_t v = 0; v < chain.size(); ++v) {
+    sum += chain.node(v).forward_cost + chain.node(v).backward_cost;
+  }
+  return sum;
+}
+
+// Every stream of chain_plan.hpp's class for layers s..t: each way to choose (a) or (b) and its
+// split at every level, without looking at memory (check_plan judges the whole stream).
+class ClassStreams {
+ public:
+  explicit ClassStreams(std::int64_t layers) : L_(layers) {}
+
+  const std::vector<Stream>& of(std::int64_t s, std::int64_t t) {
+    const auto found = memo_.find({s, t});
+    if (found != memo_.end()) return found->second;
+    std::vector<Stream> all;
+    if (s == t) {
+      Stream one{{GraphActionKind::record, t}};
+      if (t + 1 < L_) one.push_back({GraphActionKind::free, t});
+      one.push_back({GraphActionKind::backward, t});
+      if (t + 1 == L_ && t > 0) one.push_back({GraphActionKind::free, t});
+      all.push_back(one);
+    } else {
+      for (const Stream& inner : of(s + 1, t)) {  // (a)
+        Stream one{{GraphActionKind::record, s}};
+        one.insert(one.end(), inner.begin(), inner.end());
+        one.push_back({GraphActionKind::free, s});
+        one.push_back({GraphActionKind::backward, s});
+        all.push_back(one);
+      }
+      for (std::int64_t k = s + 1; k <= t; ++k) {  // (b)
+        Stream sweep{{GraphActionKind::compute, s}};
+        for (std::int64_t j = s + 1; j < k; ++j) {
+          sweep.push_back({GraphActionKind::compute, j});
+          sweep.push_back({GraphActionKind::free, j - 1});
+        }
+        const std::vector<Stream> rights = of(k, t);  // copies: `of` may grow the memo
+        const std::vector<Stream> lefts = of(s, k - 1);
+        for (const Stream& right : rights) {
+          for (const Stream& left : lefts) {
+            Stream one = sweep;
+            one.insert(one.end(), right.begin(), right.end());
+            one.push_back({GraphActionKind::free, k - 1});
+            one.insert(one.end(), left.begin(), left.end());
+            all.push_back(one);
+          }
+        }
+      }
+    }
+    return memo_[{s, t}] = std::move(all);
+  }
+
+ private:
+  std::int64_t L_;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<Stream>> memo_;
+};
+
+// plan_chain with its report; checks what must hold of every plan it returns.
+cairn::GraphPlan planned(const Graph& chain, std::uint64_t budget, bool full,
+                         ChainPlanReport& report) {
+  ChainPlanOptions options;
+  options.exhaustive_splits = full;
+  options.full_search_steps = 0;  // the bounded search unless `full`
+  options.report = &report;
+  const cairn::GraphPlan plan = cairn::plan_chain(chain, budget, options);
+  const auto costs = cairn::check_plan(chain, plan.actions);
+  REQUIRE(costs.legal);
+  CHECK(costs.cost == plan.cost);
+  CHECK(plan.cost == report.dp_cost);  // integer costs: the sums are exact
+  CHECK(costs.peak_bytes == plan.peak_bytes);
+  CHECK(plan.peak_bytes == report.dp_peak_bytes);
+  CHECK(plan.peak_bytes <= budget);
+  CHECK(plan.method == "chain_dp");
+  CHECK(report.bounded_search == !full);
+  CHECK(plan.optimal == full);
+  CHECK(plan.lower_bound == (full ? plan.cost : sum_costs(chain)));
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[chain_plan]") {
+  std::mt19937_64 random(2101);
+  int instances = 0;
+  for (int trial = 0; trial < 240; ++trial) {
+    const int n = 1 + trial % 7;
+    const Graph chain = cairn::testing::random_chain(random, n);
+    // The class's streams, judged by check_plan alone.
+    std::vector<std::pair<std::uint64_t, double>> judged;  // (peak, cost)
+    ClassStreams streams(n);
+    for (const Stream& stream : streams.of(0, n - 1)) {
+      const auto costs = cairn::check_plan(chain, stream);
+      REQUIRE(costs.legal);
+      judged.emplace_back(costs.peak_bytes, costs.cost);
+    }
+    std::uint64_t least_peak = judged.front().first;
+    for (const auto& [peak, cost] : judged) least_peak = std::min(least_peak, peak);
+    const std::uint64_t least = cairn::chain_min_budget(chain);
+    CHECK(least == least_peak);
+    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+    for (std::uint64_t budget = least; budget <= top + 1; ++budget) {
+      double cheapest = 1e300;
+      for (const auto& [peak, cost] : judged) {
+        if (peak <= budget) cheapest = std::min(cheapest, cost);
+      }
+      ChainPlanReport report;
+      CHECK(planned(chain, budget, true, report).cost == cheapest);
+      ++instances;
+    }
+  }
+  CAPTURE(instances);
+  CHECK(instances == 2805);
+}
+
+// Outside the class: streams that free a checkpoint before its segment is reversed, and
+// recompute it later from an earlier one (a cheap layer ahead of a large output), can be
+// cheaper. This seed's chains show it in 30 of 3,061 instances, by up to 19.6%; the test pins
+// that the planner is never below the true optimum, and how rare the gap is.
+TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_plan]") {
+  std::mt19937_64 random(21);
+  int instances = 0, differ = 0;
+  double worst_gap = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const int n = 1 + trial % 7;
+    const Graph chain = cairn::testing::random_chain(random, n);
+    const std::uint64_t least = cairn::chain_min_budget(chain);
+    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+    REQUIRE(least <= top);
+    // No stream at all fits below the class's least budget (in every instance here).
+    CHECK_THROWS_AS(cairn::plan_exhaustive(chain, least - 1), std::invalid_argument);
+    for (std::uint64_t budget = least; budget <= top; ++budget) {
+      ChainPlanReport report;
+      const auto plan = planned(chain, budget, true, report);
+      const auto best = cairn::plan_exhaustive(chain, budget);
+      ++instances;
+      REQUIRE(plan.cost >= best.cost);
+      if (plan.cost != best.cost) {
+        ++differ;
+        worst_gap = std::max(worst_gap, plan.cost / best.cost - 1);
+      }
+    }
+    ChainPlanReport report;
+    const auto all = planned(chain, top, true, report);
+    CHECK(all.cost == sum_costs(chain));
+    CHECK(all.peak_bytes == top);
+  }
+  CAPTURE(instances, differ, worst_gap);
+  CHECK(instances == 3061);
+  CHECK(differ == 30);
+  CHECK(worst_gap < 0.197);
+}
+
+// The bounded split search is not proven, and with unequal sizes it is not exact: it is compared
+// with the full one here, plan for plan, and both are checked as every plan is.
+TEST_CASE("plan_chain's bounded split search against the full one", "[chain_plan]") {
+  std::mt19937_64 random(7);
+  int instances = 0, same_stream = 0, same_cost = 0;
+  double worst_gap = 0;
+  for (int trial = 0; trial < 160; ++trial) {
+    const int n = 2 + trial % 7 + (trial % 5 == 0 ? 30 : 0);
+    const Graph chain = cairn::testing::random_chain(random, n);
+    const std::uint64_t least = cairn::chain_min_budget(chain);
+    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+    const std::uint64_t step = n > 10 ? 7 : 1;
+    for (std::uint64_t budget = least; budget <= top; budget += step) {
+      ChainPlanReport full_report, bounded_report;
+      const auto full = planned(chain, budget, true, full_report);
+      const auto bounded = planned(chain, budget, false, bounded_report);
+      ++instances;
+      REQUIRE(bounded.cost >= full.cost);
+      if (bounded.actions == full.actions) ++same_stream;
+      if (bounded.cost == full.cost) {
+        ++same_cost;
+      } else {
+        worst_gap = std::max(worst_gap, bounded.cost / full.cost - 1);
+      }
+    }
+  }
+  // This seed: 2,409 instances, the same stream in 2,026, the same cost in 2,209 (92%), the
+  // worst 34.7% above the full search's (a tight budget).
+  CAPTURE(instances, same_stream, same_cost, worst_gap);
+  CHECK(instances == 2409);
+  CHECK(same_stream == 2026);
+  CHECK(same_cost == 2209);
+  CHECK(worst_gap < 0.35);
+}
+
+TEST_CASE("plan_chain's errors say what is wrong", "[chain_plan]") {
+  std::mt19937_64 random(3);
+  const Graph chain = cairn::testing::random_chain(random, 6);
+  const std::uint64_t least = cairn::chain_min_budget(chain);
+  CHECK_THROWS_AS(cairn::plan_chain(chain, least - 1), std::invalid_argument);
+  CHECK_THROWS_WITH(cairn::plan_chain(chain, least - 1),
+                    Catch::Contains(std::to_string(least) + " bytes"));
+  CHECK_NOTHROW(cairn::plan_chain(chain, least));
+
+  Graph skip;
+  skip.add(GraphNode{});
+  skip.add(GraphNode{}, {0});
+  skip.add(GraphNode{}, {0, 1});
+  CHECK_THROWS_AS(cairn::plan_chain(skip, 100), std::invalid_argument);
+  CHECK_THROWS_WITH(cairn::plan_chain(skip, 100), Catch::Contains("not a chain"));
+  CHECK_THROWS_AS(cairn::chain_min_budget(skip), std::invalid_argument);
+  CHECK_THROWS_AS(cairn::plan_chain(Graph{}, 100), std::invalid_argument);
+
+  ChainPlanOptions tight;
+  tight.max_table_bytes = 100;
+  CHECK_THROWS_AS(cairn::plan_chain(chain, least + 10, tight), std::length_error);
+  CHECK_THROWS_WITH(cairn::plan_chain(chain, least + 10, tight),
+                    Catch::Contains("max_table_bytes"));
+}
+
+TEST_CASE("plan_chain with a coarser memory unit stays within the budget", "[chain_plan]") {
+  std::mt19937_64 random(5);
+  for (int trial = 0; trial < 40; ++trial) {
+    // Sizes of 100..900 bytes: gcd 100 is exact; units of 256 round them up.
+    std::uniform_int_distribution<int> size(1, 9), tape(0, 9), cost(1, 4);
+    std::vector<GraphNode> layers;
+    for (int v = 0; v < 6; ++v) {
+      layers.push_back(GraphNode{double(cost(random)), double(cost(random)),
+                                 std::uint64_t(100 * size(random)),
+                                 std::uint64_t(100 * tape(random)), ""});
+    }
+    const Graph chain = Graph::chain(layers);
+    ChainPlanOptions exact;
+    const std::uint64_t least = cairn::chain_min_budget(chain, exact);
+    CHECK(least % 100 == 0);
+    ChainPlanOptions coarse;
+    coarse.memory_unit = 256;
+    const std::uint64_t coarse_least = cairn::chain_min_budget(chain, coarse);
+    CHECK(coarse_least % 256 == 0);
+    CHECK(coarse_least >= least);
+    for (std::uint64_t budget = coarse_least; budget < coarse_least + 3000; budget += 137) {
+      const auto fine = cairn::plan_chain(chain, budget, exact);
+      const auto rough = cairn::plan_chain(chain, budget, coarse);
+      CHECK(rough.peak_bytes <= budget);
+      CHECK(rough.cost >= fine.cost);
+      CHECK(cairn::check_plan(chain, rough.actions).legal);
+    }
+  }
+}
+
+TEST_CASE("plan_chain with room for everything is store-all", "[chain_plan]") {
+  std::mt19937_64 random(11);
+  for (int n : {1, 2, 5, 40, 200}) {
+    const Graph chain = cairn::testing::random_chain(random, n);
+    const auto store_all = cairn::plan_store_all(chain);
+    for (std::uint64_t budget : {store_all.peak_bytes, store_all.peak_bytes * 10}) {
+      const auto plan = cairn::plan_chain(chain, budget);
+      CHECK(plan.cost == sum_costs(chain));
+      CHECK(plan.peak_bytes == store_all.peak_bytes);
+    }
+  }
+}
