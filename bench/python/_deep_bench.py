@@ -19,6 +19,11 @@ Peak memory, measured (the planners' prediction is printed beside it, never in i
             free chunks that the step touches stay counted after the step frees them: the
             measure can exceed the live bytes by that much, never fall below them.
         That setting makes every allocation a system call, so no time is measured there.
+        Beside it, the live bytes: _live_bytes.c, built with the system's C compiler and
+        preloaded into the memory process, counts what malloc has handed out and not got back
+        and its peak over the step (the CPU's max_memory_allocated; "-" where it cannot be
+        built). The resident set can exceed it by the pages of freed heap chunks; it cannot
+        exceed the resident set by more than the pages a chunk spans but never touches.
   CUDA  torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), minus the memory
         allocated before the step: exact and resettable, so every configuration is measured in
         the one process.
@@ -33,11 +38,15 @@ against plain autograd on the same model and batch in the same process, as
 max |g - g_ref| / max |g_ref| over all of them.
 """
 import argparse
+import atexit
+import ctypes
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -83,6 +92,17 @@ def _trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to return
         pass
+
+
+def _live_counter() -> Optional[Any]:
+    """The preloaded _live_bytes.c, if this process has it."""
+    try:
+        lib = ctypes.CDLL(None)
+        lib.live_bytes_peak.restype = ctypes.c_size_t
+        lib.live_bytes_now.restype = ctypes.c_size_t
+    except (OSError, AttributeError):
+        return None
+    return lib
 
 
 def reset_peak_rss() -> bool:
@@ -158,9 +178,15 @@ def measure_memory(work: Workload) -> Dict[str, Any]:
                 _zero_grads(work)
             _trim_heap()
             out["peak_method"] = "VmHWM of the first full step"
+        live = _live_counter()
+        if live is not None:
+            live.live_bytes_reset_peak()
+            live_before = live.live_bytes_now()
         before = _status_bytes("VmRSS")
         work.step(work.batch)
         out["peak_bytes"] = _status_bytes("VmHWM") - before
+        if live is not None:
+            out["live_peak_bytes"] = live.live_bytes_peak() - live_before
     grads = _grads(work)
     _zero_grads(work)
     work.reference(work.batch)
@@ -184,6 +210,24 @@ def child_main(spec_text: str, make: Callable[[Dict[str, Any]], Workload]) -> No
 
 # ---- the parent -------------------------------------------------------------------------------
 
+_SHIM: Dict[str, Optional[str]] = {}
+
+
+def live_bytes_library() -> Optional[str]:
+    """_live_bytes.c built once per run (None where there is no C compiler or it fails)."""
+    if "path" not in _SHIM:
+        folder = tempfile.mkdtemp(prefix="deep_bench_")
+        atexit.register(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "live_bytes.so")
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_live_bytes.c")
+        compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+        ok = compiler is not None and sys.platform.startswith("linux") and subprocess.run(
+            [compiler, "-O2", "-shared", "-fPIC", "-o", path, source],
+            capture_output=True).returncode == 0
+        _SHIM["path"] = path if ok else None
+    return _SHIM["path"]
+
+
 def memory_of(script: str, spec: Dict[str, Any], in_process: bool,
               make: Callable[[Dict[str, Any]], Workload]) -> Dict[str, Any]:
     """Peak memory and gradient error of one configuration: in this process (CUDA), or in a
@@ -194,6 +238,9 @@ def memory_of(script: str, spec: Dict[str, Any], in_process: bool,
         result.update(work.info)
         return result
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD))
+    shim = live_bytes_library()
+    if shim:
+        env["LD_PRELOAD"] = " ".join(filter(None, [shim, env.get("LD_PRELOAD")]))
     command = [sys.executable, script, "--child", json.dumps(spec)]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith(CHILD_MARK)]
