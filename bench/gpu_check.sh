@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one device check: what a session runs on a machine with a CUDA device (the `run` tool gives
 # it a copy of the working tree, no network), in about 3-4 minutes on one H200 (every part has
-# its own time limit; all limits together, 570 s, fit in one 10-minute run). Writes OUTDIR/summary.md and one
-# log per part:
+# its own time limit; all limits together are 630 s, a little over one 10-minute run, which only
+# matters if several parts run into their limits). Writes OUTDIR/summary.md and one log per part:
 #   env        nvidia-smi, nvcc, cmake, python3, torch (+ CUDA), torchdiffeq versions
 #   build      build-gpu/: Release, CAIRN_WITH_CUDA=ON, CAIRN_WITH_PYTHON=ON with this python3,
 #              HDF5/PETSc/Fortran/CLI/examples OFF, tests ON only if Catch2 is found
@@ -12,6 +12,10 @@
 #   pytest     python/tests/test_torch_{cuda,gradients,counts}.py on the device
 #   odeint     bench/python/odeint.py --device cuda --dtype float32, T = 10^3, 10^4, C = 20
 #   torchdiffeq bench/python/torchdiffeq_compare.py (cairn.torch.odeint against torchdiffeq)
+#   deep_chain bench/python/deep_chain.py --device cuda: torch's checkpoint_sequential sweep against
+#              cairn.torch.checkpoint_sequential (peak by max_memory_allocated, time, gradients)
+#   unet       bench/python/unet.py --device cuda: structure-aware, sqrt(n) segments and the
+#              optimal plan of a U-Net at equal budgets
 # Each part runs whatever happened before it; its status is passed, failed (or timed out) or
 # skipped (exit 77, with the reason from its log).
 # Without a CUDA device (no working nvidia-smi, or torch sees none) it is a dry run: nothing is
@@ -133,8 +137,14 @@ if [[ $run_all == yes ]]; then
     --steps 1000 10000 --checkpoints 20 --repeat 2
   part torchdiffeq 80 "$python" bench/python/torchdiffeq_compare.py --device cuda \
     --dtype float32 --repeat 5 --json
+  # The CPU-sized networks (launch-bound on a large GPU: the times compare kernel counts as much
+  # as arithmetic), every configuration in one process; about 10-20 s each.
+  part deep_chain 30 "$python" bench/python/deep_chain.py --device cuda --dtype float32 \
+    --repeat 5 --json "$out/deep_chain.json" --plot "$out/deep_chain.png"
+  part unet 30 "$python" bench/python/unet.py --device cuda --dtype float32 --repeat 5 \
+    --json "$out/unet.json" --plot "$out/unet.png"
 else
-  for name in build cuda wave2d pytest odeint; do skipped $name "$why"; done
+  for name in build cuda wave2d pytest odeint deep_chain unet; do skipped $name "$why"; done
   cpu_build=${CAIRN_BUILD_DIR:-$root/build}
   if [[ -d $cpu_build/python/cairn ]]; then
     # The comparison's logic on the CPU, with cairn.torch.solve_taped standing in for torchdiffeq.
@@ -180,7 +190,7 @@ fi
     tail -1 "$out/pytest.log"
     echo '```'
   fi
-  for name in odeint torchdiffeq torchdiffeq-self-test; do
+  for name in odeint torchdiffeq torchdiffeq-self-test deep_chain unet; do
     if [[ -f $out/$name.log ]]; then
       printf '\n## %s\n\n```\n' "$name"
       grep -v '^{' "$out/$name.log" | tail -40
