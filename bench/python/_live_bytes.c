@@ -34,12 +34,24 @@ static void uncounted(void* p) {
   if (p) __atomic_sub_fetch(&live, malloc_usable_size(p), __ATOMIC_RELAXED);
 }
 
-void* malloc(size_t n) { return counted(__libc_malloc(n)); }
-void* calloc(size_t count, size_t n) { return counted(__libc_calloc(count, n)); }
-void* memalign(size_t alignment, size_t n) { return counted(__libc_memalign(alignment, n)); }
-void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
-void* valloc(size_t n) { return counted(__libc_valloc(n)); }
-void* pvalloc(size_t n) { return counted(__libc_pvalloc(n)); }
+void* malloc(size_t n) {
+  return counted(__libc_malloc(n));
+}
+void* calloc(size_t count, size_t n) {
+  return counted(__libc_calloc(count, n));
+}
+void* memalign(size_t alignment, size_t n) {
+  return counted(__libc_memalign(alignment, n));
+}
+void* aligned_alloc(size_t alignment, size_t n) {
+  return memalign(alignment, n);
+}
+void* valloc(size_t n) {
+  return counted(__libc_valloc(n));
+}
+void* pvalloc(size_t n) {
+  return counted(__libc_pvalloc(n));
+}
 
 void free(void* p) {
   uncounted(p);
@@ -64,6 +76,12 @@ int posix_memalign(void** out, size_t alignment, size_t n) {
   return 0;
 }
 
-size_t live_bytes_now(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
-size_t live_bytes_peak(void) { return __atomic_load_n(&peak, __ATOMIC_RELAXED); }
-void live_bytes_reset_peak(void) { __atomic_store_n(&peak, live_bytes_now(), __ATOMIC_RELAXED); }
+size_t live_bytes_now(void) {
+  return __atomic_load_n(&live, __ATOMIC_RELAXED);
+}
+size_t live_bytes_peak(void) {
+  return __atomic_load_n(&peak, __ATOMIC_RELAXED);
+}
+void live_bytes_reset_peak(void) {
+  __atomic_store_n(&peak, live_bytes_now(), __ATOMIC_RELAXED);
+}
