@@ -40,6 +40,7 @@ max |g - g_ref| / max |g_ref| over all of them.
 import argparse
 import atexit
 import ctypes
+import importlib
 import json
 import os
 import shutil
@@ -270,6 +271,60 @@ def times_of(specs: Sequence[Dict[str, Any]], make: Callable[[Dict[str, Any]], W
             out.append(time.perf_counter() - start)
     return [{"seconds": statistics.median(s), "seconds_min": min(s), "seconds_all": s}
             for s in seconds]
+
+
+def require_torch_and_cairn(script: str, device: str) -> None:
+    """Skips (exit SKIP) unless torch imports, the device exists and the cairn package with its
+    PyTorch layer imports: what both benchmarks need before they measure anything."""
+    try:
+        import torch
+    except ImportError:
+        skip(script, "PyTorch is not installed")
+    if device == "cuda" and not torch.cuda.is_available():
+        skip(script, "no CUDA device (torch.cuda.is_available() is False)")
+    try:
+        importlib.import_module("cairn.torch")
+    except ImportError as e:
+        skip(script, f"the cairn package is not importable ({e}); PYTHONPATH=build/python")
+
+
+def measure_configs(script: str, base: Dict[str, Any], configs: Sequence[Dict[str, Any]],
+                    in_process: bool, make: Callable[[Dict[str, Any]], Workload],
+                    repeat: int) -> List[Dict[str, Any]]:
+    """One row per configuration: its memory (memory_of, printed as it comes), the
+    configuration's fields, the planner's prediction where the run made a plan (it replaces the
+    configuration's own), and its times (times_of, every configuration interleaved)."""
+    specs = [dict(base, config=c, label=c["label"]) for c in configs]
+    rows = []
+    for spec in specs:
+        result = memory_of(script, spec, in_process, make)
+        result.update(spec["config"])
+        if "predicted_bytes" in result:
+            result["predicted"] = result["predicted_bytes"]
+        rows.append(result)
+        print(f"  {spec['label']}: {mib(result['peak_bytes'])} MiB measured, "
+              f"{mib(result['predicted'])} MiB predicted", flush=True)
+    print(f"  timing {len(specs)} configurations, {repeat} interleaved rounds", flush=True)
+    for result, timed in zip(rows, times_of(specs, make, repeat)):
+        result.update(timed)
+    return rows
+
+
+TABLE_HEADER = ["configuration", "budget MiB", "predicted MiB", "measured MiB", "live MiB",
+                "meas/pred", "plan cost ms", "ms/step", "min ms", "x plain", "grad rel err",
+                "executor MiB", "plan"]
+
+
+def table_row(r: Dict[str, Any], plain: Dict[str, Any]) -> List[str]:
+    """A row of TABLE_HEADER; sets r["measured_over_predicted"] (None without a prediction)."""
+    ratio = r["peak_bytes"] / r["predicted"] if r.get("predicted") else None
+    r["measured_over_predicted"] = ratio
+    cost = r.get("plan_cost")
+    return [r["label"], mib(r.get("budget")), mib(r.get("predicted")), mib(r["peak_bytes"]),
+            mib(r.get("live_peak_bytes")), "-" if ratio is None else f"{ratio:.3f}",
+            "-" if cost is None else f"{cost * 1e3:.1f}", f"{r['seconds'] * 1e3:.1f}",
+            f"{r['seconds_min'] * 1e3:.1f}", f"{r['seconds'] / plain['seconds']:.2f}",
+            f"{r['grad_rel_error']:.1e}", mib(r.get("executor_bytes")), r.get("method", "-")]
 
 
 def load_average() -> str:

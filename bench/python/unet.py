@@ -199,17 +199,8 @@ def main() -> None:
     if args.child:
         bench.child_main(args.child, make)
         return
-    try:
-        import torch
-    except ImportError:
-        bench.skip(NAME, "PyTorch is not installed")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        bench.skip(NAME, "no CUDA device (torch.cuda.is_available() is False)")
-    try:
-        import cairn
-        import cairn.torch  # noqa: F401
-    except ImportError as e:
-        bench.skip(NAME, f"the cairn package is not importable ({e}); PYTHONPATH=build/python")
+    bench.require_torch_and_cairn(NAME, args.device)
+    import cairn
     repeat = args.repeat or (2 if args.quick else 5)
     below = 1 if args.quick and args.below == 2 else args.below
     if args.max_states is None:
@@ -256,37 +247,13 @@ def main() -> None:
                 configs.append(dict(kind="optimal", planner=optimal["planner"], budget=budget,
                                     max_states=args.max_states,
                                     label=f"{optimal['planner']} {bench.mib(budget)} MiB"))
-        specs = [dict(base, config=c, label=c["label"]) for c in configs]
-        rows = []
-        for spec in specs:
-            result = bench.memory_of(script, spec, in_process, make)
-            result.update(spec["config"])
-            if "predicted_bytes" in result:
-                result["predicted"] = result["predicted_bytes"]
-            rows.append(result)
-            print(f"  {spec['label']}: {bench.mib(result['peak_bytes'])} MiB measured, "
-                  f"{bench.mib(result['predicted'])} MiB predicted", flush=True)
-        print(f"  timing {len(specs)} configurations, {repeat} interleaved rounds", flush=True)
-        for result, timed in zip(rows, bench.times_of(specs, make, repeat)):
-            result.update(timed)
+        rows = bench.measure_configs(script, base, configs, in_process, make, repeat)
 
     load_after = bench.load_average()
     plain = rows[0]
-    table = []
-    for r in rows:
-        r["measured_over_predicted"] = r["peak_bytes"] / r["predicted"]
-        cost = r.get("plan_cost")
-        table.append([r["label"], bench.mib(r.get("budget")), bench.mib(r["predicted"]),
-                      bench.mib(r["peak_bytes"]), bench.mib(r.get("live_peak_bytes")),
-                      f"{r['measured_over_predicted']:.3f}",
-                      "-" if cost is None else f"{cost * 1e3:.1f}",
-                      f"{r['seconds'] * 1e3:.1f}", f"{r['seconds_min'] * 1e3:.1f}",
-                      f"{r['seconds'] / plain['seconds']:.2f}", f"{r['grad_rel_error']:.1e}",
-                      bench.mib(r.get("executor_bytes")), r.get("method", "-")])
+    table = [bench.table_row(r, plain) for r in rows]
     print()
-    bench.print_table(["configuration", "budget MiB", "predicted MiB", "measured MiB",
-                       "live MiB", "meas/pred", "plan cost ms", "ms/step", "min ms", "x plain",
-                       "grad rel err", "executor MiB", "plan"], table)
+    bench.print_table(bench.TABLE_HEADER, table)
     print()
     verdict = dict(per_baseline=[], optimal=optimal["planner"], why=optimal["why"])
     opt_rows = [r for r in rows if r["kind"] == "optimal"]
