@@ -282,3 +282,48 @@ TEST_CASE("plan_chain with room for everything is store-all", "[chain_plan]") {
     }
   }
 }
+
+// Threads fill the memory planes in a pipeline (chain_tables.cpp); what they compute is the same
+// whatever their number, so the plan must be too: stream for stream, in both searches, and with
+// the first layer's tape empty (row 0 then reads its own plane).
+TEST_CASE("plan_chain's plan does not depend on the number of threads", "[chain_plan]") {
+  std::mt19937_64 random(13);
+  int compared = 0;
+  for (const int n : {2, 7, 60, 230}) {
+    for (int trial = 0; trial < 3; ++trial) {
+      Graph chain = cairn::testing::random_chain(random, n);
+      if (trial == 0) {
+        std::vector<GraphNode> layers;
+        for (std::int64_t v = 0; v < chain.size(); ++v) layers.push_back(chain.node(v));
+        layers[0].tape_bytes = 0;
+        chain = Graph::chain(layers);
+      }
+      const std::uint64_t least = cairn::chain_min_budget(chain);
+      const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+      for (const std::uint64_t budget : {least, least + (top - least) / 3, top}) {
+        for (const bool full : {false, true}) {
+          if (full && n > 60) continue;
+          ChainPlanOptions options;
+          options.exhaustive_splits = full;
+          options.full_search_steps = 0;
+          options.threads = 1;
+          const cairn::GraphPlan one = cairn::plan_chain(chain, budget, options);
+          for (const unsigned threads : {2u, 3u, 4u, 0u}) {
+            options.threads = threads;
+            ChainPlanReport report;
+            options.report = &report;
+            const cairn::GraphPlan many = cairn::plan_chain(chain, budget, options);
+            CAPTURE(n, trial, budget, full, threads);
+            CHECK(many.actions == one.actions);
+            CHECK(many.cost == one.cost);
+            CHECK(many.peak_bytes == one.peak_bytes);
+            const auto planes = static_cast<unsigned>(report.memory_units + 1);
+            if (threads != 0) CHECK(report.threads == std::min(threads, planes));
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  CHECK(compared == 252);
+}

@@ -72,6 +72,7 @@ struct ChainPlanReport {
   std::int64_t memory_units = 0;    ///< M: the planes filled (budget, capped at store-all's peak)
   std::size_t table_bytes = 0;      ///< what the tables took
   bool bounded_search = false;      ///< whether the plan came from the bounded split search
+  unsigned threads = 1;             ///< the threads that filled the tables
 };
 
 struct ChainPlanOptions {
@@ -86,6 +87,9 @@ struct ChainPlanOptions {
   /// Otherwise every split is searched while L^3 M / 6 (about the full search's steps) is at
   /// most this, and the bounded search is used above it. 0: always the bounded search.
   double full_search_steps = 1e8;
+  /// Threads that fill the tables (memory planes in a pipeline, each a row behind the one below);
+  /// 0: one per core, at most 4, from 200 layers on. The plan does not depend on it.
+  unsigned threads = 0;
   /// When not null, filled by plan_chain.
   ChainPlanReport* report = nullptr;
 };

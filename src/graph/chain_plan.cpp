@@ -145,14 +145,16 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   std::int64_t predicted = 0;
   std::size_t table_bytes = 0;
   bool bounded_used = false;
+  unsigned threads = 1;
   const double L = static_cast<double>(c.size());
   const bool small = L * L * L * static_cast<double>(memory + 1) / 6 <= options.full_search_steps;
   for (const bool bounded : {!options.exhaustive_splits && !small, false}) {
-    detail::ChainTables tables(c, memory, options.max_table_bytes, bounded);
+    detail::ChainTables tables(c, memory, options.max_table_bytes, bounded, options.threads);
     tables.fill();
     optimum = tables.optimum();
     table_bytes = tables.bytes();
     bounded_used = bounded;
+    threads = tables.threads();
     if (optimum < std::numeric_limits<double>::infinity()) {
       actions.clear();
       predicted = Emitter(c, tables, actions).emit(0, c.size() - 1, memory);
@@ -188,7 +190,8 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   if (options.report != nullptr) {
     *options.report = ChainPlanReport{optimum,     static_cast<std::uint64_t>(predicted) * unit,
                                       unit,        memory,
-                                      table_bytes, bounded_used};
+                                      table_bytes, bounded_used,
+                                      threads};
   }
   return plan;
 }

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <thread>
 
 namespace cairn::detail {
 
@@ -84,7 +86,7 @@ std::int64_t store_all_memory(const ChainUnits& chain) {
 }
 
 ChainTables::ChainTables(const ChainUnits& chain, std::int64_t memory, std::size_t max_bytes,
-                         bool bounded)
+                         bool bounded, unsigned threads)
     : chain_(chain), length_(chain.size()), memory_(memory), bounded_(bounded) {
   const std::size_t L = at(length_);
   if (L > 65535) {
@@ -92,16 +94,22 @@ ChainTables::ChainTables(const ChainUnits& chain, std::int64_t memory, std::size
                             " layers; the planner handles at most 65535 (its tables grow as L^2)");
   }
   segments_ = L * (L + 1) / 2;
+  const std::size_t planes = at(memory_) + 1;
+  if (threads == 0) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    threads = L >= 200 ? std::min(cores, 4u) : 1u;
+  }
+  threads_ = static_cast<unsigned>(std::min<std::size_t>(threads, planes));
+  // A plane reads the planes up to `lookback` below it; each further thread fills one more.
   std::int64_t lookback = 0;
   for (std::int64_t s = 0; s < length_; ++s) {
     lookback = std::max(lookback, chain.input(s) + chain.tape[at(s)]);
   }
-  ring_ = std::min(at(lookback) + 1, at(memory_) + 1);
-  const std::size_t planes = at(memory_) + 1;
+  ring_ = std::min(at(lookback) + threads_, planes);
   const double bytes =
       static_cast<double>(segments_) * static_cast<double>(planes) * 2.0 +
       static_cast<double>(segments_) * static_cast<double>(ring_) * (bounded_ ? 8.0 : 16.0) +
-      static_cast<double>(segments_) * 4.0 +
+      static_cast<double>(segments_) * (threads_ + 1.0) * 4.0 +
       static_cast<double>(L) * static_cast<double>(planes) * 4.0;
   if (bytes > static_cast<double>(max_bytes)) {
     throw std::length_error(
@@ -134,11 +142,37 @@ ChainTables::ChainTables(const ChainUnits& chain, std::int64_t memory, std::size
   decisions_.reset(new std::uint16_t[segments_ * planes]);
   by_row_.reset(new double[segments_ * ring_]);
   if (!bounded_) by_column_.reset(new double[segments_ * ring_]);
-  split_.assign(2 * segments_, -1);
+  split_.reset(new std::int32_t[segments_ * (threads_ + 1)]);
+  done_.reset(new std::atomic<std::int64_t>[planes]);
+  for (std::size_t m = 0; m < planes; ++m) done_[m].store(0, std::memory_order_relaxed);
 }
 
+// Threads take the next plane in turn. Row s of plane m reads rows s + 1 on of planes below it
+// (of itself only for s = 0 when in(0), or in(0) + tape(0), is 0: rows already written), its own
+// row s, and row s of plane m - 1's splits: it waits for row s of plane m - 1, which waited for
+// row s of m - 2, and so on down. Plane m starts once plane m - threads is complete: then every
+// plane that reads the ring slots plane m takes (the values of m - ring_, the splits of
+// m - threads - 1) is complete too.
 void ChainTables::fill() {
-  for (std::int64_t m = 0; m <= memory_; ++m) fill_plane(m);
+  std::atomic<std::int64_t> next{0};
+  const auto work = [this, &next] {
+    for (std::int64_t m = next++; m <= memory_; m = next++) {
+      if (m >= static_cast<std::int64_t>(threads_)) {
+        while (done_[at(m - threads_)].load(std::memory_order_acquire) < length_) {
+          std::this_thread::yield();
+        }
+      }
+      fill_plane(m);
+    }
+  };
+  std::vector<std::thread> helpers;
+  try {
+    for (unsigned i = 1; i < threads_; ++i) helpers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: those started and this one fill every plane all the same.
+  }
+  work();
+  for (std::thread& helper : helpers) helper.join();
 }
 
 double ChainTables::optimum() const {
@@ -158,11 +192,14 @@ void ChainTables::fill_plane(std::int64_t m) {
   double* const row = by_row(m);
   double* const column = bounded_ ? nullptr : by_column(m);
   std::uint16_t* const decision = decisions_.get() + at(m) * segments_;
-  std::int32_t* const split = split_.data() + (at(m) % 2) * segments_;
-  const std::int32_t* const previous_split = split_.data() + (at(m + 1) % 2) * segments_;
+  std::int32_t* const split = splits(m);
+  const std::int32_t* const previous_split = m > 0 ? splits(m - 1) : nullptr;
   const auto& f = chain_.forward;
   const auto& b = chain_.backward;
   for (std::int64_t s = L - 1; s >= 0; --s) {
+    if (m > 0 && threads_ > 1) {
+      while (done_[at(m - 1)].load(std::memory_order_acquire) < L - s) std::this_thread::yield();
+    }
     const std::int64_t in = chain_.input(s), tp = chain_.tape[at(s)];
     const std::size_t here = row_start_[at(s)];  // row[here + t - s] = Opt(s, t, m)
     const std::size_t next = row_start_[at(s + 1)];
@@ -190,7 +227,8 @@ void ChainTables::fill_plane(std::int64_t m) {
               std::int64_t hi = s + 1 < t ? split[next + at(t - s - 1)] : t;
               // The split of the same segment one unit of memory lower widens the range; a
               // neighbour without a split (no sweep of it fits) bounds nothing.
-              const std::int32_t below = previous_split[here + at(t - s)];
+              const std::int32_t below =
+                  previous_split != nullptr ? previous_split[here + at(t - s)] : -1;
               if (lo < 0) lo = hi;
               if (hi < 0) hi = lo;
               if (lo > hi) std::swap(lo, hi);
@@ -244,6 +282,7 @@ void ChainTables::fill_plane(std::int64_t m) {
       decision[r] = code;
       split[r] = best_split;
     }
+    done_[at(m)].store(L - s, std::memory_order_release);
   }
 }
 

@@ -3,6 +3,7 @@
 // and the least memory of the class.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,8 +46,10 @@ std::int64_t store_all_memory(const ChainUnits& chain);
 /// and the values of the last few.
 class ChainTables {
  public:
-  /// Throws std::length_error when the tables would take more than max_bytes.
-  ChainTables(const ChainUnits& chain, std::int64_t memory, std::size_t max_bytes, bool bounded);
+  /// Throws std::length_error when the tables would take more than max_bytes. threads: how many
+  /// fill the planes at once (0: as many as the machine has cores, at most 4, from 200 layers on).
+  ChainTables(const ChainUnits& chain, std::int64_t memory, std::size_t max_bytes, bool bounded,
+              unsigned threads = 0);
 
   void fill();
   /// Opt(0, L - 1, memory) after fill().
@@ -56,6 +59,7 @@ class ChainTables {
     return decisions_[static_cast<std::size_t>(m) * segments_ + row_index(s, t)];
   }
   std::size_t bytes() const noexcept { return bytes_; }
+  unsigned threads() const noexcept { return threads_; }
 
  private:
   std::size_t row_index(std::int64_t s, std::int64_t t) const noexcept {
@@ -67,11 +71,15 @@ class ChainTables {
   double* by_row(std::int64_t m) { return by_row_.get() + ring(m) * segments_; }
   double* by_column(std::int64_t m) { return by_column_.get() + ring(m) * segments_; }
   std::size_t ring(std::int64_t m) const noexcept { return static_cast<std::size_t>(m) % ring_; }
+  std::int32_t* splits(std::int64_t m) noexcept {
+    return split_.get() + (static_cast<std::size_t>(m) % (threads_ + 1)) * segments_;
+  }
   void fill_plane(std::int64_t m);
 
   const ChainUnits& chain_;
   std::int64_t length_ = 0, memory_ = 0;
   bool bounded_ = false;
+  unsigned threads_ = 1;
   std::size_t segments_ = 0, ring_ = 1, bytes_ = 0;
   std::vector<std::size_t> row_start_, column_start_;
   std::vector<double> prefix_;  // prefix_[k] = f_0 + ... + f_{k-1}
@@ -80,7 +88,12 @@ class ChainTables {
   std::vector<std::int32_t> farthest_;
   std::unique_ptr<std::uint16_t[]> decisions_;
   std::unique_ptr<double[]> by_row_, by_column_;
-  std::vector<std::int32_t> split_;  // the current plane's best k (-1: none), for the bounds
+  // Each plane's best k (-1: none), for the bounded search's bounds: one plane per thread and the
+  // plane below the oldest.
+  std::unique_ptr<std::int32_t[]> split_;
+  // done_[m]: how many rows (from the last start down) of plane m are final; release / acquire
+  // between the threads.
+  std::unique_ptr<std::atomic<std::int64_t>[]> done_;
 };
 
 }  // namespace cairn::detail
