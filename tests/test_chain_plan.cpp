@@ -242,6 +242,7 @@ TEST_CASE("plan_chain's errors say what is wrong", "[chain_plan]") {
 
 TEST_CASE("plan_chain with a coarser memory unit stays within the budget", "[chain_plan]") {
   std::mt19937_64 random(5);
+  int store_all_direct = 0;
   for (int trial = 0; trial < 40; ++trial) {
     // Sizes of 100..900 bytes: gcd 100 is exact; units of 256 round them up.
     std::uniform_int_distribution<int> size(1, 9), tape(0, 9), cost(1, 4);
@@ -267,7 +268,19 @@ TEST_CASE("plan_chain with a coarser memory unit stays within the budget", "[cha
       CHECK(rough.cost >= fine.cost);
       CHECK(cairn::check_plan(chain, rough.actions).legal);
     }
+    // At store-all's peak the rounded sizes do not fit, but store-all does: it is the plan.
+    const auto store_all = cairn::plan_store_all(chain);
+    ChainPlanReport report;
+    coarse.report = &report;
+    const auto rough = cairn::plan_chain(chain, store_all.peak_bytes, coarse);
+    CHECK(rough.cost == sum_costs(chain));
+    CHECK(rough.peak_bytes == store_all.peak_bytes);
+    CHECK(rough.optimal);
+    CHECK(report.table_bytes == 0);
+    CHECK(report.threads == 0);
+    ++store_all_direct;
   }
+  CHECK(store_all_direct == 40);
 }
 
 TEST_CASE("plan_chain with room for everything is store-all", "[chain_plan]") {

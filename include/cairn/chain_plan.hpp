@@ -72,13 +72,14 @@ struct ChainPlanReport {
   std::int64_t memory_units = 0;    ///< M: the planes filled (budget, capped at store-all's peak)
   std::size_t table_bytes = 0;      ///< what the tables took
   bool bounded_search = false;      ///< whether the plan came from the bounded split search
-  unsigned threads = 1;             ///< the threads that filled the tables
+  unsigned threads = 1;             ///< the threads that filled the tables (0: none filled)
 };
 
 struct ChainPlanOptions {
   /// Memory is counted in units of this many bytes; 0 means the greatest common divisor of every
   /// size in the chain (exact). Another unit rounds sizes up and the budget down, so the plan's
-  /// peak never exceeds the budget (but may miss plans that fit it exactly).
+  /// peak never exceeds the budget (but may miss plans that fit it exactly; where store-all fits
+  /// the budget in bytes but not in rounded units, store-all is the plan, without tables).
   std::uint64_t memory_unit = 0;
   /// The tables may not take more than this; std::length_error past it, saying how much.
   std::size_t max_table_bytes = std::size_t{1} << 30;

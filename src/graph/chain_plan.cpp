@@ -133,7 +133,20 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   const auto budget = static_cast<std::int64_t>(
       std::min<std::uint64_t>(budget_bytes / unit, std::uint64_t{1} << 62));
   // Opt is constant from the store-all peak on: no plane above it is needed.
-  const std::int64_t memory = std::min(budget, detail::store_all_memory(c));
+  const std::int64_t store_all = detail::store_all_memory(c);
+  const std::int64_t memory = std::min(budget, store_all);
+  if (store_all > budget) {
+    // A coarser unit rounds sizes up: store-all may fit the budget in bytes but not in units.
+    // Its cost, sum f + sum b, is the least of any plan, so it is the plan then.
+    GraphPlan all = plan_store_all(chain);
+    if (all.peak_bytes <= budget_bytes) {
+      all.method = "chain_dp";
+      if (options.report != nullptr) {
+        *options.report = ChainPlanReport{all.cost, all.peak_bytes, unit, memory, 0, false, 0};
+      }
+      return all;
+    }
+  }
   // A cheap necessary condition first (the tables of an infeasible budget are wasted time).
   std::int64_t necessary = 0;
   for (std::int64_t t = 0; t < c.size(); ++t) necessary = std::max(necessary, c.single_need(t));

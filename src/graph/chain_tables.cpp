@@ -250,7 +250,23 @@ void ChainTables::fill_plane(std::int64_t m) {
                 }
               };
               for (std::int64_t k = lo; k <= hi; ++k) consider(k);
-              if (hi < cap) consider(cap);  // the longest sweep: the least memory
+              if (hi < cap) {  // the longest sweep: the least memory
+                if (cap < t) {
+                  consider(cap);
+                } else {
+                  // k = t, where the sweep fits to the end (most segments, budgets not tight):
+                  // Opt(t, t, m - in) is f_t + b_t where node t fits; computed rather than read
+                  // from row t of another plane, a new cache line for every t.
+                  const double c =
+                      base + prefix_[at(t)] +
+                      (m - in >= chain_.single_need(t) ? f[at(t)] + b[at(t)] : infinity) +
+                      row[here + at(t - 1 - s)];
+                  if (c < best) {
+                    best = c;
+                    best_k = t;
+                  }
+                }
+              }
             } else {
               const double* const right = right_columns + column_start_[at(t)];
               const double* const left = row + here;  // left[k - s - 1] = Opt(s, k - 1, m)
