@@ -18,9 +18,13 @@ PLANNERS = ("auto", "chain", "milp", "exhaustive", "structure_aware", "segments"
 # Graphs up to this many nodes are planned by plan_exhaustive where the MILP is missing (about a
 # second at 12 nodes, the main branch's measurement).
 _EXHAUSTIVE_NODES = 10
-# Memory units the chain planner's tables span at most by default: sizes are rounded up to
-# budget / _UNITS bytes (the plan's peak still never exceeds the budget), finer where that fails.
+# Memory units of the chain planner's tables by default: the exact unit (the sizes' greatest
+# common divisor) while the tables hold at most _EXACT_STATES states (segments x units: about
+# 0.5 s, e.g. 192 layers and 1,458 units in bench/python/deep_chain.py), else sizes rounded up
+# to budget / _UNITS bytes (the plan's peak still never exceeds the budget, but it may miss plans
+# that fit it exactly), finer where that fails.
 _UNITS = 1024
+_EXACT_STATES = 3e7
 
 
 class TrainingPlan:
@@ -69,8 +73,9 @@ class TrainingPlan:
 
 
 def chain_plan(graph: "cairn.Graph", budget: int, memory_unit: Optional[int]) -> "cairn.GraphPlan":
-    """plan_chain with a unit coarse enough for fast tables, refined while the rounding is what
-    makes the budget too small or the tables too large."""
+    """plan_chain with the exact memory unit where the tables are small, else a unit coarse
+    enough for fast tables, refined while the rounding is what makes the budget too small or the
+    tables too large."""
     if memory_unit is not None:
         return cairn.plan_chain(graph, budget, memory_unit=memory_unit)
     sizes = [graph.node(v).output_bytes for v in range(len(graph))]
@@ -78,7 +83,11 @@ def chain_plan(graph: "cairn.Graph", budget: int, memory_unit: Optional[int]) ->
     g = 0
     for s in sizes:
         g = math.gcd(g, s)
-    unit = budget // _UNITS if budget // max(g, 1) > _UNITS else 0
+    segments = len(graph) * (len(graph) + 1) // 2
+    # The tables stop at store-all's peak, whatever the budget above it.
+    spanned = min(budget, int(cairn.plan_store_all(graph).peak_bytes))
+    exact = spanned // max(g, 1) * segments <= _EXACT_STATES
+    unit = 0 if exact or budget // max(g, 1) <= _UNITS else budget // _UNITS
     while True:
         try:
             return cairn.plan_chain(graph, budget, memory_unit=unit)
