@@ -41,20 +41,25 @@
 //  - Store-all: with its peak as budget the cost is sum f + sum b, and the peak store-all's.
 //
 // Cost of planning, for M units (budget / unit, capped at store-all's peak): decisions of every
-// (s, t, m), 2 bytes each, L (L + 1) / 2 (M + 1) in all; the values of the last max(in + tp) + 1
-// planes, 8 bytes per segment each (twice that for the full search); two planes of splits.
+// (s, t, m), 2 bytes each, L (L + 1) / 2 (M + 1) in all; the values of the last max(in + tp) +
+// threads planes, 8 bytes per segment each (twice that for the full search); a plane of splits
+// per thread and one more.
 //  - Full split search: O(L^3 M / 6) steps, exact. Used while L^3 M / 6 <= full_search_steps
-//    (default 1e8, about 0.1-0.2 s here) or when exhaustive_splits is set.
+//    (default 1e8, about 0.1-0.2 s here) or when exhaustive_splits is set. At L = 1000, M = 500
+//    that is 8.3e10 steps: 174 s on one thread here, in 586 MiB.
 //  - Bounded split search, above that: the split of (s, t, m) is searched only between those of
 //    (s, t - 1, m), (s + 1, t, m) and (s, t, m - 1), plus the longest sweep that fits (the
 //    least memory, so far always feasible where the full search is; plan_chain falls back to the
-//    full search if not): about 2 candidates per segment and plane where L = 1000, M = 500.
+//    full search if not): 2.7 candidates per state (and the longest sweep) at L = 600, M = 500.
 //    NOT exact with unequal sizes, only tested: against the full search on random chains
 //    (L <= 38), the same cost in 92% of instances, at worst 34.7% dearer; on the benchmark's
-//    chains (L = 300, M = 50..500) 0.003-0.064% dearer. Its plans say optimal = false.
-//  - Measured (bench/chain_planning.cpp, 2 cores shared with other builds, load 2.4-4.5):
-//    L = 1000, M = 500 takes 4-9 s in 532 MiB, against a target of 1 s: NOT met. L = 300,
-//    M = 500: 0.4-0.7 s (bounded), 3-4 s (full).
+//    chains (L = 300, M = 50..500) 0.003-0.064% dearer, and at L = 1000, M = 500 0.0064%
+//    (4881.618 against 4881.305). Its plans say optimal = false.
+//  - Threads: from 200 layers, up to 4 (one per core) fill the memory planes in a pipeline, a
+//    plane a row behind the one below; the plan is the same for any number.
+//  - Measured (bench/chain_planning.cpp, 2 cores; docs/benchmarks.md): L = 1000, M = 500 takes
+//    about 4 s in 540 MiB, against a target of 1 s: NOT met. There are 2.5e8 states (s, t, m)
+//    and each reads Opt(k, t, m - in(s)) from a plane the cache no longer holds.
 #pragma once
 
 #include <cstddef>
