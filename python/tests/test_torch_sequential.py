@@ -195,3 +195,36 @@ def test_without_saved_tensor_hooks_the_tape_is_the_output(monkeypatch):
     x = torch.randn(2, 4, dtype=torch.float64)
     profile = cairn.torch.plan_sequential(model, x, memory=10 ** 6).profile
     assert [(p.output_bytes, p.tape_bytes) for p in profile] == [(144, 144), (48, 48)]
+
+
+@pytest.mark.parametrize("budget", [{"slots": 0}, {"slots": 2}, {"slots": 100}])
+def test_runs_of_recorded_layers_go_backward_in_one_call(budget, monkeypatch):
+    # The executor records a layer on its predecessor's taped output where that feeds only it
+    # (_graph_exec.py's docstring): fewer autograd calls than layers run backward, the gradients
+    # still bitwise plain autograd's; the debug executor keeps one call per layer.
+    torch.manual_seed(9)
+    model = mlp(WIDTHS * 3, torch.float64)
+    x = torch.randn(4, WIDTHS[0], dtype=torch.float64)
+    weights = torch.randn(4, WIDTHS[-1], dtype=torch.float64)
+    plan = cairn.torch.plan_sequential(model, x, **budget)
+    backwards = sum(1 for kind, _ in plan.plan.action_array().tolist() if kind == 3)
+    calls = []
+    engine = torch.autograd.backward
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return engine(*args, **kwargs)
+
+    plain, _ = compare(model, x, weights, **budget)
+    monkeypatch.setattr(torch.autograd, "backward", counted)
+    planned = gradients(model, x, lambda v: cairn.torch.checkpoint_sequential(
+        model, v, **budget), weights)
+    fast = len(calls)
+    assert all(torch.equal(a, b) for a, b in zip(planned, plain))
+    calls.clear()
+    debug = gradients(model, x, lambda v: cairn.torch.checkpoint_sequential(
+        model, v, debug_memory=True, **budget), weights)
+    assert all(torch.equal(a, b) for a, b in zip(debug, plain))
+    # the loss's own backward call is counted in both
+    assert len(calls) == backwards + 1
+    assert fast < len(calls)
