@@ -228,3 +228,19 @@ def test_runs_of_recorded_layers_go_backward_in_one_call(budget, monkeypatch):
     # the loss's own backward call is counted in both
     assert len(calls) == backwards + 1
     assert fast < len(calls)
+
+
+def test_profiling_leaves_buffers_and_random_state_as_they_were():
+    # Profiling runs every layer 1 + PROFILE_PASSES times; a plan must not change what the model
+    # is or what the next random draw gives (BatchNorm statistics, Dropout masks).
+    torch.manual_seed(10)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8).double(),
+                                torch.nn.BatchNorm1d(8).double(), torch.nn.Dropout(0.5),
+                                torch.nn.Tanh(), torch.nn.Linear(8, 3).double())
+    x = torch.randn(6, 5, dtype=torch.float64)
+    before = [b.clone() for b in model.buffers()]
+    state = torch.get_rng_state()
+    plan = cairn.torch.plan_sequential(model, x, slots=1)
+    assert len(plan.profile) == 5
+    assert all(torch.equal(a, b) for a, b in zip(model.buffers(), before))
+    assert torch.equal(torch.get_rng_state(), state)

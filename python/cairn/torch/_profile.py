@@ -2,7 +2,7 @@
 time, its output's bytes, the bytes autograd saves for its backward beyond its inputs and
 parameters) and run backward at once (backward time), so that a pass holds one tape at a time,
 not all. A first pass warms up (allocator, caches, kernels' first calls) and is not counted; the
-times are the medians of the passes after it."""
+times are the medians of the passes after it. Buffers and random state are restored after."""
 import statistics
 import time
 from dataclasses import dataclass
@@ -12,7 +12,8 @@ import torch
 
 import cairn
 
-from ._graph_exec import INPUT, Program, _leaf, storage_of, tensor_parameters
+from ._graph_exec import (INPUT, Program, _leaf, _rng_state, _set_rng_state, storage_of,
+                          tensor_parameters)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,18 @@ def profile_program(program: Program, x: torch.Tensor,
     untouched): per node the median times, and the bytes (the same in every pass)."""
     if passes < 1:
         raise ValueError(f"cairn.torch: passes={passes}; profiling needs at least one timed pass")
-    runs = [_one_pass(program, x) for _ in range(passes + 1)][1:]
+    # The passes leave no trace: the modules' buffers (BatchNorm's running statistics) and the
+    # random number generators are as they were before.
+    buffers = [(b, b.detach().clone()) for fn in program.functions
+               if hasattr(fn, "buffers") for b in fn.buffers()]
+    rng = _rng_state(x)
+    try:
+        runs = [_one_pass(program, x) for _ in range(passes + 1)][1:]
+    finally:
+        _set_rng_state(x, rng)
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
     return [LayerProfile(first.name,
                          statistics.median(r[v].forward_seconds for r in runs),
                          statistics.median(r[v].backward_seconds for r in runs),
