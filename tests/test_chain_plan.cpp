@@ -303,7 +303,8 @@ TEST_CASE("plan_chain's plan does not depend on the number of threads", "[chain_
   std::mt19937_64 random(13);
   int compared = 0;
   for (const int n : {2, 7, 60, 230}) {
-    for (int trial = 0; trial < 3; ++trial) {
+    // One chain of 230 (threads by default from 200 layers): these take most of the time.
+    for (int trial = 0; trial < (n > 200 ? 1 : 3); ++trial) {
       Graph chain = cairn::testing::random_chain(random, n);
       if (trial == 0) {
         std::vector<GraphNode> layers;
@@ -338,5 +339,5 @@ TEST_CASE("plan_chain's plan does not depend on the number of threads", "[chain_
       }
     }
   }
-  CHECK(compared == 252);
+  CHECK(compared == 228);
 }
