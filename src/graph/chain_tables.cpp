@@ -240,32 +240,25 @@ void ChainTables::fill_plane(std::int64_t m) {
               if (lo < 0) lo = hi = cap;
               lo = std::max(lo, s + 1);
               hi = std::min(hi, cap);
-              const auto consider = [&](std::int64_t k) {
-                const double c = base + prefix_[at(k)] +
-                                 right_plane[row_start_[at(k)] + at(t - k)] +
-                                 row[here + at(k - 1 - s)];
+              // right: Opt(k, t, m - in(s)).
+              const auto consider = [&](std::int64_t k, double right) {
+                const double c = base + prefix_[at(k)] + right + row[here + at(k - 1 - s)];
                 if (c < best) {
                   best = c;
                   best_k = k;
                 }
               };
-              for (std::int64_t k = lo; k <= hi; ++k) consider(k);
+              const auto right_part = [&](std::int64_t k) {
+                return right_plane[row_start_[at(k)] + at(t - k)];
+              };
+              for (std::int64_t k = lo; k <= hi; ++k) consider(k, right_part(k));
               if (hi < cap) {  // the longest sweep: the least memory
-                if (cap < t) {
-                  consider(cap);
-                } else {
-                  // k = t, where the sweep fits to the end (most segments, budgets not tight):
-                  // Opt(t, t, m - in) is f_t + b_t where node t fits; computed rather than read
-                  // from row t of another plane, a new cache line for every t.
-                  const double c =
-                      base + prefix_[at(t)] +
-                      (m - in >= chain_.single_need(t) ? f[at(t)] + b[at(t)] : infinity) +
-                      row[here + at(t - 1 - s)];
-                  if (c < best) {
-                    best = c;
-                    best_k = t;
-                  }
-                }
+                // cap = t where the sweep fits to the end (most segments, budgets not tight):
+                // Opt(t, t, m - in) is f_t + b_t where node t fits, computed rather than read
+                // from row t of another plane, a new cache line for every t.
+                consider(cap, cap < t                           ? right_part(cap)
+                              : m - in >= chain_.single_need(t) ? f[at(t)] + b[at(t)]
+                                                                : infinity);
               }
             } else {
               const double* const right = right_columns + column_start_[at(t)];
