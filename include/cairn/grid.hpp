@@ -13,10 +13,10 @@ namespace cairn {
 
 /// What one cell of layer l costs. Cells of one layer are alike; layers may differ.
 struct GridLayer {
-  double forward_cost = 1;         ///< one evaluation of cell_l, >= 0 and finite
-  double backward_cost = 1;        ///< its vector-Jacobian product, >= 0 and finite
-  std::uint64_t state_bytes = 1;   ///< the state h[t][l] (and its adjoint), >= 1
-  std::uint64_t tape_bytes = 0;    ///< what a taped evaluation holds while it is reversed
+  double forward_cost = 1;        ///< one evaluation of cell_l, >= 0 and finite
+  double backward_cost = 1;       ///< its vector-Jacobian product, >= 0 and finite
+  std::uint64_t state_bytes = 1;  ///< the state h[t][l] (and its adjoint), >= 1
+  std::uint64_t tape_bytes = 0;   ///< what a taped evaluation holds while it is reversed
 };
 
 /// T x L cells. Cell (t, l) reads (t - 1, l) ("left") and (t, l - 1) ("below"); the inputs at
@@ -31,7 +31,7 @@ class GridShape {
   /// L layers of unit costs and one-byte states.
   static GridShape uniform(std::int64_t steps, std::int64_t layers);
 
-  std::int64_t steps() const noexcept { return steps_; }  ///< T
+  std::int64_t steps() const noexcept { return steps_; }                                     ///< T
   std::int64_t depth() const noexcept { return static_cast<std::int64_t>(layers_.size()); }  ///< L
   std::int64_t cells() const noexcept { return steps_ * depth(); }
   const GridLayer& layer(std::int64_t l) const;  ///< throws std::out_of_range

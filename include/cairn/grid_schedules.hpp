@@ -24,13 +24,13 @@ std::vector<GridAction> grid_store_all(const GridShape& shape);
 /// Exact counts of the blocked scheme (see grid_blocked), by formula.
 struct BlockedCosts {
   std::int64_t block_steps = 0, block_layers = 0;  ///< bt, bl as given
-  std::int64_t computes = 0;    ///< T L - 1 + recomputes
-  std::int64_t recomputes = 0;  ///< beyond store-all's T L - 1
+  std::int64_t computes = 0;                       ///< T L - 1 + recomputes
+  std::int64_t recomputes = 0;                     ///< beyond store-all's T L - 1
   std::int64_t max_computes_per_cell = 0;
   std::int64_t checkpoint_cells = 0;  ///< cells on block boundaries kept from the forward sweep
   std::uint64_t checkpoint_bytes = 0;
-  double forward_cost = 0;              ///< sum of forward_cost over computes
-  std::uint64_t peak_state_bytes = 0;   ///< check_grid's peak_state_bytes of the stream
+  double forward_cost = 0;             ///< sum of forward_cost over computes
+  std::uint64_t peak_state_bytes = 0;  ///< check_grid's peak_state_bytes of the stream
 };
 
 /// Blocks of bt steps by bl layers, the first block in each direction taking the remainder
