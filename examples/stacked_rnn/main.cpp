@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     }
     const double J0 = model.loss();
     std::printf("J = %.17g, g.d = %.17g\n", J0, gd);
-    double eps = 1e-2, previous = 0;
+    double eps = 1e-3, previous = 0;
     for (int k = 0; k < 5; ++k, eps /= 2) {
       for (std::size_t i = 0; i < p.size(); ++i) p[i] = p0[i] + eps * d[i];
       const double remainder = std::fabs(model.loss() - J0 - eps * gd);
