@@ -245,3 +245,21 @@ TEST_CASE("GridDriver: a user type specialises GridStateTraits", "[grid_driver]"
   CHECK(left[0] == 3 * 0.125 * 0.25);
   CHECK(below[2] == 0.25 * 0.25);
 }
+
+TEST_CASE("GridDriver: one driver runs different streams in turn", "[grid_driver]") {
+  // The pools grow to the largest stream seen and are reused; each run starts them empty.
+  stacked_rnn::Model model(10, {3, 2, 4}, 11);
+  const cairn::GridShape shape = model.shape();
+  const Result reference = run(model, cairn::grid_store_all(shape));
+  std::vector<double> gradient(model.params().size(), 0.0);
+  cairn::GridDriver<State> driver(shape, model.problem(gradient));
+  for (const std::vector<cairn::GridAction>& stream :
+       {cairn::grid_blocked(shape, 3, 1), cairn::grid_store_all(shape),
+        cairn::grid_nested(shape, cairn::GridNesting::depth_outer, 2, 3),
+        cairn::grid_blocked(shape, 10, 3)}) {
+    std::fill(gradient.begin(), gradient.end(), 0.0);
+    driver.run(stream);
+    CHECK(bitwise_equal(gradient, reference.gradient));
+    check_statistics(shape, stream, driver.statistics());
+  }
+}
