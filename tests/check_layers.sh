@@ -18,7 +18,7 @@ declare -A header_layer=(
   [graph_shapes.hpp]=schedules [graph_milp.hpp]=milp
   [storage.hpp]=storage [state_adapter.hpp]=storage [memory_storage.hpp]=storage
   [async_storage.hpp]=storage [hdf5_storage.hpp]=storage
-  [driver.hpp]=drivers
+  [driver.hpp]=drivers [grid_driver.hpp]=drivers
   [cairn.h]=frontends [petsc_trajectory.h]=frontends
 )
 # The optional component cairn::milp (include/cairn/graph_milp.hpp, src/milp/) plans graphs
