@@ -16,6 +16,7 @@ declare -A header_layer=(
   [heterogeneous.hpp]=schedules
   [graph.hpp]=schedules [chain_plan.hpp]=schedules [graph_planners.hpp]=schedules
   [graph_shapes.hpp]=schedules [graph_milp.hpp]=milp
+  [grid.hpp]=schedules [grid_schedules.hpp]=schedules
   [storage.hpp]=storage [state_adapter.hpp]=storage [memory_storage.hpp]=storage
   [async_storage.hpp]=storage [hdf5_storage.hpp]=storage
   [driver.hpp]=drivers [grid_driver.hpp]=drivers
@@ -55,7 +56,7 @@ layer_of_path() {
       echo "${header_layer[$name]:-unknown}"
       ;;
     src/core/* | core/*) echo core ;;
-    src/schedules/* | schedules/* | src/graph/* | graph/*) echo schedules ;;
+    src/schedules/* | schedules/* | src/graph/* | graph/* | src/grid/* | grid/*) echo schedules ;;
     src/milp/* | milp/*) echo milp ;;
     src/storage/* | storage/* | src/hdf5/* | hdf5/*) echo storage ;;
     src/capi/* | capi/* | src/petsc/* | petsc/* | tools/* | python/src/*) echo frontends ;;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cairn/grid_schedules.hpp"
-#include "grid_stream.hpp"
+#include "grid/grid_stream.hpp"
 
 namespace cairn {
 namespace {

@@ -1,6 +1,6 @@
 // Store-all on the grid: every cell but the last evaluated once and held.
 #include "cairn/grid_schedules.hpp"
-#include "grid_stream.hpp"
+#include "grid/grid_stream.hpp"
 
 namespace cairn {
 
