@@ -5,25 +5,13 @@
 #include <cstdlib>
 #include <new>
 
+#include "counting_allocator.hpp"
+
 #include "cairn/grid_driver.hpp"
 #include "cairn/grid_schedules.hpp"
 #include "stacked_rnn/stacked_rnn.hpp"
 
-namespace {
-std::atomic<long> allocations{0};
-}
-
-void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using cairn_test::allocations;
 
 int main() {
   using State = stacked_rnn::State;
