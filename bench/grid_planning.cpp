@@ -3,10 +3,13 @@
 // Revolve split in each order, and of 1-D Revolve over time with whole columns as states (each
 // column step reversed from all its cells), as multiples of store-all's T L - 1 computes.
 // Usage: cairn_bench_grid_planning [--quick]
+//        cairn_bench_grid_planning --surface T L FILE.csv   (every (bt, bl): peak and recomputes,
+//        for bench/python/grid_surface.py's plot)
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -43,7 +46,33 @@ std::string one_dimensional(const cairn::GridShape& shape, std::uint64_t budget,
 
 }  // namespace
 
+// Every (bt, bl) of a T x L grid of equal layers, priced by the formulas.
+int write_surface(std::int64_t T, std::int64_t L, const char* path) {
+  std::FILE* out = std::fopen(path, "w");
+  if (out == nullptr) {
+    std::fprintf(stderr, "cannot write %s\n", path);
+    return 1;
+  }
+  const cairn::GridShape shape = cairn::GridShape::uniform(T, L);
+  std::fprintf(out, "bt,bl,peak_cells,recomputes,checkpoint_cells\n");
+  for (std::int64_t bt = 1; bt <= T; ++bt) {
+    for (std::int64_t bl = 1; bl <= L; ++bl) {
+      const cairn::BlockedCosts c = cairn::blocked_costs(shape, bt, bl);
+      std::fprintf(out, "%lld,%lld,%llu,%lld,%lld\n", static_cast<long long>(bt),
+                   static_cast<long long>(bl), static_cast<unsigned long long>(c.peak_state_bytes),
+                   static_cast<long long>(c.recomputes),
+                   static_cast<long long>(c.checkpoint_cells));
+    }
+  }
+  const bool ok = std::fclose(out) == 0;
+  if (!ok) std::fprintf(stderr, "cannot write %s\n", path);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 5 && std::strcmp(argv[1], "--surface") == 0) {
+    return write_surface(std::atoll(argv[2]), std::atoll(argv[3]), argv[4]);
+  }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> grids = {{1000, 4}, {1000, 16}, {1000, 64}};
   if (!quick) grids.insert(grids.end(), {{10000, 4}, {10000, 64}});
