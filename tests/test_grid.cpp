@@ -149,8 +149,8 @@ TEST_CASE("grid store-all evaluates every cell once and holds them all", "[grid]
 
 TEST_CASE("blocked grid streams match their formulas for every small grid and block size",
           "[grid]") {
-  for (std::int64_t T = 1; T <= 13; ++T) {
-    for (std::int64_t L = 1; L <= 13; ++L) {
+  for (std::int64_t T = 1; T <= 20; ++T) {
+    for (std::int64_t L = 1; L <= 20; ++L) {
       const GridShape uniform = GridShape::uniform(T, L);
       const GridShape mixed = random_shape(T, L, static_cast<std::uint32_t>(T * 101 + L));
       for (std::int64_t bt = 1; bt <= T; ++bt) {
@@ -219,8 +219,8 @@ TEST_CASE("optimal_block_sizes equals the exhaustive search over (bt, bl) on the
 TEST_CASE("nested grid streams match their formulas", "[grid]") {
   for (const cairn::GridNesting nesting :
        {cairn::GridNesting::time_outer, cairn::GridNesting::depth_outer}) {
-    for (std::int64_t T = 1; T <= 11; ++T) {
-      for (std::int64_t L = 1; L <= 7; ++L) {
+    for (std::int64_t T = 1; T <= 14; ++T) {
+      for (std::int64_t L = 1; L <= 9; ++L) {
         const GridShape shape = random_shape(T, L, static_cast<std::uint32_t>(T * 13 + L));
         for (std::int64_t co = 1; co <= T + 1; ++co) {
           for (std::int64_t ci = 1; ci <= L + 1; ++ci)
