@@ -138,3 +138,19 @@ def test_check_grid_of_blocked_matches_blocked_costs(T, L, bt, bl):
     assert got.peak_state_bytes == want.peak_state_bytes
     assert got.reverses == T * L
     assert cairn is not None
+
+
+@pytest.mark.parametrize("schedule", ["nested_time", "nested_depth"])
+def test_default_h0_and_nested_memory(schedule):
+    cells, x, h0, w = make("lstm", 12, 3, seed=5)
+    # Default zero states are built for nn.LSTMCell itself (a wrapper would need h0 given).
+    cells = [c.cell for c in cells]
+    zeros = [(torch.zeros_like(h), torch.zeros_like(c)) for h, c in h0]
+    shape = _cairn.GridShape(12, shape_of(h0))
+    full = _cairn.check_grid(shape, *_cairn.grid_store_all(shape)).peak_state_bytes
+    y_ref, g_ref = grads(lambda: plain(cells, x, zeros), cells, x, [], w)
+    y, g = grads(lambda: checkpoint_grid(cells, x, memory=full // 2, schedule=schedule),
+                 cells, x, [], w)
+    assert torch.equal(y, y_ref)
+    for a, b in zip(g, g_ref):
+        assert (a - b).abs().max().item() <= 1e-12 * max(b.abs().max().item(), 1e-300)
