@@ -271,3 +271,94 @@ def plan_structure_aware(graph: Graph) -> GraphPlan: ...
 def plan_milp(graph: Graph, budget_bytes: int, time_limit_seconds: float = 60.0, threads: int = 1,
               relative_gap: float = 0.0, warm_start: bool = True, log: bool = False) -> GraphPlan: ...
 def milp_min_budget(graph: Graph, time_limit_seconds: float = 60.0, threads: int = 1) -> int: ...
+
+# The T x L grid model (python/src/grids.cpp). Streams are three arrays: kind (uint8: 0
+# compute, 1 free, 2 reverse), layer (int32), step (int64).
+class GridLayer:
+    forward_cost: float
+    backward_cost: float
+    state_bytes: int
+    tape_bytes: int
+    def __init__(self, forward_cost: float = ..., backward_cost: float = ...,
+                 state_bytes: int = ..., tape_bytes: int = ...) -> None: ...
+
+class GridShape:
+    def __init__(self, steps: int, layers: List[GridLayer]) -> None: ...
+    @staticmethod
+    def uniform(steps: int, layers: int) -> "GridShape": ...
+    steps: int
+    depth: int
+    cells: int
+    column_bytes: int
+    layers: List[GridLayer]
+    def layer(self, l: int) -> GridLayer: ...
+
+class GridActionKind:
+    compute: "GridActionKind"
+    free: "GridActionKind"
+    reverse: "GridActionKind"
+    value: int
+
+class GridAction:
+    kind: GridActionKind
+    layer: int
+    step: int
+    def __init__(self, kind: GridActionKind, layer: int, step: int) -> None: ...
+
+class GridCosts:
+    legal: bool
+    first_illegal_index: int
+    reason: str
+    computes: int
+    frees: int
+    reverses: int
+    recomputes: int
+    max_computes_per_cell: int
+    forward_cost: float
+    reverse_cost: float
+    cost: float
+    peak_state_bytes: int
+    peak_state_cells: int
+    peak_adjoint_bytes: int
+    peak_bytes: int
+
+class BlockedCosts:
+    block_steps: int
+    block_layers: int
+    computes: int
+    recomputes: int
+    max_computes_per_cell: int
+    checkpoint_cells: int
+    checkpoint_bytes: int
+    forward_cost: float
+    peak_state_bytes: int
+
+class GridNesting:
+    time_outer: "GridNesting"
+    depth_outer: "GridNesting"
+    value: int
+
+class NestedCosts:
+    nesting: GridNesting
+    outer_slots: int
+    inner_slots: int
+    computes: int
+    recomputes: int
+    max_computes_per_cell: int
+    forward_cost: float
+    peak_state_bytes: int
+
+_GridStream = Tuple[np.ndarray, np.ndarray, np.ndarray]
+
+def check_grid(shape: GridShape, kind: npt.ArrayLike, layer: npt.ArrayLike,
+               step: npt.ArrayLike) -> GridCosts: ...
+def grid_store_all(shape: GridShape) -> _GridStream: ...
+def grid_blocked(shape: GridShape, block_steps: int, block_layers: int) -> _GridStream: ...
+def blocked_costs(shape: GridShape, block_steps: int, block_layers: int) -> BlockedCosts: ...
+def optimal_block_sizes(shape: GridShape, budget_state_bytes: int) -> BlockedCosts: ...
+def grid_nested(shape: GridShape, nesting: GridNesting, outer_slots: int,
+                inner_slots: int) -> _GridStream: ...
+def nested_costs(shape: GridShape, nesting: GridNesting, outer_slots: int,
+                 inner_slots: int) -> NestedCosts: ...
+def optimal_nested_slots(shape: GridShape, nesting: GridNesting,
+                         budget_state_bytes: int) -> NestedCosts: ...

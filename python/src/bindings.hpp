@@ -115,5 +115,6 @@ void bind_planners(py::module_& m);
 void bind_check(py::module_& m);
 void bind_driver(py::module_& m);
 void bind_graphs(py::module_& m);
+void bind_grids(py::module_& m);
 
 }  // namespace cairn::python

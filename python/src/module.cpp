@@ -60,6 +60,7 @@ PYBIND11_MODULE(_cairn, m) {
   cairn::python::bind_check(m);
   cairn::python::bind_driver(m);
   cairn::python::bind_graphs(m);
+  cairn::python::bind_grids(m);
   m.def("beta", &cairn::beta, "c"_a, "r"_a,
         "beta(c, r) = C(c + r, c): the most steps c slots reverse with no step advanced more "
         "than r times. OverflowError beyond 2^63 - 1.");

@@ -15,6 +15,7 @@ with skip connections (declared as blocks, or read by torch.fx):
 
 See docs/python.md and docs/deep_networks.md for what is exact, what it costs and how it differs.
 """
+from ._checkpoint_grid import checkpoint_grid
 from ._graph_module import GraphModule
 from ._odeint import odeint, solve_taped
 from ._plan import TrainingPlan
@@ -25,4 +26,4 @@ from ._tableaux import TABLEAUX, Tableau
 METHODS = tuple(sorted(TABLEAUX))
 
 __all__ = ["odeint", "solve_taped", "METHODS", "Tableau", "checkpoint_sequential",
-           "plan_sequential", "GraphModule", "TrainingPlan", "LayerProfile"]
+           "plan_sequential", "GraphModule", "TrainingPlan", "LayerProfile", "checkpoint_grid"]
