@@ -78,9 +78,6 @@ std::vector<GridAction> grid_nested(const GridShape& shape, GridNesting kind,
   const std::vector<Action> outer = revolve_stream(n.outer, outer_slots);
   const std::vector<Action> inner = revolve_stream(n.inner, inner_slots);
   detail::GridStream stream(shape);
-  const auto held = [&](std::int64_t o, std::int64_t i) {
-    return stream.held(n.t(o, i), n.l(o, i));
-  };
   const auto compute = [&](std::int64_t o, std::int64_t i) {
     stream.compute(n.t(o, i), n.l(o, i));
   };
@@ -178,7 +175,6 @@ std::vector<GridAction> grid_nested(const GridShape& shape, GridNesting kind,
         break;
     }
   }
-  (void)held;
   return stream.take();
 }
 
@@ -294,7 +290,6 @@ NestedCosts nested_costs_with(const Nesting& n, std::int64_t outer_slots, std::i
   std::vector<std::uint8_t> dead(static_cast<std::size_t>(n.outer), 0);  // released at a reverse
   std::vector<std::int64_t> slot_state(static_cast<std::size_t>(outer_slots), -1);
   std::uint64_t slotted = 0;  // bytes of the slot-held slices
-  std::int64_t working = 0;
   std::uint64_t peak = 0;
   const auto hold = [&](std::int64_t k, int delta) {  // state k, slice k - 1
     if (k < 1) return;
@@ -319,14 +314,12 @@ NestedCosts nested_costs_with(const Nesting& n, std::int64_t outer_slots, std::i
           const std::uint64_t best = keep ? in.advance_keep : in.advance_drop;
           peak = std::max(peak, others + best);
         }
-        working = a.to;
         break;
       case ActionKind::store:
         slot_state[static_cast<std::size_t>(a.slot)] = a.step;
         hold(a.step, +1);
         break;
       case ActionKind::restore:
-        working = a.step;
         break;
       case ActionKind::free: {
         const std::int64_t k = slot_state[static_cast<std::size_t>(a.slot)];
@@ -350,14 +343,12 @@ NestedCosts nested_costs_with(const Nesting& n, std::int64_t outer_slots, std::i
           slotted -= left;
           dead[static_cast<std::size_t>(o - 1)] = 1;
         }
-        working = -1;
         break;
       }
       case ActionKind::end:
         break;
     }
   }
-  (void)working;
   c.peak_state_bytes = peak;
   return c;
 }
