@@ -1,0 +1,415 @@
+#include "cairn/two_level.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "schedules/two_level_plan.hpp"
+#include "schedules/two_level_tables.hpp"
+
+namespace cairn {
+
+namespace two_level_detail {
+
+// A piece of work on the stream's stack: reverse a segment from a start in RAM (q) or on disk
+// (r), or emit one action once what was pushed above it is done.
+struct SegmentTask {
+  enum Kind { q, r, disk, action } kind;
+  std::int64_t start = 0, length = 0;
+  std::int64_t free = 0;  // q: RAM slots free besides the start's; disk: disk slots
+  std::int64_t slot = 0;  // the start's slot
+  Action act{};
+};
+
+}  // namespace two_level_detail
+
+using two_level_detail::choice_move_to_ram;
+using two_level_detail::choice_without_store;
+using two_level_detail::SegmentTables;
+
+constexpr Level ram_level = 0;
+constexpr Level disk_level = 1;
+
+namespace {
+
+using Task = two_level_detail::SegmentTask;
+
+// What the recursion needs besides the task: the tables and the free slots of each level.
+struct Context {
+  SegmentTables& tables;
+  two_level_detail::DiskTier* tier;
+  std::vector<std::int64_t>& free_ram;
+  std::vector<std::int64_t>& free_disk;
+};
+
+std::int64_t take(std::vector<std::int64_t>& pool) {
+  const std::int64_t slot = pool.back();
+  pool.pop_back();
+  return slot;
+}
+
+// One step of the recursions of two_level_tables.hpp and two_level_plan.hpp: emits the actions
+// that come first and pushes what follows. Shared by the stream and by the count of its costs.
+template <typename Emit>
+void expand(const Task& task, Context& context, std::vector<Task>& tasks, Emit&& emit) {
+  if (task.kind == Task::action) {
+    emit(task.act);
+    if (task.act.kind == ActionKind::free) {
+      (task.act.level == ram_level ? context.free_ram : context.free_disk).push_back(task.act.slot);
+    }
+    return;
+  }
+  const std::int64_t s = task.start;
+  const std::int64_t l = task.length;
+  if (task.kind == Task::disk) {
+    const std::int64_t j = context.tier->choice(task.free, l);
+    if (j == 0) {
+      tasks.push_back(Task{Task::r, s, l, 0, task.slot, {}});
+      return;
+    }
+    const std::int64_t slot = take(context.free_disk);
+    emit(Action::make_advance(s, s + j));
+    emit(Action::make_store(slot, s + j, disk_level));
+    Task left = task;
+    left.length = j;
+    tasks.push_back(left);
+    tasks.push_back(Task{Task::action, 0, 0, 0, 0, Action::make_restore(task.slot, s, disk_level)});
+    tasks.push_back(Task{Task::disk, s + j, l - j, task.free - 1, slot, {}});
+    return;
+  }
+  const bool on_disk = task.kind == Task::r;
+  const Level level = on_disk ? disk_level : ram_level;
+  const auto release_start = [&] {
+    emit(Action::make_free(task.slot, level));
+    (on_disk ? context.free_disk : context.free_ram).push_back(task.slot);
+  };
+  if (l == 1) {
+    emit(Action::make_reverse(s));
+    release_start();
+    return;
+  }
+  SegmentTables& tables = context.tables;
+  const std::int64_t choice = on_disk ? tables.r_choice(l) : tables.q_choice(task.free, l);
+  const std::int64_t inner_free = on_disk ? tables.ram_slots() - 1 : task.free - 1;
+  if (choice == choice_without_store) {
+    emit(Action::make_advance(s, s + l - 1));
+    emit(Action::make_reverse(s + l - 1));
+    emit(Action::make_restore(task.slot, s, level));
+    Task rest = task;
+    rest.length = l - 1;
+    tasks.push_back(rest);
+    return;
+  }
+  const std::int64_t slot = take(context.free_ram);
+  if (choice == choice_move_to_ram) {
+    emit(Action::make_store(slot, s, ram_level));
+    release_start();
+    tasks.push_back(Task{Task::q, s, l, inner_free, slot, {}});
+    return;
+  }
+  const std::int64_t j = choice;
+  emit(Action::make_advance(s, s + j));
+  emit(Action::make_store(slot, s + j, ram_level));
+  Task left = task;
+  left.length = j;
+  tasks.push_back(left);
+  tasks.push_back(Task{Task::action, 0, 0, 0, 0, Action::make_restore(task.slot, s, level)});
+  tasks.push_back(Task{Task::q, s + j, l - j, inner_free, slot, {}});
+}
+
+void check_price(const char* what, double value, bool positive = false) {
+  if (!std::isfinite(value) || value < 0 || (positive && value == 0)) {
+    throw std::invalid_argument(std::string("TwoLevelRevolve: ") + what + " = " +
+                                std::to_string(value) + " is not allowed; it must be finite and " +
+                                (positive ? "> 0" : ">= 0"));
+  }
+}
+
+// Counts what a stream does, action by action, as the checker would.
+struct Counter {
+  ScheduleCosts costs;
+  std::int64_t held[2] = {0, 0};
+  Counter() { costs.levels.resize(2); }
+  void operator()(const Action& a) {
+    ++costs.actions;
+    const auto level = static_cast<std::size_t>(a.level);
+    switch (a.kind) {
+      case ActionKind::advance:
+        ++costs.advances;
+        costs.forward_steps += a.to - a.step;
+        break;
+      case ActionKind::store:
+        ++costs.levels[level].stores;
+        costs.levels[level].peak_slots = std::max(costs.levels[level].peak_slots, ++held[level]);
+        break;
+      case ActionKind::restore:
+        ++costs.levels[level].restores;
+        break;
+      case ActionKind::free:
+        ++costs.levels[level].frees;
+        --held[level];
+        break;
+      case ActionKind::reverse:
+        ++costs.reverses;
+        break;
+      default:
+        break;
+    }
+  }
+};
+
+// counts += times * part, for everything but the peaks.
+void add(ScheduleCosts& counts, const ScheduleCosts& part, std::int64_t times) {
+  counts.actions += times * part.actions;
+  counts.advances += times * part.advances;
+  counts.forward_steps += times * part.forward_steps;
+  counts.reverses += times * part.reverses;
+  for (std::size_t k = 0; k < 2; ++k) {
+    counts.levels[k].stores += times * part.levels[k].stores;
+    counts.levels[k].restores += times * part.levels[k].restores;
+    counts.levels[k].frees += times * part.levels[k].frees;
+  }
+}
+
+}  // namespace
+
+TwoLevelRevolve::TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLevel disk,
+                                 StepCosts step_costs, std::size_t max_table_bytes)
+    : steps_(steps), ram_(ram), disk_(disk), step_costs_(step_costs) {
+  if (steps < 1) {
+    throw std::invalid_argument("TwoLevelRevolve: steps = " + std::to_string(steps) +
+                                " is not allowed; steps must be >= 1");
+  }
+  if (ram.slots < 0 || ram.slots == unlimited_slots) {
+    throw std::invalid_argument("TwoLevelRevolve: " + std::to_string(ram.slots) +
+                                " RAM slots is not allowed; give a count >= 0 (only the disk "
+                                "may be unlimited)");
+  }
+  if (disk.slots < 0) {
+    throw std::invalid_argument("TwoLevelRevolve: " + std::to_string(disk.slots) +
+                                " disk slots is not allowed; give a count >= 0 or "
+                                "unlimited_slots");
+  }
+  if (steps >= 2 && ram.slots == 0 && disk.slots == 0) {
+    throw std::invalid_argument("TwoLevelRevolve: " + std::to_string(steps) +
+                                " steps need at least one slot to hold x_0; RAM and disk have 0");
+  }
+  check_price("forward step cost", step_costs.forward, true);
+  check_price("backward step cost", step_costs.backward);
+  check_price("RAM write cost", ram.write_cost);
+  check_price("RAM read cost", ram.read_cost);
+  check_price("disk write cost", disk.write_cost);
+  check_price("disk read cost", disk.read_cost);
+
+  const two_level_detail::Prices prices{step_costs.forward, step_costs.backward, ram.write_cost,
+                                        ram.read_cost,      disk.write_cost,     disk.read_cost};
+  // More RAM slots than steps are never used.
+  tables_ = std::make_unique<SegmentTables>(prices, std::min(ram.slots, steps));
+  if (steps >= 2) {
+    two_level_detail::PlanOptions options;
+    options.max_table_bytes = max_table_bytes;
+    two_level_detail::Plan plan =
+        two_level_detail::plan_two_level(steps, std::min(disk.slots, steps), *tables_, options);
+    ram_only_ = plan.ram_only;
+    proven_ = plan.proven;
+    tier_ = std::move(plan.tier);
+    period_ = plan.period;
+    longest_segment_ = plan.longest_segment;
+    disk_checkpoints_ = plan.disk_checkpoints;
+    for (const two_level_detail::SegmentRun& run : plan.segments) {
+      run_lengths_.push_back(run.length);
+      run_counts_.push_back(run.count);
+    }
+  }
+  expected_ = count_stream();
+  if (tier_) disk_checkpoints_ = expected_.levels[1].stores;
+  optimal_cost_ = cost(expected_, cost_model());
+  if (!std::isfinite(optimal_cost_)) {
+    throw std::invalid_argument(
+        "TwoLevelRevolve: the cheapest plan's cost exceeds the largest double (the step and "
+        "storage costs are too large for T = " +
+        std::to_string(steps) + "); scale the costs down");
+  }
+  reset();
+}
+
+TwoLevelRevolve::~TwoLevelRevolve() = default;
+
+ScheduleCosts TwoLevelRevolve::count_stream() {
+  Counter counter;
+  if (run_lengths_.empty()) {  // T = 1, RAM only or a disk tier: replay the stream itself
+    reset();
+    Action a;
+    do {
+      a = next();
+      counter(a);
+    } while (a.kind != ActionKind::end);
+    counter.costs.max_advances_per_step = -1;
+    return counter.costs;
+  }
+  // A cut into segments: the disk sweep's own actions, plus each segment's reversal counted
+  // once per distinct length and multiplied (a long chain repeats one length millions of times).
+  ScheduleCosts& total = counter.costs;
+  const std::int64_t segments = disk_checkpoints_;
+  counter(Action::make_store(0, 0, disk_level));
+  std::int64_t length = 0;
+  for (std::size_t i = 0; i < run_lengths_.size(); ++i) length += run_lengths_[i] * run_counts_[i];
+  // Each segment but the last: an advance and a disk store going forward, a disk restore
+  // coming back.
+  total.actions += 3 * (segments - 1);
+  total.advances += segments - 1;
+  total.forward_steps += length - run_lengths_.back();
+  total.levels[1].stores += segments - 1;
+  total.levels[1].restores += segments - 1;
+  total.levels[1].peak_slots = segments;
+  std::map<std::int64_t, ScheduleCosts> by_length;
+  for (std::size_t i = 0; i < run_lengths_.size(); ++i) {
+    auto found = by_length.find(run_lengths_[i]);
+    if (found == by_length.end()) {
+      Counter part;
+      std::vector<Task> tasks{Task{Task::r, 0, run_lengths_[i], 0, 0, {}}};
+      std::vector<std::int64_t> free_ram, free_disk;
+      for (std::int64_t slot = tables_->ram_slots() - 1; slot >= 0; --slot) {
+        free_ram.push_back(slot);
+      }
+      Context context{*tables_, nullptr, free_ram, free_disk};
+      while (!tasks.empty()) {
+        const Task task = tasks.back();
+        tasks.pop_back();
+        expand(task, context, tasks, part);
+      }
+      found = by_length.emplace(run_lengths_[i], part.costs).first;
+    }
+    add(total, found->second, run_counts_[i]);
+    total.levels[0].peak_slots =
+        std::max(total.levels[0].peak_slots, found->second.levels[0].peak_slots);
+  }
+  counter(Action::make_end());
+  total.max_advances_per_step = -1;
+  return total;
+}
+
+void TwoLevelRevolve::reset() {
+  phase_ = Phase::start;
+  segment_ = 0;
+  run_ = 0;
+  in_run_ = 0;
+  position_ = 0;
+  tasks_.clear();
+  free_ram_.clear();
+  for (std::int64_t slot = tables_->ram_slots() - 1; slot >= 0; --slot) free_ram_.push_back(slot);
+  free_disk_.clear();
+  if (tier_) {
+    for (std::int64_t slot = std::min(disk_.slots, steps_) - 1; slot >= 1; --slot) {
+      free_disk_.push_back(slot);
+    }
+  }
+  pending_.clear();
+  pending_next_ = 0;
+}
+
+void TwoLevelRevolve::refill() {
+  pending_.clear();
+  pending_next_ = 0;
+  const auto emit = [this](const Action& a) { pending_.push_back(a); };
+  Context context{*tables_, tier_.get(), free_ram_, free_disk_};
+  while (pending_.empty()) {
+    if (!tasks_.empty()) {
+      const Task task = tasks_.back();
+      tasks_.pop_back();
+      expand(task, context, tasks_, emit);
+      continue;
+    }
+    switch (phase_) {
+      case Phase::start:
+        if (steps_ == 1) {
+          emit(Action::make_reverse(0));
+          phase_ = Phase::finish;
+        } else if (ram_only_) {
+          const std::int64_t slot = take(free_ram_);
+          emit(Action::make_store(slot, 0, ram_level));
+          tasks_.push_back(Task{Task::q, 0, steps_, tables_->ram_slots() - 1, slot, {}});
+          phase_ = Phase::finish;
+        } else if (tier_) {
+          emit(Action::make_store(0, 0, disk_level));
+          tasks_.push_back(Task{Task::disk, 0, steps_, std::min(disk_.slots, steps_) - 1, 0, {}});
+          phase_ = Phase::finish;
+        } else {
+          emit(Action::make_store(0, 0, disk_level));
+          phase_ = Phase::forward;
+        }
+        break;
+      case Phase::forward:
+        if (segment_ + 1 < disk_checkpoints_) {
+          const std::int64_t length = run_lengths_[run_];
+          emit(Action::make_advance(position_, position_ + length));
+          position_ += length;
+          ++segment_;
+          if (++in_run_ == run_counts_[run_]) ++run_, in_run_ = 0;
+          emit(Action::make_store(segment_, position_, disk_level));
+        } else {
+          tasks_.push_back(Task{Task::r, position_, steps_ - position_, 0, segment_, {}});
+          phase_ = Phase::backward;
+        }
+        break;
+      case Phase::backward:
+        if (segment_ == 0) {
+          phase_ = Phase::finish;
+        } else {
+          --segment_;
+          if (in_run_ == 0) {
+            --run_;
+            in_run_ = run_counts_[run_] - 1;
+          } else {
+            --in_run_;
+          }
+          const std::int64_t length = run_lengths_[run_];
+          position_ -= length;
+          emit(Action::make_restore(segment_, position_, disk_level));
+          tasks_.push_back(Task{Task::r, position_, length, 0, segment_, {}});
+        }
+        break;
+      case Phase::finish:
+        emit(Action::make_end());
+        phase_ = Phase::done;
+        break;
+      case Phase::done:
+        emit(Action::make_end());
+        break;
+    }
+  }
+}
+
+Action TwoLevelRevolve::next() {
+  if (pending_next_ == pending_.size()) refill();
+  return pending_[pending_next_++];
+}
+
+std::size_t TwoLevelRevolve::next_actions(Action* out, std::size_t capacity) {
+  for (std::size_t i = 0; i < capacity; ++i) {
+    out[i] = next();
+    if (out[i].kind == ActionKind::end) return i + 1;
+  }
+  return capacity;
+}
+
+CostModel TwoLevelRevolve::cost_model() const {
+  CostModel model;
+  model.forward_step = step_costs_.forward;
+  model.backward_step = step_costs_.backward;
+  model.write = {ram_.write_cost, disk_.write_cost};
+  model.read = {ram_.read_cost, disk_.read_cost};
+  return model;
+}
+
+std::vector<std::int64_t> TwoLevelRevolve::slots_per_level() const {
+  return {ram_.slots, disk_.slots == unlimited_slots ? steps_ : disk_.slots};
+}
+
+std::size_t TwoLevelRevolve::table_bytes() const noexcept {
+  return tables_->bytes() + (tier_ ? tier_->bytes() : 0);
+}
+
+}  // namespace cairn

@@ -1,0 +1,248 @@
+// TwoLevelRevolve: every stream legal with the slots given and costing exactly what the plan says,
+// the same optimum as MultilevelRevolve's wider nested class on a grid of instances, the periodic
+// closed form equal to the direct dynamic program, and long runs in constant memory.
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cairn/binomial.hpp"
+#include "cairn/check.hpp"
+#include "cairn/multilevel.hpp"
+#include "cairn/two_level.hpp"
+#include "schedules/two_level_plan.hpp"
+
+namespace {
+
+using cairn::MultilevelRevolve;
+using cairn::StepCosts;
+using cairn::StorageLevel;
+using cairn::TwoLevelRevolve;
+using cairn::unlimited_slots;
+
+// (uf, ub, RAM write, RAM read, disk write, disk read), all dyadic: every sum is exact, so costs
+// compare with ==.
+struct Prices {
+  double uf, ub, w0, r0, w1, r1;
+};
+const std::vector<Prices> price_sets = {
+    {1, 0, 0, 0, 0, 0},       // free storage: Revolve with c0 + c1 slots
+    {1, 1, 0, 0, 2, 2},       // a disk as slow as two steps
+    {1, 0, 0, 0, 5, 1},       // expensive writes, cheap reads
+    {2, 1, 0.5, 0.5, 3, 7},   // RAM not free, reads dearer than writes
+    {1, 3, 0, 0, 0.25, 10},   // costly adjoint, very slow reads
+    {1, 0, 0, 0, 1.5, 0.75},  // fractional prices
+};
+
+// Replays the stream through the checker and requires: legal with slots_per_level(), the
+// checker's cost equal to optimal_cost() and its counts equal to expected_costs().
+void require_stream_as_planned(TwoLevelRevolve& schedule) {
+  schedule.reset();
+  const cairn::CheckResult result =
+      cairn::check(schedule, schedule.steps(), schedule.slots_per_level());
+  INFO("T = " << schedule.steps() << ": " << result.reason);
+  REQUIRE(result.legal);
+  REQUIRE(cairn::cost(result.costs, schedule.cost_model()) == schedule.optimal_cost());
+  const cairn::ScheduleCosts& expected = schedule.expected_costs();
+  REQUIRE(result.costs.actions == expected.actions);
+  REQUIRE(result.costs.forward_steps == expected.forward_steps);
+  REQUIRE(result.costs.reverses == expected.reverses);
+  for (std::size_t k = 0; k < 2; ++k) {
+    REQUIRE(result.costs.levels[k].stores == expected.levels[k].stores);
+    REQUIRE(result.costs.levels[k].restores == expected.levels[k].restores);
+    REQUIRE(result.costs.levels[k].peak_slots == expected.levels[k].peak_slots);
+  }
+  REQUIRE(expected.levels[1].stores == schedule.disk_checkpoints());
+}
+
+TEST_CASE("two-level: the same optimum as the nested class on every small instance",
+          "[two_level]") {
+  // 6 price sets x 5 RAM counts x 6 disk counts x T = 1..45: 8100 instances, exact equality.
+  int compared = 0;
+  for (const Prices& p : price_sets) {
+    for (const std::int64_t c0 : {0, 1, 2, 3, 5}) {
+      for (const std::int64_t c1 : {std::int64_t{0}, std::int64_t{1}, std::int64_t{2},
+                                    std::int64_t{3}, std::int64_t{6}, unlimited_slots}) {
+        for (std::int64_t steps = 1; steps <= 45; ++steps) {
+          if (steps >= 2 && c0 + (c1 == unlimited_slots ? 1 : c1) == 0) continue;
+          const StorageLevel ram{c0, p.w0, p.r0};
+          const StorageLevel disk{c1, p.w1, p.r1};
+          const StepCosts step{p.uf, p.ub};
+          TwoLevelRevolve schedule(steps, ram, disk, step);
+          const MultilevelRevolve nested(steps, {ram, disk}, step);
+          INFO("T = " << steps << ", c0 = " << c0 << ", c1 = " << c1 << ", disk prices " << p.w1
+                      << "/" << p.r1);
+          REQUIRE(schedule.proven_optimal());
+          REQUIRE(schedule.optimal_cost() == nested.optimal_cost());
+          require_stream_as_planned(schedule);
+          ++compared;
+        }
+      }
+    }
+  }
+  REQUIRE(compared == 6 * (5 * 6 * 45 - 44));
+}
+
+TEST_CASE("two-level: the same optimum as the nested class on larger instances", "[two_level]") {
+  struct Case {
+    std::int64_t steps, c0, c1;
+  };
+  const Case cases[] = {{300, 2, 4},  {500, 5, unlimited_slots},
+                        {800, 3, 10}, {1000, 10, unlimited_slots},
+                        {1200, 4, 6}, {700, 1, 25}};
+  for (const Case& c : cases) {
+    for (const std::size_t set : {std::size_t{1}, std::size_t{3}, std::size_t{4}}) {
+      const Prices& p = price_sets[set];
+      const StorageLevel ram{c.c0, p.w0, p.r0};
+      const StorageLevel disk{c.c1, p.w1, p.r1};
+      TwoLevelRevolve schedule(c.steps, ram, disk, StepCosts{p.uf, p.ub});
+      const MultilevelRevolve nested(c.steps, {ram, disk}, StepCosts{p.uf, p.ub});
+      INFO("T = " << c.steps << ", c0 = " << c.c0 << ", c1 = " << c.c1 << ", price set " << set);
+      REQUIRE(schedule.optimal_cost() == nested.optimal_cost());
+      require_stream_as_planned(schedule);
+    }
+  }
+}
+
+TEST_CASE("two-level: free storage is Revolve with c0 + c1 slots", "[two_level]") {
+  for (const std::int64_t steps : {50, 333, 1000}) {
+    for (const std::int64_t c0 : {0, 1, 3, 8}) {
+      for (const std::int64_t c1 : {1, 2, 5}) {
+        TwoLevelRevolve schedule(steps, StorageLevel{c0, 0, 0}, StorageLevel{c1, 0, 0});
+        REQUIRE(schedule.expected_costs().forward_steps == cairn::forward_cost(steps, c0 + c1));
+        require_stream_as_planned(schedule);
+      }
+    }
+  }
+}
+
+TEST_CASE("two-level: the periodic closed form equals the direct program", "[two_level]") {
+  using cairn::two_level_detail::plan_two_level;
+  using cairn::two_level_detail::PlanOptions;
+  using cairn::two_level_detail::SegmentTables;
+  int periodic = 0;
+  for (const std::size_t set : {std::size_t{1}, std::size_t{2}, std::size_t{4}, std::size_t{5}}) {
+    const Prices& p = price_sets[set];
+    const cairn::two_level_detail::Prices prices{p.uf, p.ub, p.w0, p.r0, p.w1, p.r1};
+    for (const std::int64_t c0 : {1, 4, 10}) {
+      for (std::int64_t steps = 2000; steps <= 2000 + 40 * 37; steps += 37) {
+        SegmentTables tables(prices, c0);
+        PlanOptions direct;
+        direct.max_direct_work = std::numeric_limits<double>::infinity();
+        PlanOptions closed_form;
+        closed_form.max_direct_work = 0;
+        const auto by_program = plan_two_level(steps, steps, tables, direct);
+        const auto by_residues = plan_two_level(steps, steps, tables, closed_form);
+        INFO("T = " << steps << ", c0 = " << c0 << ", price set " << set);
+        REQUIRE(by_program.period == 0);
+        REQUIRE(by_program.value == by_residues.value);
+        periodic += by_residues.period > 0;
+      }
+    }
+  }
+  // The closed form needs T at least its longest residue path plus M; it did on most instances.
+  REQUIRE(periodic >= 400);
+}
+
+TEST_CASE("two-level: a million steps plan at once and replay as planned", "[two_level]") {
+  TwoLevelRevolve schedule(1000000, StorageLevel{10, 0, 0}, StorageLevel{unlimited_slots, 2, 2},
+                           StepCosts{1, 1});
+  REQUIRE(schedule.period() > 0);
+  REQUIRE(schedule.proven_optimal());
+  // The tables cover the longest useful segment, not the chain.
+  REQUIRE(schedule.table_bytes() < (std::size_t{1} << 20));
+  require_stream_as_planned(schedule);
+  // Cost per step against the same plan for a tenth of the chain: periodic, so within a hair.
+  TwoLevelRevolve tenth(100000, StorageLevel{10, 0, 0}, StorageLevel{unlimited_slots, 2, 2},
+                        StepCosts{1, 1});
+  REQUIRE(schedule.optimal_cost() / 1e6 == Approx(tenth.optimal_cost() / 1e5).epsilon(1e-4));
+}
+
+TEST_CASE("two-level: 10^9 steps plan in constant memory", "[two_level]") {
+  TwoLevelRevolve schedule(1000000000, StorageLevel{20, 0, 0}, StorageLevel{unlimited_slots, 4, 4},
+                           StepCosts{1, 0});
+  REQUIRE(schedule.period() > 0);
+  REQUIRE(schedule.table_bytes() < (std::size_t{4} << 20));
+  // Its first actions: x_0 to disk, then the first forward sweep between disk checkpoints.
+  const cairn::Action first = schedule.next();
+  REQUIRE(first.kind == cairn::ActionKind::store);
+  REQUIRE(first.level == 1);
+  REQUIRE(schedule.expected_costs().reverses == 1000000000);
+}
+
+TEST_CASE("two-level: a finite disk is never overfilled", "[two_level]") {
+  for (const std::int64_t c1 : {1, 2, 5, 20, 60}) {
+    TwoLevelRevolve schedule(3000, StorageLevel{6, 0, 0}, StorageLevel{c1, 2, 2}, StepCosts{1, 1});
+    REQUIRE(schedule.expected_costs().levels[1].peak_slots <= c1);
+    require_stream_as_planned(schedule);
+  }
+}
+
+TEST_CASE("two-level: reset replays the same stream, batches equal single actions", "[two_level]") {
+  TwoLevelRevolve schedule(5000, StorageLevel{4, 0, 0}, StorageLevel{unlimited_slots, 3, 1});
+  std::vector<cairn::Action> one_by_one;
+  for (cairn::Action a = schedule.next();; a = schedule.next()) {
+    one_by_one.push_back(a);
+    if (a.kind == cairn::ActionKind::end) break;
+  }
+  REQUIRE(schedule.next().kind == cairn::ActionKind::end);
+  schedule.reset();
+  std::vector<cairn::Action> batched(one_by_one.size() + 10);
+  std::size_t got = 0;
+  while (got == 0 || batched[got - 1].kind != cairn::ActionKind::end) {
+    got += schedule.next_actions(batched.data() + got, 7);
+  }
+  REQUIRE(got == one_by_one.size());
+  for (std::size_t i = 0; i < got; ++i) {
+    REQUIRE(batched[i].kind == one_by_one[i].kind);
+    REQUIRE(batched[i].step == one_by_one[i].step);
+    REQUIRE(batched[i].to == one_by_one[i].to);
+    REQUIRE(batched[i].slot == one_by_one[i].slot);
+    REQUIRE(batched[i].level == one_by_one[i].level);
+  }
+}
+
+TEST_CASE("two-level: bad input is refused with a clear message", "[two_level]") {
+  const StorageLevel ram{4, 0, 0};
+  const StorageLevel disk{unlimited_slots, 2, 2};
+  using Catch::Matchers::Contains;
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(0, ram, disk), Contains("steps = 0 is not allowed"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, StorageLevel{-1, 0, 0}, disk),
+                      Contains("-1 RAM slots is not allowed"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, StorageLevel{unlimited_slots, 0, 0}, disk),
+                      Contains("only the disk may be unlimited"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, StorageLevel{-2, 0, 0}),
+                      Contains("-2 disk slots is not allowed"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, StorageLevel{0, 0, 0}, StorageLevel{0, 0, 0}),
+                      Contains("need at least one slot"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, disk, StepCosts{0, 0}),
+                      Contains("forward step cost = 0.000000 is not allowed"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, StorageLevel{3, -1, 0}),
+                      Contains("disk write cost"));
+  REQUIRE_THROWS_WITH(
+      TwoLevelRevolve(10, ram, StorageLevel{3, 0, std::numeric_limits<double>::infinity()}),
+      Contains("disk read cost"));
+  // A finite disk too small for the periodic plan needs tables over the chain: refused with
+  // their size when they exceed the limit.
+  REQUIRE_THROWS_AS(TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1 << 20),
+                    std::length_error);
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1 << 20),
+                      Contains("bytes, more than the 1048576 allowed"));
+}
+
+TEST_CASE("two-level: one step, RAM only and disk only", "[two_level]") {
+  TwoLevelRevolve one(1, StorageLevel{0, 0, 0}, StorageLevel{0, 0, 0}, StepCosts{1, 2});
+  REQUIRE(one.optimal_cost() == 2);
+  require_stream_as_planned(one);
+  TwoLevelRevolve ram_only(200, StorageLevel{5, 0, 0}, StorageLevel{0, 1, 1});
+  REQUIRE(ram_only.disk_checkpoints() == 0);
+  REQUIRE(ram_only.expected_costs().forward_steps == cairn::forward_cost(200, 5));
+  require_stream_as_planned(ram_only);
+  TwoLevelRevolve disk_only(200, StorageLevel{0, 0, 0}, StorageLevel{5, 1, 1});
+  REQUIRE(disk_only.expected_costs().levels[0].stores == 0);
+  require_stream_as_planned(disk_only);
+}
+
+}  // namespace
