@@ -1,16 +1,24 @@
 // TwoLevelRevolve: every stream legal with the slots given and costing exactly what the plan says,
 // the same optimum as MultilevelRevolve's wider nested class on a grid of instances, the periodic
 // closed form equal to the direct dynamic program, and long runs in constant memory.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "burgers1d/burgers.hpp"
+#include "burgers_runs.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
+#include "cairn/driver.hpp"
+#include "cairn/memory_storage.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/store_all.hpp"
 #include "cairn/two_level.hpp"
 #include "schedules/two_level_plan.hpp"
 
@@ -217,6 +225,10 @@ TEST_CASE("two-level: bad input is refused with a clear message", "[two_level]")
                       Contains("-2 disk slots is not allowed"));
   REQUIRE_THROWS_WITH(TwoLevelRevolve(10, StorageLevel{0, 0, 0}, StorageLevel{0, 0, 0}),
                       Contains("need at least one slot"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, disk, StepCosts{1, 0}, 0),
+                      Contains("sweeps = 0 is not allowed"));
+  REQUIRE_THROWS_WITH(TwoLevelRevolve(1, StorageLevel{0, 0, 0}, StorageLevel{0, 0, 0}, {}, 2),
+                      Contains("need at least one slot"));
   REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, disk, StepCosts{0, 0}),
                       Contains("forward step cost = 0.000000 is not allowed"));
   REQUIRE_THROWS_WITH(TwoLevelRevolve(10, ram, StorageLevel{3, -1, 0}),
@@ -226,10 +238,12 @@ TEST_CASE("two-level: bad input is refused with a clear message", "[two_level]")
       Contains("disk read cost"));
   // A finite disk too small for the periodic plan needs tables over the chain: refused with
   // their size when they exceed the limit.
-  REQUIRE_THROWS_AS(TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1 << 20),
-                    std::length_error);
-  REQUIRE_THROWS_WITH(TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1 << 20),
-                      Contains("bytes, more than the 1048576 allowed"));
+  REQUIRE_THROWS_AS(
+      TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1, 1 << 20),
+      std::length_error);
+  REQUIRE_THROWS_WITH(
+      TwoLevelRevolve(100000, ram, StorageLevel{3, 2, 2}, StepCosts{1, 1}, 1, 1 << 20),
+      Contains("bytes, more than the 1048576 allowed"));
 }
 
 TEST_CASE("two-level: one step, RAM only and disk only", "[two_level]") {
@@ -243,6 +257,189 @@ TEST_CASE("two-level: one step, RAM only and disk only", "[two_level]") {
   TwoLevelRevolve disk_only(200, StorageLevel{0, 0, 0}, StorageLevel{5, 1, 1});
   REQUIRE(disk_only.expected_costs().levels[0].stores == 0);
   require_stream_as_planned(disk_only);
+}
+
+// The one-level recursions written directly from their definition (a map as memo): Q(l, free)
+// from a RAM-held start, R(l) from a disk-held one (re-read it, split into RAM, or copy it to
+// RAM first). With them, the cost of every cut of a chain into segments, for several sweeps.
+class ReferenceSegments {
+ public:
+  ReferenceSegments(std::int64_t ram_slots, const Prices& p) : c0_(ram_slots), p_(p) {}
+
+  double q(std::int64_t l, std::int64_t free) {
+    const auto key = std::make_pair(l, free);
+    if (const auto found = q_memo_.find(key); found != q_memo_.end()) return found->second;
+    double best = p_.ub;
+    if (l >= 2) {
+      best = (l - 1) * p_.uf + p_.ub + p_.r0 + q(l - 1, free);
+      for (std::int64_t j = 1; j < l && free >= 1; ++j) {
+        best = std::min(best, j * p_.uf + p_.w0 + q(l - j, free - 1) + p_.r0 + q(j, free));
+      }
+    }
+    return q_memo_[key] = best;
+  }
+  double r(std::int64_t l) {
+    if (const auto found = r_memo_.find(l); found != r_memo_.end()) return found->second;
+    double best = p_.ub;
+    if (l >= 2) {
+      best = (l - 1) * p_.uf + p_.ub + p_.r1 + r(l - 1);
+      for (std::int64_t j = 1; j < l && c0_ >= 1; ++j) {
+        best = std::min(best, j * p_.uf + p_.w0 + q(l - j, c0_ - 1) + p_.r1 + r(j));
+      }
+      if (c0_ >= 1) best = std::min(best, p_.w0 + q(l, c0_ - 1));
+    }
+    return r_memo_[l] = best;
+  }
+
+  // The cheapest cut of T steps into at most `most` segments, with `sweeps` reverse sweeps, by
+  // trying every composition of T; also the all-in-RAM plan.
+  double best_plan(std::int64_t steps, std::int64_t most, std::int64_t sweeps) {
+    const double n = static_cast<double>(sweeps);
+    double best = std::numeric_limits<double>::infinity();
+    if (c0_ >= 1) best = p_.w0 + n * q(steps, c0_ - 1) + (n - 1) * p_.r0;
+    if (most < 1) return best;
+    for (std::uint64_t cuts = 0; cuts < (std::uint64_t{1} << (steps - 1)); ++cuts) {
+      std::vector<std::int64_t> lengths;
+      std::int64_t start = 0;
+      for (std::int64_t i = 1; i < steps; ++i) {
+        if (cuts >> (i - 1) & 1) lengths.push_back(i - start), start = i;
+      }
+      lengths.push_back(steps - start);
+      const auto p = static_cast<std::int64_t>(lengths.size());
+      if (p > most) continue;
+      double cost = p * p_.w1 + (static_cast<double>(p - 1) + (n - 1) * p) * p_.r1;
+      for (std::int64_t i = 0; i < p; ++i) {
+        const auto m = lengths[static_cast<std::size_t>(i)];
+        if (i + 1 < p) cost += m * p_.uf;
+        cost += n * r(m);
+      }
+      best = std::min(best, cost);
+    }
+    return best;
+  }
+
+ private:
+  std::int64_t c0_;
+  Prices p_;
+  std::map<std::pair<std::int64_t, std::int64_t>, double> q_memo_;
+  std::map<std::int64_t, double> r_memo_;
+};
+
+TEST_CASE("two-level: several sweeps are the cheapest cut, checked against every cut",
+          "[two_level][sweeps]") {
+  for (const Prices& p : price_sets) {
+    for (const std::int64_t c0 : {0, 1, 2, 4}) {
+      ReferenceSegments reference(c0, p);
+      for (const std::int64_t c1 : {std::int64_t{1}, std::int64_t{3}, unlimited_slots}) {
+        for (const std::int64_t sweeps : {1, 2, 3, 5}) {
+          for (std::int64_t steps = 1; steps <= 13; ++steps) {
+            TwoLevelRevolve schedule(steps, StorageLevel{c0, p.w0, p.r0},
+                                     StorageLevel{c1, p.w1, p.r1}, StepCosts{p.uf, p.ub}, sweeps);
+            INFO("T = " << steps << ", c0 = " << c0 << ", c1 = " << c1 << ", sweeps = " << sweeps
+                        << ", disk prices " << p.w1 << "/" << p.r1);
+            REQUIRE(schedule.sweeps() == sweeps);
+            // One sweep with a finite disk reuses freed disk slots (H-Revolve's recursion),
+            // which no cut does; that case is compared with MultilevelRevolve above.
+            if (sweeps > 1 || (steps > 1 && c1 == unlimited_slots)) {
+              REQUIRE(schedule.optimal_cost() ==
+                      reference.best_plan(steps, std::min(c1, steps), sweeps));
+            }
+            require_stream_as_planned(schedule);
+            REQUIRE(schedule.expected_costs().reverses == sweeps * steps);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("two-level: several sweeps of a long run replay as planned", "[two_level][sweeps]") {
+  for (const std::int64_t sweeps : {2, 4}) {
+    TwoLevelRevolve many(200000, StorageLevel{8, 0, 0}, StorageLevel{unlimited_slots, 2, 2},
+                         StepCosts{1, 1}, sweeps);
+    require_stream_as_planned(many);
+    // Checkpoints are worth more when reused: denser than for one sweep, and each later sweep
+    // costs less than the first (no forward sweep to the disk checkpoints).
+    TwoLevelRevolve one(200000, StorageLevel{8, 0, 0}, StorageLevel{unlimited_slots, 2, 2},
+                        StepCosts{1, 1});
+    REQUIRE(many.disk_checkpoints() >= one.disk_checkpoints());
+    REQUIRE(many.optimal_cost() < sweeps * one.optimal_cost());
+  }
+  TwoLevelRevolve finite(3000, StorageLevel{4, 0, 0}, StorageLevel{12, 2, 2}, StepCosts{1, 1}, 3);
+  REQUIRE(finite.disk_checkpoints() <= 12);
+  require_stream_as_planned(finite);
+}
+
+TEST_CASE("two-level: the Driver runs one forward sweep and several adjoints, bitwise equal",
+          "[two_level][sweeps][driver]") {
+  using burgers_runs::State;
+  const burgers::Problem problem(16);
+  const std::int64_t steps = 400;
+  const std::int64_t sweeps = 3;
+  TwoLevelRevolve schedule(steps, StorageLevel{3, 0, 0}, StorageLevel{unlimited_slots, 2, 2},
+                           StepCosts{1, 1}, sweeps);
+  const State x0 = problem.initial_state();
+  const std::size_t bytes = x0.size() * sizeof(double);
+  cairn::MemoryStorage ram(3, bytes);
+  cairn::MemoryStorage disk(steps, bytes);
+  std::int64_t step_calls = 0;
+  const auto step = [&](std::int64_t, State& x) {
+    ++step_calls;
+    problem.step(x);
+  };
+  const auto adjoint = [&](std::int64_t, const State& x, State& lambda) {
+    problem.adjoint_step(x, lambda);
+  };
+  cairn::Driver<State> driver(schedule, std::vector<cairn::Storage*>{&ram, &disk}, step, adjoint);
+  const State xT = driver.forward(x0);
+  // Three different adjoint seeds (e.g. three objectives, or a Hessian-vector product's parts).
+  std::vector<State> seeds;
+  for (int k = 0; k < sweeps; ++k) {
+    State seed = problem.objective_gradient(xT);
+    for (std::size_t i = 0; i < seed.size(); ++i) seed[i] *= 1.0 + k * 0.5 + 0.01 * i;
+    seeds.push_back(seed);
+  }
+  std::vector<State> gradients;
+  for (const State& seed : seeds) gradients.push_back(driver.backward(seed));
+  REQUIRE_THROWS_WITH(driver.backward(seeds[0]), Catch::Contains("no forward sweep to reverse"));
+  REQUIRE(ram.occupied() == 0);
+  REQUIRE(disk.occupied() == 0);
+  // One forward run for all three: step calls are the plan's forward steps plus one (x_T).
+  REQUIRE(step_calls == schedule.expected_costs().forward_steps + 1);
+  // Each equals the gradient of its own store-all run, bit for bit.
+  for (int k = 0; k < sweeps; ++k) {
+    cairn::StoreAll reference(steps);
+    cairn::MemoryStorage all(reference.slots(), bytes);
+    cairn::Driver<State> plain(reference, all, step, adjoint);
+    plain.forward(x0);
+    REQUIRE(burgers_runs::bitwise_equal(plain.backward(seeds[static_cast<std::size_t>(k)]),
+                                        gradients[static_cast<std::size_t>(k)]));
+  }
+}
+
+TEST_CASE("checker: a stream of several sweeps", "[checker][sweeps]") {
+  using A = cairn::Action;
+  // T = 2, x_0 kept in slot 0 for both sweeps.
+  const std::vector<A> stream = {
+      A::make_store(0, 0),   A::make_advance(0, 1), A::make_reverse(1),    A::make_restore(0, 0),
+      A::make_reverse(0),    A::make_restore(0, 0), A::make_advance(0, 1), A::make_reverse(1),
+      A::make_restore(0, 0), A::make_reverse(0),    A::make_free(0),       A::make_end()};
+  cairn::ScheduleChecker two(2, {1}, true, 2);
+  for (const A& a : stream) REQUIRE(two.feed(a));
+  const cairn::CheckResult result = two.finish();
+  REQUIRE(result.legal);
+  REQUIRE(result.costs.reverses == 4);
+  // The same stream is not one sweep: step 1 is reversed only once per sweep.
+  cairn::ScheduleChecker one(2, {1});
+  bool legal = true;
+  for (const A& a : stream) legal = one.feed(a) && legal;
+  REQUIRE_FALSE(legal);
+  REQUIRE_THAT(one.finish().reason, Catch::Contains("every step is already reversed"));
+  // Three sweeps asked for, two given: the end comes too early.
+  cairn::ScheduleChecker three(2, {1}, true, 3);
+  for (const A& a : stream) three.feed(a);
+  REQUIRE_THAT(three.finish().reason, Catch::Contains("steps 0..1 are not reversed yet"));
+  REQUIRE_THROWS_WITH(cairn::ScheduleChecker(2, {1}, true, 0), Catch::Contains("sweeps = 0"));
 }
 
 }  // namespace

@@ -66,6 +66,9 @@ struct CheckResult {
 ///    yet reversed; the working state is then undefined (no step index, -1 included, names it).
 ///  - free(slot, level): the slot holds a state; it is then empty.
 ///  - end: every step is reversed. Nothing may follow it, and a stream must finish with it.
+/// A stream of several reverse sweeps (`sweeps` > 1: several adjoints from one forward run)
+/// reverses T-1..0 that many times; once step 0 is reversed the next sweep starts, with the
+/// working state undefined and the slots as they are, and `end` comes after the last sweep.
 /// Memory: one counter per state up to the highest the stream reaches (at most 8 (T + 1) bytes)
 /// for the per-step advance counts, unless `count_advances_per_step` is false (then
 /// max_advances_per_step is -1), plus one integer per slot the stream touches; nothing in
@@ -73,10 +76,10 @@ struct CheckResult {
 /// the counts cannot be allocated, feed() throws std::length_error saying how many bytes.
 class ScheduleChecker {
  public:
-  /// Throws std::invalid_argument unless steps >= 1, at least one level is given and every level
-  /// has >= 0 slots.
+  /// Throws std::invalid_argument unless steps >= 1, at least one level is given, every level
+  /// has >= 0 slots and sweeps >= 1.
   ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
-                  bool count_advances_per_step = true);
+                  bool count_advances_per_step = true, std::int64_t sweeps = 1);
 
   /// Replays one action; returns false once the stream is illegal (and ignores what follows).
   bool feed(const Action& action);
@@ -103,7 +106,8 @@ class ScheduleChecker {
   ScheduleCosts costs_;
   std::int64_t fed_ = 0;
   std::int64_t working_ = 0;  // index of the working state, -1 if undefined
-  std::int64_t unreversed_;   // steps 0..unreversed_-1 are not reversed yet
+  std::int64_t unreversed_;   // steps 0..unreversed_-1 are not reversed yet (in this sweep)
+  std::int64_t sweeps_left_;  // reverse sweeps after the current one
   bool ended_ = false;
   bool failed_ = false;
   std::int64_t failed_index_ = -1;
@@ -113,6 +117,7 @@ class ScheduleChecker {
 /// Runs `schedule` (from its current position) through a ScheduleChecker until `end`, the first
 /// illegal action, or `max_actions` actions, whichever comes first. It reads the schedule in
 /// batches (Schedule::next_actions), so the schedule may be left up to 255 actions further on.
+/// The stream has schedule.sweeps() reverse sweeps.
 CheckResult check(Schedule& schedule, std::int64_t steps, std::vector<std::int64_t> slots_per_level,
                   std::int64_t max_actions = std::numeric_limits<std::int64_t>::max());
 

@@ -90,6 +90,11 @@ struct DriverOptions {
 /// levels cost no look-ahead. After the last action of a successful reverse sweep every level is
 /// flushed, so a background error cannot go unreported.
 ///
+/// Several adjoints from one forward run: a schedule of several reverse sweeps (e.g.
+/// TwoLevelRevolve with sweeps > 1, which keeps its disk checkpoints) is run as forward(x_0) then
+/// backward(lambda_T) once per sweep (Schedule::sweeps()), each returning its lambda_0; run()
+/// does the first sweep.
+///
 /// An exception from a user callback (or from storage) propagates. Checkpoints already stored
 /// stay intact, nothing leaks, and the driver can run again: run() and forward() always restart
 /// the schedule; backward() after a failed or missing forward() throws std::logic_error.
@@ -148,7 +153,7 @@ class Driver {
   }
 
   /// Layer style, part 2: from lambda_T returns lambda_0. Needs a successful forward() since the
-  /// last backward().
+  /// last backward(), or a schedule with another reverse sweep to come (see above).
   Adjoint backward(Adjoint adjoint) {
     if (phase_ != Phase::forward_done) {
       throw std::logic_error(
@@ -235,6 +240,7 @@ class Driver {
   // A run starts: empty action window, no hints given, fresh statistics and clock.
   void begin_run() {
     phase_ = Phase::idle;
+    sweeps_done_ = 0;
     next_ = filled_ = hint_ = 0;
     waiting_for_store_ = false;
     std::fill(hinted_.begin(), hinted_.end(), 0);
@@ -499,9 +505,15 @@ class Driver {
     const double before = statistics_.seconds_total;
     const std::int64_t report_every = statistics_.steps >= 100 ? statistics_.steps / 100 : 1;
     std::int64_t reversed = 0;
+    bool another_sweep = false;
     try {
       for (;;) {
         if (prefetching_) issue_hints();
+        if (reversed == statistics_.steps && sweeps_done_ + 1 < schedule_.sweeps()) {
+          ++sweeps_done_;  // step 0 is reversed and another sweep follows: for backward()
+          another_sweep = true;
+          break;
+        }
         const Action& action = peek();
         ++next_;
         ++statistics_.actions;
@@ -549,6 +561,7 @@ class Driver {
       throw;
     }
     statistics_.seconds_total = before + seconds_since(resumed);
+    if (another_sweep) phase_ = Phase::forward_done;  // backward() may run the next sweep
     if (options_.progress) {
       options_.progress(
           DriverProgress{DriverProgress::Phase::done, reversed, statistics_.steps, statistics_});
@@ -565,6 +578,7 @@ class Driver {
   State final_{};
   std::int64_t current_ = 0;  // index of the working state, -1 if undefined
   Phase phase_ = Phase::idle;
+  std::int64_t sweeps_done_ = 0;      // reverse sweeps finished since the forward sweep
   OnlineSchedule* online_ = nullptr;  // the schedule, when it is an online one
   DriverStatistics statistics_;
   Clock::time_point start_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "cairn/action.hpp"
 
@@ -35,6 +36,10 @@ class Schedule {
 
   /// A short human-readable name, e.g. "revolve".
   virtual const char* name() const noexcept = 0;
+  /// How many reverse sweeps the stream holds: 1, or more for a schedule that gives several
+  /// adjoints from one forward run (each sweep reverses T-1..0; ScheduleChecker and the Driver
+  /// take the count from here).
+  virtual std::int64_t sweeps() const noexcept { return 1; }
 
  protected:
   Schedule() = default;

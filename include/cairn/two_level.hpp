@@ -21,41 +21,50 @@ struct SegmentTask;
 }  // namespace two_level_detail
 
 /// The cheapest schedule for T steps with c0 RAM slots and c1 disk slots (or unlimited_slots)
-/// within the disk-first class: the first forward sweep writes disk checkpoints at
-/// 0 = d_0 < d_1 < ... < d_{p-1}; then each segment [d_i, d_{i+1}), the last one first, is
-/// reversed from its disk-held start with the RAM slots alone, by the optimal one-level schedule
-/// with these prices (re-reading the start from disk, or copying it to RAM once). The class is
-/// Disk-Revolve's (Aupy, Herrmann, Hovland & Robert, SIAM J. Sci. Comput. 38(3), 2016) and that of
-/// H-Revolve for two levels (Herrmann & Pallez, ACM TOMS 46(2), 2020); a plan keeping everything
-/// in RAM (no disk at all) is the one other candidate. The tests compare it with
-/// MultilevelRevolve's wider nested class, exactly, over a grid of instances (docs/multilevel.md
-/// gives the measured worst ratio).
+/// within the disk-first class (docs/multilevel.md, "Long runs"): disk checkpoints are written
+/// only while RAM is empty; between them, each segment is reversed from its disk-held start with
+/// the RAM slots alone, by the optimal one-level schedule with these prices (re-reading the start
+/// from disk, or copying it to RAM once). With an unlimited disk every disk checkpoint is written
+/// in the first forward sweep (0 = d_0 < d_1 < ... < d_{p-1}, segment [d_i, d_{i+1}) reversed
+/// last-first): Disk-Revolve's structure (Aupy, Herrmann, Hovland & Robert, SIAM J. Sci. Comput.
+/// 38(3), 2016). With a finite disk the disk level recurses as in H-Revolve (Herrmann & Pallez,
+/// ACM TOMS 46(2), 2020): store x_{s+j} on disk, reverse the right part, restore x_s and reverse
+/// the left part with the freed slots again. A plan keeping everything in RAM is the one other
+/// candidate. On every instance of the tests (8,100 small ones and 18 up to T = 1200, six price
+/// sets) the optimum equals MultilevelRevolve's over its wider nested class exactly.
 ///
 /// Planning, unlimited disk: the longest segment M that can pay is bounded by comparing Revolve's
-/// lower bound t(m, c0 + 1) with the best cost per step found so far, and the one-level tables
-/// are built up to M only: O(M^2 c0) time, M a few hundred to a few thousand steps for typical
-/// prices and independent of T. The cut into segments is then a dynamic program over chain
-/// lengths for T M <= 4e7, and otherwise a shortest-path search over residues modulo the best
-/// period, which gives the same optimum exactly (the tests check both on the same instances)
-/// in O(M^2) whatever T. A finite disk that the unlimited plan would overfill is planned by
-/// D(k, l) = min(R(l), min_j a(j) + D(k - 1, l - j)) over all lengths:
-/// O(T^2 (c0 + c1)) time, O(T (c0 + c1)) memory.
+/// lower bound t(m, c0 + 1) with what the best segments found so far cost, and the one-level
+/// tables are built up to M only: O(M^2 c0) time, M about a hundred (disk I/O of a few steps) to
+/// ten thousand (I/O of a hundred steps), independent of T. The cut into segments is then a
+/// dynamic program over chain lengths when T M <= 4e7, and otherwise a shortest-path search over
+/// residues modulo the best period, which gives the same optimum (the tests check both on the
+/// same instances) in O(M^2) whatever T. A finite disk that the unlimited plan would overfill:
+/// D(k, l) = min(R(l), min_j (wd + rd) + j uf + D(k - 1, l - j) + D(k, j)) over all lengths,
+/// O(T^2 (c0 + c1)) time, O(T (c0 + c1)) memory (T = 10^4 with 10 + 20 slots: 0.34 s).
 ///
 /// The stream: legal under ScheduleChecker with slots_per_level(); it costs optimal_cost()
 /// (computed from the exact counts of what the stream does, so the checker's cost() equals it
 /// bit for bit); generated on the fly from the tables (no per-action memory, so T = 10^9 streams
-/// in constant memory). Disk slot i holds d_i; RAM slots are numbered 0..c0-1.
+/// in constant memory). RAM slots are numbered 0..c0-1; with an unlimited disk, disk slot i holds
+/// d_i.
 class TwoLevelRevolve final : public Schedule {
  public:
   static constexpr std::size_t default_max_table_bytes = std::size_t{1} << 30;
 
   /// `ram` and `disk` are the two levels (level 0 and level 1 of the actions); disk.slots may be
-  /// unlimited_slots. Throws std::invalid_argument for steps < 1, negative slot counts, no slot at
-  /// all when steps >= 2, unlimited RAM, negative or non-finite prices or forward cost <= 0;
-  /// std::length_error when the planning tables would exceed max_table_bytes (their size is
-  /// said in the message).
+  /// unlimited_slots. `sweeps` > 1 plans several adjoints from one forward run (an optimisation
+  /// loop reusing a forward solve, Hessian-vector products): every checkpoint of the first
+  /// forward sweep is kept until the last reverse sweep, each sweep reverses T-1..0 (the Driver
+  /// runs them as forward() then one backward() per sweep), and the plan minimises the total:
+  /// disk checkpoints are then worth more and come denser. A finite disk is then cut into at most
+  /// c1 segments (no slot is reused). Throws std::invalid_argument for steps < 1, sweeps < 1,
+  /// negative slot counts, no slot at all when steps >= 2 or sweeps >= 2, unlimited RAM, negative
+  /// or non-finite prices or forward cost <= 0; std::length_error when the planning tables would
+  /// exceed max_table_bytes (their size is said in the message).
   TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLevel disk,
-                  StepCosts step_costs = {}, std::size_t max_table_bytes = default_max_table_bytes);
+                  StepCosts step_costs = {}, std::int64_t sweeps = 1,
+                  std::size_t max_table_bytes = default_max_table_bytes);
   ~TwoLevelRevolve() override;
   TwoLevelRevolve(const TwoLevelRevolve&) = delete;
   TwoLevelRevolve& operator=(const TwoLevelRevolve&) = delete;
@@ -66,6 +75,8 @@ class TwoLevelRevolve final : public Schedule {
   const char* name() const noexcept override { return "two-level"; }
 
   std::int64_t steps() const noexcept { return steps_; }
+  /// Reverse sweeps of the stream (give the same number to ScheduleChecker / check()).
+  std::int64_t sweeps() const noexcept override { return sweeps_; }
   /// What the stream costs under cost_model(): exact, from the counts.
   double optimal_cost() const noexcept { return optimal_cost_; }
   /// The counts of the whole stream (what the checker will count), without replaying it.
@@ -94,6 +105,7 @@ class TwoLevelRevolve final : public Schedule {
   std::int64_t steps_;
   StorageLevel ram_, disk_;
   StepCosts step_costs_;
+  std::int64_t sweeps_;
   double optimal_cost_ = 0;
   ScheduleCosts expected_;
   std::int64_t disk_checkpoints_ = 0, period_ = 0, longest_segment_ = 0;
@@ -104,7 +116,11 @@ class TwoLevelRevolve final : public Schedule {
   std::vector<std::int64_t> run_lengths_, run_counts_;  // the segments, run-length encoded
 
   // Where the stream is.
-  enum class Phase { start, forward, backward, finish, done } phase_ = Phase::start;
+  enum class Phase { start, forward, backward, ram_sweeps, finish, done } phase_ = Phase::start;
+  std::int64_t sweep_ = 1;                            // 1 .. sweeps_
+  std::int64_t last_position_ = 0, last_in_run_ = 0;  // the last segment, where sweeps start
+  std::size_t last_run_ = 0;
+  std::int64_t ram_root_ = 0;  // x_0's RAM slot in a RAM-only plan
   std::int64_t segment_ = 0;   // index of the current segment
   std::size_t run_ = 0;        // its run
   std::int64_t in_run_ = 0;    // its index inside the run

@@ -38,14 +38,19 @@ double cost(const ScheduleCosts& costs, const CostModel& model) {
 }
 
 ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
-                                 bool count_advances_per_step)
+                                 bool count_advances_per_step, std::int64_t sweeps)
     : steps_(steps),
       slots_per_level_(std::move(slots_per_level)),
       counting_advances_(count_advances_per_step),
-      unreversed_(steps) {
+      unreversed_(steps),
+      sweeps_left_(sweeps - 1) {
   if (steps < 1) {
     throw std::invalid_argument("ScheduleChecker: steps = " + std::to_string(steps) +
                                 " is not allowed; steps must be >= 1");
+  }
+  if (sweeps < 1) {
+    throw std::invalid_argument("ScheduleChecker: sweeps = " + std::to_string(sweeps) +
+                                " is not allowed; a stream has at least one reverse sweep");
   }
   if (slots_per_level_.empty()) {
     throw std::invalid_argument("ScheduleChecker: no storage level given; give at least one");
@@ -204,6 +209,10 @@ bool ScheduleChecker::feed(const Action& action) {
       --unreversed_;
       working_ = -1;
       ++costs_.reverses;
+      if (unreversed_ == 0 && sweeps_left_ > 0) {  // the next sweep reverses all steps again
+        --sweeps_left_;
+        unreversed_ = steps_;
+      }
       break;
     }
     case ActionKind::free: {
@@ -254,7 +263,10 @@ CheckResult ScheduleChecker::finish() const {
   } else if (!ended_) {
     result.first_illegal_index = fed_;
     result.reason = "the stream ended before its end action (" + std::to_string(unreversed_) +
-                    " steps not reversed)";
+                    " steps not reversed" +
+                    (sweeps_left_ > 0 ? ", and " + std::to_string(sweeps_left_) + " more sweeps"
+                                      : std::string()) +
+                    ")";
   } else {
     result.legal = true;
   }
@@ -263,7 +275,7 @@ CheckResult ScheduleChecker::finish() const {
 
 CheckResult check(Schedule& schedule, std::int64_t steps, std::vector<std::int64_t> slots_per_level,
                   std::int64_t max_actions) {
-  ScheduleChecker checker(steps, std::move(slots_per_level));
+  ScheduleChecker checker(steps, std::move(slots_per_level), true, schedule.sweeps());
   Action batch[256];
   std::int64_t remaining = max_actions;
   while (remaining > 0 && !checker.ended() && !checker.failed()) {

@@ -21,6 +21,7 @@ struct SegmentTask {
   std::int64_t free = 0;  // q: RAM slots free besides the start's; disk: disk slots
   std::int64_t slot = 0;  // the start's slot
   Action act{};
+  bool keep = false;  // keep the start's slot (another sweep will restore it)
 };
 
 }  // namespace two_level_detail
@@ -82,6 +83,7 @@ void expand(const Task& task, Context& context, std::vector<Task>& tasks, Emit&&
   const bool on_disk = task.kind == Task::r;
   const Level level = on_disk ? disk_level : ram_level;
   const auto release_start = [&] {
+    if (task.keep) return;
     emit(Action::make_free(task.slot, level));
     (on_disk ? context.free_disk : context.free_ram).push_back(task.slot);
   };
@@ -176,8 +178,9 @@ void add(ScheduleCosts& counts, const ScheduleCosts& part, std::int64_t times) {
 }  // namespace
 
 TwoLevelRevolve::TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLevel disk,
-                                 StepCosts step_costs, std::size_t max_table_bytes)
-    : steps_(steps), ram_(ram), disk_(disk), step_costs_(step_costs) {
+                                 StepCosts step_costs, std::int64_t sweeps,
+                                 std::size_t max_table_bytes)
+    : steps_(steps), ram_(ram), disk_(disk), step_costs_(step_costs), sweeps_(sweeps) {
   if (steps < 1) {
     throw std::invalid_argument("TwoLevelRevolve: steps = " + std::to_string(steps) +
                                 " is not allowed; steps must be >= 1");
@@ -192,7 +195,11 @@ TwoLevelRevolve::TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLe
                                 " disk slots is not allowed; give a count >= 0 or "
                                 "unlimited_slots");
   }
-  if (steps >= 2 && ram.slots == 0 && disk.slots == 0) {
+  if (sweeps < 1) {
+    throw std::invalid_argument("TwoLevelRevolve: sweeps = " + std::to_string(sweeps) +
+                                " is not allowed; give the number of reverse sweeps, >= 1");
+  }
+  if ((steps >= 2 || sweeps >= 2) && ram.slots == 0 && disk.slots == 0) {
     throw std::invalid_argument("TwoLevelRevolve: " + std::to_string(steps) +
                                 " steps need at least one slot to hold x_0; RAM and disk have 0");
   }
@@ -207,9 +214,10 @@ TwoLevelRevolve::TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLe
                                         ram.read_cost,      disk.write_cost,     disk.read_cost};
   // More RAM slots than steps are never used.
   tables_ = std::make_unique<SegmentTables>(prices, std::min(ram.slots, steps));
-  if (steps >= 2) {
+  if (steps >= 2 || sweeps >= 2) {
     two_level_detail::PlanOptions options;
     options.max_table_bytes = max_table_bytes;
+    options.sweeps = sweeps;
     two_level_detail::Plan plan =
         two_level_detail::plan_two_level(steps, std::min(disk.slots, steps), *tables_, options);
     ram_only_ = plan.ram_only;
@@ -239,7 +247,7 @@ TwoLevelRevolve::~TwoLevelRevolve() = default;
 
 ScheduleCosts TwoLevelRevolve::count_stream() {
   Counter counter;
-  if (run_lengths_.empty()) {  // T = 1, RAM only or a disk tier: replay the stream itself
+  if (run_lengths_.empty()) {  // one step, RAM only or a disk tier: replay the stream itself
     reset();
     Action a;
     do {
@@ -264,6 +272,11 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
   total.levels[1].stores += segments - 1;
   total.levels[1].restores += segments - 1;
   total.levels[1].peak_slots = segments;
+  // Each later sweep: a disk restore before every segment, and its start kept, not freed.
+  const std::int64_t later = sweeps_ - 1;
+  total.actions += later * segments - later * segments;
+  total.levels[1].restores += later * segments;
+  total.levels[1].frees -= later * segments;
   std::map<std::int64_t, ScheduleCosts> by_length;
   for (std::size_t i = 0; i < run_lengths_.size(); ++i) {
     auto found = by_length.find(run_lengths_[i]);
@@ -282,7 +295,7 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
       }
       found = by_length.emplace(run_lengths_[i], part.costs).first;
     }
-    add(total, found->second, run_counts_[i]);
+    add(total, found->second, sweeps_ * run_counts_[i]);
     total.levels[0].peak_slots =
         std::max(total.levels[0].peak_slots, found->second.levels[0].peak_slots);
   }
@@ -293,6 +306,7 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
 
 void TwoLevelRevolve::reset() {
   phase_ = Phase::start;
+  sweep_ = 1;
   segment_ = 0;
   run_ = 0;
   in_run_ = 0;
@@ -324,14 +338,15 @@ void TwoLevelRevolve::refill() {
     }
     switch (phase_) {
       case Phase::start:
-        if (steps_ == 1) {
+        if (steps_ == 1 && sweeps_ == 1) {
           emit(Action::make_reverse(0));
           phase_ = Phase::finish;
         } else if (ram_only_) {
-          const std::int64_t slot = take(free_ram_);
-          emit(Action::make_store(slot, 0, ram_level));
-          tasks_.push_back(Task{Task::q, 0, steps_, tables_->ram_slots() - 1, slot, {}});
-          phase_ = Phase::finish;
+          ram_root_ = take(free_ram_);
+          emit(Action::make_store(ram_root_, 0, ram_level));
+          tasks_.push_back(
+              Task{Task::q, 0, steps_, tables_->ram_slots() - 1, ram_root_, {}, sweeps_ > 1});
+          phase_ = Phase::ram_sweeps;
         } else if (tier_) {
           emit(Action::make_store(0, 0, disk_level));
           tasks_.push_back(Task{Task::disk, 0, steps_, std::min(disk_.slots, steps_) - 1, 0, {}});
@@ -350,12 +365,35 @@ void TwoLevelRevolve::refill() {
           if (++in_run_ == run_counts_[run_]) ++run_, in_run_ = 0;
           emit(Action::make_store(segment_, position_, disk_level));
         } else {
-          tasks_.push_back(Task{Task::r, position_, steps_ - position_, 0, segment_, {}});
+          last_position_ = position_;
+          last_run_ = run_;
+          last_in_run_ = in_run_;
+          tasks_.push_back(
+              Task{Task::r, position_, steps_ - position_, 0, segment_, {}, sweep_ < sweeps_});
           phase_ = Phase::backward;
         }
         break;
+      case Phase::ram_sweeps:
+        if (sweep_ < sweeps_) {
+          ++sweep_;
+          emit(Action::make_restore(ram_root_, 0, ram_level));
+          tasks_.push_back(
+              Task{Task::q, 0, steps_, tables_->ram_slots() - 1, ram_root_, {}, sweep_ < sweeps_});
+        } else {
+          phase_ = Phase::finish;
+        }
+        break;
       case Phase::backward:
-        if (segment_ == 0) {
+        if (segment_ == 0 && sweep_ < sweeps_) {  // the next sweep, from the last segment
+          ++sweep_;
+          segment_ = disk_checkpoints_ - 1;
+          position_ = last_position_;
+          run_ = last_run_;
+          in_run_ = last_in_run_;
+          emit(Action::make_restore(segment_, position_, disk_level));
+          tasks_.push_back(
+              Task{Task::r, position_, steps_ - position_, 0, segment_, {}, sweep_ < sweeps_});
+        } else if (segment_ == 0) {
           phase_ = Phase::finish;
         } else {
           --segment_;
@@ -368,7 +406,7 @@ void TwoLevelRevolve::refill() {
           const std::int64_t length = run_lengths_[run_];
           position_ -= length;
           emit(Action::make_restore(segment_, position_, disk_level));
-          tasks_.push_back(Task{Task::r, position_, length, 0, segment_, {}});
+          tasks_.push_back(Task{Task::r, position_, length, 0, segment_, {}, sweep_ < sweeps_});
         }
         break;
       case Phase::finish:

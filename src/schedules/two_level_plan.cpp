@@ -80,14 +80,23 @@ void extend_tables(SegmentTables& tables, std::int64_t length, const PlanOptions
 
 // a(m) for m in [0, length]: a segment followed by another one costs its advance to the next
 // disk checkpoint, that checkpoint's write, the restore of its own start, and its reversal.
-std::vector<double> segment_costs(const SegmentTables& tables, std::int64_t length) {
+// With N sweeps every segment is reversed N times and its start restored before each time.
+std::vector<double> segment_costs(const SegmentTables& tables, std::int64_t length,
+                                  std::int64_t sweeps) {
   const Prices& p = tables.prices();
+  const auto n = static_cast<double>(sweeps);
   std::vector<double> cost(index(length) + 1, infinity);
   for (std::int64_t m = 1; m <= length; ++m) {
     cost[index(m)] =
-        (p.forward * static_cast<double>(m) + tables.r(m)) + (p.disk_write + p.disk_read);
+        (p.forward * static_cast<double>(m) + n * tables.r(m)) + (p.disk_write + n * p.disk_read);
   }
   return cost;
+}
+
+// The last segment: the first sweep finds its start as the working state.
+double last_segment_cost(const SegmentTables& tables, std::int64_t m, std::int64_t sweeps) {
+  const auto n = static_cast<double>(sweeps);
+  return n * tables.r(m) + (n - 1) * tables.prices().disk_read;
 }
 
 struct Period {
@@ -193,6 +202,7 @@ std::int64_t last_failure(std::int64_t from, std::int64_t steps, Excess&& excess
 // interval only. Grows M (and the tables) until no longer segment can pay.
 std::int64_t longest_useful_segment(std::int64_t steps, SegmentTables& tables,
                                     const PlanOptions& options, bool& proven) {
+  const auto sweeps = static_cast<double>(options.sweeps);
   const Prices& prices = tables.prices();
   const double affordable =
       std::sqrt(2 * options.max_segment_work / static_cast<double>(tables.ram_slots() + 1));
@@ -203,7 +213,7 @@ std::int64_t longest_useful_segment(std::int64_t steps, SegmentTables& tables,
   for (;;) {
     extend_tables(tables, longest, options, "reversing segments from disk");
     if (longest == steps) return longest;
-    const std::vector<double> cost = segment_costs(tables, longest);
+    const std::vector<double> cost = segment_costs(tables, longest, options.sweeps);
     const Residues residues = residue_paths(cost, longest);
     const Period& period = residues.period;
     double remainder_slack = 0;
@@ -214,7 +224,7 @@ std::int64_t longest_useful_segment(std::int64_t steps, SegmentTables& tables,
     const auto excess_over = [&](double slack) {
       return [&, slack](std::int64_t m) {
         const double scale = period.ratio * static_cast<double>(m) + slack;
-        return lower_bound_r(m, tables.ram_slots(), prices) -
+        return sweeps * lower_bound_r(m, tables.ram_slots(), prices) -
                period.ratio * static_cast<double>(m) - slack - 1e-9 * scale;
       };
     };
@@ -251,7 +261,7 @@ void append(std::vector<SegmentRun>& runs, std::int64_t length, std::int64_t cou
 // (a(.) each) except the last (R), by the direct dynamic program over every length: O(T M) time,
 // O(T) memory.
 Plan plan_direct(std::int64_t steps, std::int64_t longest, const SegmentTables& tables,
-                 const std::vector<double>& cost) {
+                 const std::vector<double>& cost, std::int64_t sweeps) {
   std::vector<double> k(index(steps) + 1, infinity);  // k[n]: n steps, all followed by more
   k[0] = 0;
   for (std::int64_t n = 1; n <= steps; ++n) {
@@ -260,7 +270,7 @@ Plan plan_direct(std::int64_t steps, std::int64_t longest, const SegmentTables& 
   double best = infinity;
   std::int64_t last = 0;
   for (std::int64_t m = 1; m <= std::min(steps, longest); ++m) {
-    const double value = tables.r(m) + k[index(steps - m)];
+    const double value = last_segment_cost(tables, m, sweeps) + k[index(steps - m)];
     if (value < best) best = value, last = m;
   }
   Plan plan;
@@ -278,7 +288,7 @@ Plan plan_direct(std::int64_t steps, std::int64_t longest, const SegmentTables& 
 // The same cut for chains too long for the direct program, from the residue paths: O(M) after
 // them, whatever T. Returns false when T is too short for the closed form.
 bool plan_periodic(std::int64_t steps, std::int64_t longest, const SegmentTables& tables,
-                   const std::vector<double>& cost, Plan& plan) {
+                   const std::vector<double>& cost, std::int64_t sweeps, Plan& plan) {
   const Residues residues = residue_paths(cost, longest);
   const std::int64_t p = residues.period.length;
   const std::vector<Residue>& node = residues.node;
@@ -288,8 +298,8 @@ bool plan_periodic(std::int64_t steps, std::int64_t longest, const SegmentTables
   for (std::int64_t m = 1; m <= longest; ++m) {
     const std::int64_t rest = steps - m;
     const Residue& n = node[index(rest % p)];
-    const double value =
-        tables.r(m) + (n.cost + cost[index(p)] * static_cast<double>((rest - n.length) / p));
+    const double value = last_segment_cost(tables, m, sweeps) +
+                         (n.cost + cost[index(p)] * static_cast<double>((rest - n.length) / p));
     if (value < best) best = value, last = m;
   }
   plan.value = best;
@@ -318,9 +328,35 @@ Plan plan_finite(std::int64_t steps, std::int64_t disk_slots, SegmentTables& tab
   check_bytes(bytes, steps, options, "a finite disk with fewer slots than the plan wants");
   tables.extend(steps);
   Plan plan;
-  plan.tier = std::make_shared<DiskTier>(steps, disk_slots, tables);
   plan.longest_segment = steps;
-  plan.value = plan.tier->d(disk_slots - 1, steps);
+  if (options.sweeps == 1) {
+    plan.tier = std::make_shared<DiskTier>(steps, disk_slots, tables);
+    plan.value = plan.tier->d(disk_slots - 1, steps);
+    return plan;
+  }
+  // Several sweeps keep every disk checkpoint to the end, so no slot is reused: the cut into at
+  // most c1 segments, C(k, l) = min(last(l), min_j a(j) + C(k - 1, l - j)).
+  const std::vector<double> cost = segment_costs(tables, steps, options.sweeps);
+  std::vector<std::vector<double>> cut(index(disk_slots),
+                                       std::vector<double>(index(steps) + 1, infinity));
+  for (std::int64_t k = 0; k < disk_slots; ++k) {
+    for (std::int64_t l = 1; l <= steps; ++l) {
+      const double last = last_segment_cost(tables, l, options.sweeps);
+      cut[index(k)][index(l)] =
+          k == 0 ? last : std::min(last, min_plus(cost.data(), cut[index(k - 1)].data(), l, l - 1));
+    }
+  }
+  plan.value = cut[index(disk_slots - 1)][index(steps)];
+  std::int64_t l = steps;
+  for (std::int64_t k = disk_slots - 1; k > 0; --k) {
+    const double target = cut[index(k)][index(l)];
+    if (last_segment_cost(tables, l, options.sweeps) == target) break;
+    std::int64_t j = 1;
+    while (cost[index(j)] + cut[index(k - 1)][index(l - j)] != target) ++j;
+    append(plan.segments, j);
+    l -= j;
+  }
+  append(plan.segments, l);
   return plan;
 }
 
@@ -383,12 +419,12 @@ Plan plan_two_level(std::int64_t steps, std::int64_t disk_slots, SegmentTables& 
   if (disk_slots >= 1) {
     bool proven = true;
     const std::int64_t longest = longest_useful_segment(steps, tables, options, proven);
-    const std::vector<double> cost = segment_costs(tables, longest);
+    const std::vector<double> cost = segment_costs(tables, longest, options.sweeps);
     Plan plan;
     const double work = static_cast<double>(steps) * static_cast<double>(longest);
-    if (work > options.max_direct_work && plan_periodic(steps, longest, tables, cost, plan)) {
-    } else {
-      plan = plan_direct(steps, longest, tables, cost);
+    if (work <= options.max_direct_work ||
+        !plan_periodic(steps, longest, tables, cost, options.sweeps, plan)) {
+      plan = plan_direct(steps, longest, tables, cost, options.sweeps);
     }
     plan.longest_segment = longest;
     plan.proven = proven;
@@ -402,12 +438,15 @@ Plan plan_two_level(std::int64_t steps, std::int64_t disk_slots, SegmentTables& 
   if (ram_slots >= 1) {
     // All in RAM: x_0 and c0 - 1 more slots make a Revolve schedule with c0 slots, so the lower
     // bound rules it out for long chains without tables over the whole chain.
-    const double bound = prices.ram_write +
-                         prices.forward * lower_bound_advances(steps, ram_slots) +
-                         prices.backward * static_cast<double>(steps);
+    // Several sweeps keep x_0 in its slot and restore it before each sweep after the first.
+    const auto sweeps = static_cast<double>(options.sweeps);
+    const double bound =
+        prices.ram_write + sweeps * (prices.forward * lower_bound_advances(steps, ram_slots) +
+                                     prices.backward * static_cast<double>(steps));
     if (bound < best.value) extend_tables(tables, steps, options, "reversing with RAM alone");
     if (tables.length() >= steps) {
-      const double value = prices.ram_write + tables.q(ram_slots - 1, steps);
+      const double value = prices.ram_write + (sweeps * tables.q(ram_slots - 1, steps) +
+                                               (sweeps - 1) * prices.ram_read);
       if (value <= best.value) {
         best = Plan{};
         best.ram_only = true;

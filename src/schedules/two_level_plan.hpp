@@ -67,6 +67,9 @@ struct PlanOptions {
   // asks for more (disk reads dearer than hundreds of steps), M stops there and the plan is the
   // best cut into segments of at most M steps, no longer proven optimal in the class.
   double max_segment_work = 1e9;
+  // Reverse sweeps from the one forward run (several adjoints): every disk checkpoint is kept
+  // until the last, each sweep reverses every segment again.
+  std::int64_t sweeps = 1;
 };
 
 // steps >= 2; disk_slots >= 0 (>= steps counts as unlimited); tables for the given RAM slots.
