@@ -3,6 +3,7 @@
 The compiled module ``cairn._cairn`` holds everything here: the Action vocabulary
 (:class:`ActionKind`, :class:`Action`, :data:`ACTION_DTYPE`), the schedules (:class:`Revolve`,
 :class:`StoreAll`, :class:`Uniform`, :class:`OnlineRevolve`, :class:`MultilevelRevolve`,
+:class:`TwoLevelRevolve`,
 :class:`HeterogeneousRevolve`), the checker (:func:`check`), the NumPy driver (:class:`Driver`),
 Revolve's closed forms (:func:`beta`, :func:`repetitions`, :func:`forward_cost`,
 :func:`info`), and the deep-network model: :class:`Graph` of :class:`GraphNode`, plans as
@@ -43,6 +44,7 @@ from ._cairn import (
     SimulatedOnlineRun,
     StorageLevel,
     StoreAll,
+    TwoLevelRevolve,
     Uniform,
     __version__,
     beta,
@@ -94,6 +96,7 @@ __all__ = [
     "SimulatedOnlineRun",
     "StorageLevel",
     "StoreAll",
+    "TwoLevelRevolve",
     "Uniform",
     "__version__",
     "beta",

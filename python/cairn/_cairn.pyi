@@ -127,6 +127,21 @@ class MultilevelRevolve(Schedule):
     action_count: int
     table_bytes: int
 
+class TwoLevelRevolve(Schedule):
+    def __init__(self, steps: int,
+                 ram: Union[StorageLevel, int, Tuple[int, float, float]],
+                 disk: Union[StorageLevel, int, Tuple[int, float, float]],
+                 forward_cost: float = 1.0, backward_cost: float = 0.0, sweeps: int = 1,
+                 max_table_bytes: int = 1073741824) -> None: ...
+    steps: int
+    sweeps: int
+    optimal_cost: float
+    disk_checkpoints: int
+    period: int
+    longest_segment: int
+    proven_optimal: bool
+    table_bytes: int
+
 class HeterogeneousRevolve(Schedule):
     def __init__(self, forward_costs: npt.ArrayLike, backward_costs: npt.ArrayLike,
                  state_bytes: npt.ArrayLike, budget_bytes: int, memory_unit: int = 0,

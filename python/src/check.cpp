@@ -34,11 +34,13 @@ CheckResult check_actions(const py::object& actions, std::int64_t steps, const p
                           bool count_advances_per_step, std::optional<std::int64_t> max_actions) {
   const std::int64_t limit = max_actions.value_or(std::numeric_limits<std::int64_t>::max());
   if (limit < 0) throw std::invalid_argument("check: max_actions must be >= 0");
-  ScheduleChecker checker(steps, slot_counts(slots), count_advances_per_step);
   if (py::isinstance<ScheduleHandle>(actions)) {
     // As cairn::check does: from the schedule's current position, until end, the first illegal
-    // action or max_actions. Unused actions of the last batch are given back to the schedule.
+    // action or max_actions, over as many reverse sweeps as the schedule has. Unused actions of
+    // the last batch are given back to the schedule.
     auto& handle = actions.cast<ScheduleHandle&>();
+    ScheduleChecker checker(steps, slot_counts(slots), count_advances_per_step,
+                            handle.schedule().sweeps());
     ScheduleHandle::Guard guard(handle);
     py::gil_scoped_release release;
     std::array<Action, 256> batch;
@@ -57,6 +59,7 @@ CheckResult check_actions(const py::object& actions, std::int64_t steps, const p
     }
     return checker.finish();
   }
+  ScheduleChecker checker(steps, slot_counts(slots), count_advances_per_step);
   if (py::isinstance<py::array>(actions)) {
     std::size_t count = 0;
     const py::array array = actions.cast<py::array>();

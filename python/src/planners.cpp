@@ -10,6 +10,7 @@
 #include "bindings.hpp"
 #include "cairn/heterogeneous.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/two_level.hpp"
 
 namespace cairn::python {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 using namespace pybind11::literals;
 
 // A level given as a StorageLevel, an int (slots, free I/O) or a (slots[, write[, read]]) tuple.
-StorageLevel to_level(const py::handle& item, std::size_t index) {
+StorageLevel to_level(const py::handle& item, const std::string& where) {
   if (py::isinstance<StorageLevel>(item)) return item.cast<StorageLevel>();
   if (PyLong_Check(item.ptr())) return StorageLevel{item.cast<std::int64_t>(), 0, 0};
   if (py::isinstance<py::sequence>(item) && !py::isinstance<py::str>(item)) {
@@ -29,8 +30,8 @@ StorageLevel to_level(const py::handle& item, std::size_t index) {
       return level;
     }
   }
-  throw py::type_error("MultilevelRevolve: levels[" + std::to_string(index) +
-                       "] must be a cairn.StorageLevel, an int (slots) or a tuple (slots, "
+  throw py::type_error(where +
+                       " must be a cairn.StorageLevel, an int (slots) or a tuple (slots, "
                        "write_cost, read_cost), not " +
                        py::str(item).cast<std::string>());
 }
@@ -106,7 +107,7 @@ void bind_planners(py::module_& m) {
       .def(py::init([](std::int64_t steps, const py::sequence& levels, double forward_cost,
                        double backward_cost, std::size_t max_table_bytes) {
              std::vector<StorageLevel> list;
-             for (std::size_t k = 0; k < levels.size(); ++k) list.push_back(to_level(levels[k], k));
+             for (std::size_t k = 0; k < levels.size(); ++k) list.push_back(to_level(levels[k], "MultilevelRevolve: levels[" + std::to_string(k) + "]"));
              py::gil_scoped_release release;
              auto schedule = std::make_unique<MultilevelRevolve>(
                  steps, std::move(list), StepCosts{forward_cost, backward_cost}, max_table_bytes);
@@ -134,6 +135,44 @@ void bind_planners(py::module_& m) {
         }
         return "MultilevelRevolve(steps=" + std::to_string(h.get().steps()) + ", levels=[" +
                levels + "])";
+      });
+
+  using TwoLevelHandle = TypedHandle<TwoLevelRevolve>;
+  py::class_<TwoLevelHandle, ScheduleHandle>(
+      m, "TwoLevelRevolve",
+      "RAM + disk for long runs: the cheapest disk-first schedule (Disk-Revolve, H-Revolve), "
+      "planned in milliseconds for any T and generated as it is read; `sweeps` > 1 gives several "
+      "adjoint sweeps from one forward run (docs/multilevel.md).")
+      .def(py::init([](std::int64_t steps, const py::handle& ram, const py::handle& disk,
+                       double forward_cost, double backward_cost, std::int64_t sweeps,
+                       std::size_t max_table_bytes) {
+             const StorageLevel ram_level = to_level(ram, "TwoLevelRevolve: ram");
+             const StorageLevel disk_level = to_level(disk, "TwoLevelRevolve: disk");
+             py::gil_scoped_release release;
+             auto schedule = std::make_unique<TwoLevelRevolve>(
+                 steps, ram_level, disk_level, StepCosts{forward_cost, backward_cost}, sweeps,
+                 max_table_bytes);
+             std::vector<std::int64_t> slots = schedule->slots_per_level();
+             return std::make_unique<TwoLevelHandle>(std::move(schedule), std::move(slots));
+           }),
+           "steps"_a, "ram"_a, "disk"_a, "forward_cost"_a = 1.0, "backward_cost"_a = 0.0,
+           "sweeps"_a = 1, "max_table_bytes"_a = TwoLevelRevolve::default_max_table_bytes)
+      .def_property_readonly("steps", [](const TwoLevelHandle& h) { return h.get().steps(); })
+      .def_property_readonly("sweeps", [](const TwoLevelHandle& h) { return h.get().sweeps(); })
+      .def_property_readonly("optimal_cost",
+                             [](const TwoLevelHandle& h) { return h.get().optimal_cost(); })
+      .def_property_readonly("disk_checkpoints",
+                             [](const TwoLevelHandle& h) { return h.get().disk_checkpoints(); })
+      .def_property_readonly("period", [](const TwoLevelHandle& h) { return h.get().period(); })
+      .def_property_readonly("longest_segment",
+                             [](const TwoLevelHandle& h) { return h.get().longest_segment(); })
+      .def_property_readonly("proven_optimal",
+                             [](const TwoLevelHandle& h) { return h.get().proven_optimal(); })
+      .def_property_readonly("table_bytes",
+                             [](const TwoLevelHandle& h) { return h.get().table_bytes(); })
+      .def("__repr__", [](const TwoLevelHandle& h) {
+        return "TwoLevelRevolve(steps=" + std::to_string(h.get().steps()) +
+               ", sweeps=" + std::to_string(h.get().sweeps()) + ")";
       });
 
   using HeterogeneousHandle = TypedHandle<HeterogeneousRevolve>;

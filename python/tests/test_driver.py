@@ -221,3 +221,22 @@ def test_the_schedule_is_busy_during_a_run():
     with pytest.raises(RuntimeError, match="in use"):
         driver.forward(X0)
     assert len(schedule.actions()) > 0  # free again afterwards
+
+
+def test_one_forward_run_several_backward_sweeps():
+    steps, sweeps = 60, 3
+    schedule = cairn.TwoLevelRevolve(steps, 2, (cairn.UNLIMITED, 2.0, 2.0), sweeps=sweeps)
+    model = Model()
+    driver = cairn.Driver(schedule, model.step, model.adjoint_step)
+    assert np.array_equal(driver.forward(X0), direct_final(steps, X0))
+    for k in range(sweeps):
+        seed = LAM_T * (k + 1.5)
+        assert np.array_equal(driver.backward(seed), direct_gradient(steps, seed))
+    assert driver.statistics["adjoint_calls"] == sweeps * steps
+    # One forward run in all: the step calls are the stream's advances plus the one to x_T.
+    same = cairn.TwoLevelRevolve(steps, 2, (cairn.UNLIMITED, 2.0, 2.0), sweeps=sweeps)
+    checked = cairn.check(same, steps, same.slots_per_level)
+    assert checked, checked.reason
+    assert len(model.steps) == checked.costs.forward_steps + 1
+    with pytest.raises(RuntimeError, match="no forward sweep to reverse"):
+        driver.backward(LAM_T)

@@ -219,3 +219,31 @@ def test_online_protocol_by_hand_is_simulate_online():
         result = cairn.check(by_hand, steps, slots)
         assert result, result.reason
         assert result.costs.max_advances_per_step <= cairn.repetitions(steps + 1, slots)
+
+
+def test_two_level_equals_multilevel_and_replays_as_planned():
+    for steps in (1, 2, 30, 500):
+        for ram, disk in (((3, 0.0, 0.0), (cairn.UNLIMITED, 2.0, 2.0)),
+                          ((2, 0.5, 0.5), (4, 3.0, 1.0))):
+            two = cairn.TwoLevelRevolve(steps, ram, disk, forward_cost=1.0, backward_cost=1.0)
+            exact = cairn.MultilevelRevolve(steps, [ram, disk], 1.0, 1.0)
+            assert two.optimal_cost == exact.optimal_cost
+            result = cairn.check(two, steps, two.slots_per_level)
+            assert result, result.reason
+            assert cairn.cost(result.costs, 1.0, 1.0, [ram[1], disk[1]],
+                              [ram[2], disk[2]]) == two.optimal_cost
+
+
+def test_two_level_long_run_and_sweeps():
+    long_run = cairn.TwoLevelRevolve(10**8, 10, (cairn.UNLIMITED, 2.0, 2.0), backward_cost=1.0)
+    assert long_run.optimal_cost == 327272698.0
+    assert long_run.period == 11 and long_run.proven_optimal
+    swept = cairn.TwoLevelRevolve(300, 4, (cairn.UNLIMITED, 2.0, 2.0), sweeps=3)
+    assert swept.sweeps == 3
+    result = cairn.check(swept, 300, swept.slots_per_level)
+    assert result, result.reason
+    assert result.costs.reverses == 900
+    with pytest.raises(ValueError, match="sweeps = 0"):
+        cairn.TwoLevelRevolve(10, 2, 2, sweeps=0)
+    with pytest.raises(TypeError, match="TwoLevelRevolve: disk must be"):
+        cairn.TwoLevelRevolve(10, 2, "disk")

@@ -79,6 +79,20 @@ grep -q 'cost 24 ' "$work/ml.err" || fail "multilevel cost on stderr: $(cat "$wo
 expect 0 '"levels":{"ram":{"stores":3,"restores":6,"frees":3,"peak_slots":1},"disk":{"stores":2,"restores":3,"frees":2,"peak_slots":2}},"cost":24.0}' -- \
   bash -c "'$cairn' check -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 -f json < '$work/ml.jsonl'"
 expect 1 'illegal' -- bash -c "'$cairn' check -T 10 -c 1 --disk-slots 1 < '$work/ml.jsonl'"
+# --- two-level: the same optimum as multilevel, for long runs too
+expect 0 '"schedule":"two-level","steps":10000,"slots":10,"disk_slots":"unlimited","legal":true,' -- \
+  "$cairn" schedule -T 1e4 -c 10 --schedule two-level --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
+expect 0 '"cost":32698.0,"optimal_cost":32698.0' -- \
+  "$cairn" schedule -T 1e4 -c 10 --schedule two-level --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
+expect 0 '"cost":3272698.0,"optimal_cost":3272698.0' -- \
+  "$cairn" schedule -T 1e6 -c 10 --schedule two-level --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
+"$cairn" schedule -T 10 -c 1 --schedule two-level --disk-slots 2 --write-cost 2 --read-cost 1 > "$work/tl.jsonl" 2> "$work/tl.err" ||
+  fail "two-level schedule"
+grep -q 'two-level schedule: T = 10 steps, c = 1 RAM slots, 2 disk slots (write 2, read 1), forward 1, backward 0, cost 24 ' "$work/tl.err" ||
+  fail "two-level cost on stderr: $(cat "$work/tl.err")"
+expect 0 '"cost":24.0}' -- \
+  bash -c "'$cairn' check -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 -f json < '$work/tl.jsonl'"
+expect 2 '--schedule two-level needs --disk-slots' -- "$cairn" schedule -T 100 -c 2 --schedule two-level
 expect 0 '"disk_slots":"unlimited","legal":true,' -- \
   "$cairn" schedule -T 1e4 -c 10 --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
 expect 0 '"cost":32698.0,"optimal_cost":32698.0' -- \

@@ -9,6 +9,7 @@
 #include "cairn/online_multilevel.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
+#include "cairn/two_level.hpp"
 #include "cairn/uniform.hpp"
 #include "integer_argument.hpp"
 #include "report.hpp"
@@ -79,7 +80,15 @@ void Problem::parse() {
       }
       return;
     }
-    if (disk_slots >= 0 || prices.given) schedule = "multilevel";
+    if (schedule == "two-level") {
+      if (disk_slots < 0) {
+        throw BadInput(
+            "--schedule two-level needs --disk-slots (an integer >= 0, or unlimited) and "
+            "optionally the cost options");
+      }
+    } else if (disk_slots >= 0 || prices.given) {
+      schedule = "multilevel";
+    }
   } catch (const std::invalid_argument& e) {
     throw BadInput(e.what());
   }
@@ -104,6 +113,16 @@ std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
     try {
       return std::make_unique<cairn::MultilevelRevolve>(
           steps, levels(), cairn::StepCosts{prices.forward, prices.backward}, max_table_bytes);
+    } catch (const std::length_error& e) {
+      throw std::length_error(std::string(e.what()) + " (the option --max-table-bytes)");
+    }
+  }
+  if (schedule == "two-level") {
+    try {
+      return std::make_unique<cairn::TwoLevelRevolve>(
+          steps, cairn::StorageLevel{slots, 0, 0},
+          cairn::StorageLevel{disk_slots, prices.write, prices.read},
+          cairn::StepCosts{prices.forward, prices.backward}, 1, max_table_bytes);
     } catch (const std::length_error& e) {
       throw std::length_error(std::string(e.what()) + " (the option --max-table-bytes)");
     }
@@ -180,7 +199,7 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
       "checkpoint slots c (>= 1, or >= 0 with --disk-slots), the slot of x_0 included");
   if (with_schedule) {
     command.add_option("--schedule", problem.schedule, "which schedule")
-        ->check(CLI::IsMember({"revolve", "store-all", "multilevel", "uniform"}))
+        ->check(CLI::IsMember({"revolve", "store-all", "multilevel", "two-level", "uniform"}))
         ->default_str("revolve");
     command.add_option("--interval", problem.interval_text,
                        "--schedule uniform: a checkpoint every K steps (default: the K with the "

@@ -16,6 +16,7 @@
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
 #include "cairn/multilevel.hpp"
+#include "cairn/two_level.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -55,9 +56,20 @@ nlohmann::ordered_json disk_slots_json(std::int64_t disk_slots) {
   return disk_slots;
 }
 
-/// ", D disk slots (write W, read R), uf F, ub B, cost X" for a multilevel schedule.
+/// Whether the schedule is planned with prices (multilevel or two-level) and knows its cost.
+bool priced(const Problem& problem) {
+  return problem.schedule == "multilevel" || problem.schedule == "two-level";
+}
+
+double optimal_cost(const Problem& problem, const cairn::Schedule& schedule) {
+  if (problem.schedule == "two-level") {
+    return static_cast<const cairn::TwoLevelRevolve&>(schedule).optimal_cost();
+  }
+  return static_cast<const cairn::MultilevelRevolve&>(schedule).optimal_cost();
+}
+
+/// ", D disk slots (write W, read R), uf F, ub B, cost X" for a priced schedule.
 std::string multilevel_summary(const Problem& problem, const cairn::Schedule& schedule) {
-  const auto& multilevel = static_cast<const cairn::MultilevelRevolve&>(schedule);
   std::string text;
   if (problem.disk_slots >= 0) {
     text += ", " +
@@ -68,7 +80,7 @@ std::string multilevel_summary(const Problem& problem, const cairn::Schedule& sc
   }
   text += ", forward " + format_cost(problem.prices.forward) + ", backward " +
           format_cost(problem.prices.backward) + ", cost " +
-          format_cost(multilevel.optimal_cost()) +
+          format_cost(optimal_cost(problem, schedule)) +
           " (forward * forward steps + backward * T + writes + reads)";
   return text;
 }
@@ -101,9 +113,9 @@ int run_schedule(Problem& problem, const std::string& format) {
     j["legal"] = result.legal;
     if (!result.legal) j["reason"] = result.reason;
     add_costs(j, result.costs);
-    if (problem.schedule == "multilevel") {
+    if (priced(problem)) {
       j["cost"] = cairn::cost(result.costs, problem.prices.model());
-      j["optimal_cost"] = static_cast<const cairn::MultilevelRevolve&>(*schedule).optimal_cost();
+      j["optimal_cost"] = optimal_cost(problem, *schedule);
     }
     if (problem.schedule == "online-multilevel") {
       const auto online = problem.online_multilevel();
@@ -142,7 +154,7 @@ int run_schedule(Problem& problem, const std::string& format) {
            std::to_string(cairn::repetitions(problem.steps + 1, problem.slots)) + ", t(T+1, c) = " +
            std::to_string(cairn::forward_cost(problem.steps + 1, problem.slots)) + ")";
     }
-    if (problem.schedule == "multilevel") b += multilevel_summary(problem, *schedule);
+    if (priced(problem)) b += multilevel_summary(problem, *schedule);
     if (problem.schedule == "online-multilevel") {
       b += " in RAM, " +
            (problem.disk_slots == cairn::unlimited_slots ? std::string("unlimited")
@@ -156,9 +168,9 @@ int run_schedule(Problem& problem, const std::string& format) {
            ")";
     }
     out.line_done();
-  } else if (problem.schedule == "multilevel") {
+  } else if (priced(problem)) {
     // stdout stays a pure action stream that `cairn check` reads back; the cost goes to stderr.
-    std::fprintf(stderr, "# multilevel schedule: T = %lld steps, c = %lld RAM slots%s\n",
+    std::fprintf(stderr, "# %s schedule: T = %lld steps, c = %lld RAM slots%s\n", schedule->name(),
                  static_cast<long long>(problem.steps), static_cast<long long>(problem.slots),
                  multilevel_summary(problem, *schedule).c_str());
   }
