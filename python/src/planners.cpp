@@ -107,7 +107,9 @@ void bind_planners(py::module_& m) {
       .def(py::init([](std::int64_t steps, const py::sequence& levels, double forward_cost,
                        double backward_cost, std::size_t max_table_bytes) {
              std::vector<StorageLevel> list;
-             for (std::size_t k = 0; k < levels.size(); ++k) list.push_back(to_level(levels[k], "MultilevelRevolve: levels[" + std::to_string(k) + "]"));
+             for (std::size_t k = 0; k < levels.size(); ++k)
+               list.push_back(
+                   to_level(levels[k], "MultilevelRevolve: levels[" + std::to_string(k) + "]"));
              py::gil_scoped_release release;
              auto schedule = std::make_unique<MultilevelRevolve>(
                  steps, std::move(list), StepCosts{forward_cost, backward_cost}, max_table_bytes);
