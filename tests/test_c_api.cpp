@@ -24,6 +24,7 @@
 #include "cairn/online_schedule.hpp"
 #include "cairn/revolve.hpp"
 #include "cairn/store_all.hpp"
+#include "cairn/two_level.hpp"
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
 #include "capi/handle.hpp"
@@ -608,7 +609,7 @@ TEST_CASE("c api: bad arguments give CAIRN_ERROR_INVALID_ARGUMENT and say what i
   double cost = 0;
   expect(cairn_multilevel_optimal_cost(revolve.get(), &cost), CAIRN_ERROR_INVALID_ARGUMENT,
          "cairn_multilevel_optimal_cost: the schedule is 'revolve'; this call needs a multilevel "
-         "schedule");
+         "or two-level schedule");
   cairn_callbacks cb = burgers_callbacks();
   cb.terminal = nullptr;
   expect(cairn_driver_run(revolve.get(), &cb, nullptr, nullptr), CAIRN_ERROR_INVALID_ARGUMENT,
@@ -828,4 +829,40 @@ TEST_CASE("c api: planning tables above their limit give CAIRN_ERROR_OUT_OF_MEMO
   CHECK(cairn_heterogeneous_create(chain.data(), 3000, 200, 1, &raw) == CAIRN_ERROR_OUT_OF_MEMORY);
   CHECK(raw == nullptr);
   CHECK(std::string(cairn_last_error()).find("bytes") != std::string::npos);
+}
+
+TEST_CASE("c api: two-level schedules give the TwoLevelRevolve stream and its cost", "[c_api]") {
+  for (std::int64_t T = 1; T <= 40; T += 3) {
+    for (const std::int64_t c1 : {std::int64_t{3}, CAIRN_UNLIMITED_SLOTS}) {
+      INFO("T = " << T << ", c1 = " << c1);
+      cairn_schedule* raw = nullptr;
+      ok(cairn_two_level_create(T, cairn_storage_level{2, 0.0, 0.0},
+                                cairn_storage_level{c1, 2.0, 1.5}, 1.0, 0.5, &raw));
+      Handle h(raw);
+      cairn::TwoLevelRevolve expected(T, cairn::StorageLevel{2, 0, 0},
+                                      cairn::StorageLevel{c1, 2, 1.5}, cairn::StepCosts{1, 0.5});
+      REQUIRE(same_stream(expected, h.get()));
+      double cost = 0;
+      ok(cairn_multilevel_optimal_cost(h.get(), &cost));
+      CHECK(cost == expected.optimal_cost());
+      int kind = -1;
+      ok(cairn_schedule_kind(h.get(), &kind));
+      CHECK(kind == CAIRN_SCHEDULE_TWO_LEVEL);
+      int levels = 0;
+      ok(cairn_schedule_levels(h.get(), &levels));
+      CHECK(levels == 2);
+      std::int64_t slots = 0;
+      ok(cairn_schedule_slots(h.get(), 1, &slots));
+      CHECK(slots == expected.slots_per_level()[1]);
+      std::int64_t steps = 0;
+      ok(cairn_schedule_forward_steps(h.get(), &steps));
+      CHECK(steps == expected.expected_costs().forward_steps);
+    }
+  }
+  cairn_schedule* raw = nullptr;
+  CHECK(cairn_two_level_create(10, cairn_storage_level{0, 0, 0}, cairn_storage_level{0, 0, 0}, 1, 0,
+                               &raw) == CAIRN_ERROR_INVALID_ARGUMENT);
+  CHECK_THAT(std::string(cairn_last_error()),
+             Catch::Contains("cairn_two_level_create: TwoLevelRevolve: 10 steps need at least one "
+                             "slot"));
 }

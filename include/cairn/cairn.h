@@ -70,7 +70,8 @@ enum cairn_schedule_kind {
   CAIRN_SCHEDULE_UNIFORM = 3,
   CAIRN_SCHEDULE_STORE_ALL = 4,
   CAIRN_SCHEDULE_HETEROGENEOUS = 5,
-  CAIRN_SCHEDULE_ONLINE_MULTILEVEL = 6
+  CAIRN_SCHEDULE_ONLINE_MULTILEVEL = 6,
+  CAIRN_SCHEDULE_TWO_LEVEL = 7
 };
 
 /* A slot count meaning "as many as the schedule wants" (the last level of a multilevel one). */
@@ -102,6 +103,13 @@ CAIRN_C_API int cairn_online_multilevel_create(int64_t ram_slots, int64_t disk_s
 CAIRN_C_API int cairn_multilevel_create(int64_t steps, const cairn_storage_level* levels,
                                         int level_count, double forward_cost, double backward_cost,
                                         cairn_schedule** schedule);
+/* RAM (level 0) + disk (level 1) for long runs (cairn::TwoLevelRevolve, docs/multilevel.md "Long
+ * runs"): the same cost model as cairn_multilevel_create with two levels, planned in milliseconds
+ * for any T with an unlimited disk, in O(T^2 (c0 + c1)) with a finite one; the stream is generated
+ * as it is read. One reverse sweep (several sweeps from one forward run: C++ and Python). */
+CAIRN_C_API int cairn_two_level_create(int64_t steps, cairn_storage_level ram,
+                                       cairn_storage_level disk, double forward_cost,
+                                       double backward_cost, cairn_schedule** schedule);
 /* A checkpoint every `interval` >= 1 steps, each segment recomputed once. */
 CAIRN_C_API int cairn_uniform_create(int64_t steps, int64_t interval, cairn_schedule** schedule);
 /* Every state kept: steps - 1 slots, nothing recomputed. */
@@ -137,22 +145,22 @@ CAIRN_C_API int cairn_schedule_reset(cairn_schedule* schedule);
 
 /* enum cairn_schedule_kind of the handle. */
 CAIRN_C_API int cairn_schedule_kind(const cairn_schedule* schedule, int* kind);
-/* "revolve", "online", "multilevel", "uniform", "store-all", "heterogeneous" or
- * "online-multilevel" (static). */
+/* "revolve", "online", "multilevel", "uniform", "store-all", "heterogeneous",
+ * "online-multilevel" or "two-level" (static). */
 CAIRN_C_API int cairn_schedule_name(const cairn_schedule* schedule, const char** name);
 /* T; for an online schedule, the steps made so far. */
 CAIRN_C_API int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps);
 /* Number of storage levels the actions use (a multilevel schedule: 1, 2 or 3; an online
- * multilevel one: 2; others: 1). */
+ * multilevel or two-level one: 2; others: 1). */
 CAIRN_C_API int cairn_schedule_levels(const cairn_schedule* schedule, int* levels);
 /* Slots to provide on `level` so that every action's slot index is below it. */
 CAIRN_C_API int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slots);
 /* Forward steps (sum of the advances) of the whole stream: t(T, c) for Revolve; known in advance
- * for Revolve, uniform and store-all (CAIRN_ERROR_INVALID_ARGUMENT for the others). */
+ * for Revolve, uniform, store-all and two-level (CAIRN_ERROR_INVALID_ARGUMENT for the others). */
 CAIRN_C_API int cairn_schedule_forward_steps(const cairn_schedule* schedule, int64_t* steps);
 /* r(T, c) of a Revolve schedule: the most times one step is advanced. */
 CAIRN_C_API int cairn_schedule_repetitions(const cairn_schedule* schedule, int64_t* repetitions);
-/* The optimum of a multilevel schedule's cost model (what its stream costs). */
+/* The optimum of a multilevel or two-level schedule's cost model (what its stream costs). */
 CAIRN_C_API int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost);
 /* A heterogeneous schedule's optimum: sum of forward_cost over its advances plus every
  * backward_cost; and the most bytes of checkpoints it holds at once (<= the budget). */

@@ -24,6 +24,7 @@
 #include "cairn/revolve.hpp"
 #include "cairn/schedule.hpp"
 #include "cairn/store_all.hpp"
+#include "cairn/two_level.hpp"
 #include "cairn/uniform.hpp"
 #include "cairn/version.hpp"
 #include "capi/handle.hpp"
@@ -121,6 +122,16 @@ int cairn_online_multilevel_create(int64_t ram_slots, int64_t disk_slots, double
     return std::make_unique<cairn::OnlineMultilevelRevolve>(
         cairn::StorageLevel{ram_slots, 0, 0},
         cairn::StorageLevel{disk_slots, write_cost, read_cost});
+  });
+}
+
+int cairn_two_level_create(int64_t steps, cairn_storage_level ram, cairn_storage_level disk,
+                           double forward_cost, double backward_cost, cairn_schedule** schedule) {
+  return create("cairn_two_level_create", schedule, CAIRN_SCHEDULE_TWO_LEVEL, [&] {
+    return std::make_unique<cairn::TwoLevelRevolve>(
+        steps, cairn::StorageLevel{ram.slots, ram.write_cost, ram.read_cost},
+        cairn::StorageLevel{disk.slots, disk.write_cost, disk.read_cost},
+        cairn::StepCosts{forward_cost, backward_cost});
   });
 }
 
@@ -249,6 +260,7 @@ int cairn_schedule_levels(const cairn_schedule* schedule, int* levels) {
     auto* m = as<cairn::MultilevelRevolve>(s);
     *levels = m != nullptr ? static_cast<int>(m->levels().size()) : 1;
     if (as<cairn::OnlineMultilevelRevolve>(s) != nullptr) *levels = 2;
+    if (as<cairn::TwoLevelRevolve>(s) != nullptr) *levels = 2;
   });
 }
 
@@ -258,7 +270,10 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     require(slots, "slots");
     auto* m = as<cairn::MultilevelRevolve>(s);
     auto* om = as<cairn::OnlineMultilevelRevolve>(s);
-    const int count = m != nullptr ? static_cast<int>(m->levels().size()) : om != nullptr ? 2 : 1;
+    auto* two = as<cairn::TwoLevelRevolve>(s);
+    const int count = m != nullptr                        ? static_cast<int>(m->levels().size())
+                      : (om != nullptr || two != nullptr) ? 2
+                                                          : 1;
     if (level < 0 || level >= count) {
       throw std::invalid_argument("level = " + std::to_string(level) + "; this schedule has " +
                                   std::to_string(count) + " level(s), numbered from 0");
@@ -267,6 +282,7 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     if (auto* r = as<cairn::Revolve>(s)) *slots = std::min(r->slots(), r->steps());
     if (auto* o = as<cairn::OnlineRevolve>(s)) *slots = o->slots();
     if (om != nullptr) *slots = level == 0 ? om->ram().slots : om->disk().slots;
+    if (two != nullptr) *slots = two->slots_per_level()[static_cast<std::size_t>(level)];
     if (auto* u = as<cairn::Uniform>(s)) *slots = u->slots();
     if (auto* a = as<cairn::StoreAll>(s)) *slots = a->slots();
     if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *slots = h->slots();
@@ -283,10 +299,12 @@ int cairn_schedule_forward_steps(const cairn_schedule* schedule, int64_t* steps)
       *steps = cairn::Uniform::forward_steps(u->steps(), u->interval());
     } else if (auto* a = as<cairn::StoreAll>(s)) {
       *steps = a->steps() - 1;
+    } else if (auto* two = as<cairn::TwoLevelRevolve>(s)) {
+      *steps = two->expected_costs().forward_steps;
     } else {
       throw std::invalid_argument(std::string("the forward steps of a '") + s.schedule->name() +
-                                  "' schedule are not known in advance; revolve, uniform and "
-                                  "store-all schedules have them");
+                                  "' schedule are not known in advance; revolve, uniform, "
+                                  "store-all and two-level schedules have them");
     }
   });
 }
@@ -305,7 +323,12 @@ int cairn_multilevel_optimal_cost(const cairn_schedule* schedule, double* cost) 
   return guarded("cairn_multilevel_optimal_cost", [&] {
     const cairn_schedule& s = handle(schedule);
     require(cost, "cost");
-    *cost = require_kind<cairn::MultilevelRevolve>(s, "a multilevel schedule").optimal_cost();
+    if (auto* two = as<cairn::TwoLevelRevolve>(s)) {
+      *cost = two->optimal_cost();
+      return;
+    }
+    *cost = require_kind<cairn::MultilevelRevolve>(s, "a multilevel or two-level schedule")
+                .optimal_cost();
   });
 }
 

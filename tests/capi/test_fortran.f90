@@ -87,7 +87,7 @@ program test_fortran
   integer(c_int64_t) :: value, advanced, reversed, count, i, T
   integer(c_int) :: kind, major, minor, patch
   character(len=:), allocatable :: name
-  real(c_double) :: cost
+  real(c_double) :: cost, multilevel_cost
 
   callbacks = cairn_make_callbacks(step, adjoint_step, store, restore, terminal)
 
@@ -220,6 +220,15 @@ program test_fortran
               kind == CAIRN_SCHEDULE_MULTILEVEL, "kind")
   call expect(cairn_multilevel_optimal_cost(schedule, cost) == CAIRN_OK .and. cost > 0, "cost")
   call run_and_check("multilevel")
+  ! TwoLevelRevolve on the same levels: the same optimum, the same gradient.
+  multilevel_cost = cost
+  call expect(cairn_two_level_create(schedule, T, levels(1), levels(2), 1.0_c_double, &
+                                     1.0_c_double) == CAIRN_OK, "two-level")
+  call expect(cairn_schedule_kind(schedule, kind) == CAIRN_OK .and. &
+              kind == CAIRN_SCHEDULE_TWO_LEVEL, "two-level kind")
+  call expect(cairn_multilevel_optimal_cost(schedule, cost) == CAIRN_OK .and. &
+              same_bits(cost, multilevel_cost), "two-level cost")
+  call run_and_check("two-level")
   call expect(cairn_uniform_create(schedule, T, 7_c_int64_t) == CAIRN_OK, "uniform")
   call run_and_check("uniform")
   call expect(cairn_store_all_create(schedule, T) == CAIRN_OK, "store-all")
