@@ -855,6 +855,8 @@ TEST_CASE("c api: two-level schedules give the TwoLevelRevolve stream and its co
       ok(cairn_schedule_slots(h.get(), 1, &slots));
       CHECK(slots == expected.slots_per_level()[1]);
       std::int64_t steps = 0;
+      ok(cairn_schedule_steps(h.get(), &steps));
+      CHECK(steps == T);
       ok(cairn_schedule_forward_steps(h.get(), &steps));
       CHECK(steps == expected.expected_costs().forward_steps);
     }

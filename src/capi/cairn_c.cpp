@@ -250,6 +250,7 @@ int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps) {
     if (auto* u = as<cairn::Uniform>(s)) *steps = u->steps();
     if (auto* a = as<cairn::StoreAll>(s)) *steps = a->steps();
     if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *steps = h->steps();
+    if (auto* two = as<cairn::TwoLevelRevolve>(s)) *steps = two->steps();
   });
 }
 

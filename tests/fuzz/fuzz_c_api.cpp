@@ -186,7 +186,8 @@ Expected query(cairn_schedule* s, int kind, std::int64_t requested_steps, bool s
   }
   double cost = -1;
   if (ok(cairn_multilevel_optimal_cost(s, &cost), "cairn_multilevel_optimal_cost")) {
-    FUZZ_ASSERT(kind == CAIRN_SCHEDULE_MULTILEVEL && std::isfinite(cost) && cost >= 0);
+    FUZZ_ASSERT((kind == CAIRN_SCHEDULE_MULTILEVEL || kind == CAIRN_SCHEDULE_TWO_LEVEL) &&
+                std::isfinite(cost) && cost >= 0);
   }
   if (ok(cairn_heterogeneous_optimal_cost(s, &cost), "cairn_heterogeneous_optimal_cost")) {
     FUZZ_ASSERT(kind == CAIRN_SCHEDULE_HETEROGENEOUS && std::isfinite(cost) && cost >= 0);
@@ -344,6 +345,20 @@ void fuzz_multilevel(Bytes& in) {
          "cairn_multilevel_create")) {
     FUZZ_ASSERT(steps >= 1 && steps <= kMaxPlannedSteps && !null_levels);
     check_offline(s, CAIRN_SCHEDULE_MULTILEVEL, steps, false, in.byte() % 8 == 0);
+    // Two levels: TwoLevelRevolve plans the same instance within the narrower disk-first class,
+    // so it is legal and never cheaper than the exact nested optimum (up to rounding).
+    cairn_schedule* two = nullptr;
+    if (level_count == 2 &&
+        ok(cairn_two_level_create(steps, levels[0], levels[1], forward, backward, &two),
+           "cairn_two_level_create")) {
+      check_offline(two, CAIRN_SCHEDULE_TWO_LEVEL, steps, false, false);
+      double exact = 0, planned = 0;
+      FUZZ_ASSERT(ok(cairn_multilevel_optimal_cost(s, &exact), "cairn_multilevel_optimal_cost"));
+      FUZZ_ASSERT(
+          ok(cairn_multilevel_optimal_cost(two, &planned), "cairn_multilevel_optimal_cost"));
+      FUZZ_ASSERT(planned >= exact - 1e-9 * std::max(1.0, exact));
+    }
+    cairn_schedule_destroy(two);
   }
   cairn_schedule_destroy(s);
 }
