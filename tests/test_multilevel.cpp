@@ -19,6 +19,7 @@
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
 #include "cairn/multilevel.hpp"
+#include "multilevel_prices.hpp"
 
 namespace {
 
@@ -28,19 +29,8 @@ using cairn::StorageLevel;
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
-// Cost sets (uf, ub, w0, r0, w1, r1). All are dyadic fractions, so every sum is exact and costs
-// compare with ==.
-struct Prices {
-  double uf, ub, w0, r0, w1, r1;
-};
-const std::vector<Prices> price_sets = {
-    {1, 0, 0, 0, 0, 0},       // free storage: Revolve with c0 + c1 slots
-    {1, 1, 0, 0, 2, 2},       // a disk as slow as two steps
-    {1, 0, 0, 0, 5, 1},       // expensive writes, cheap reads
-    {2, 1, 0.5, 0.5, 3, 7},   // RAM not free, reads dearer than writes
-    {1, 3, 0, 0, 0.25, 10},   // costly adjoint, very slow reads
-    {1, 0, 0, 0, 1.5, 0.75},  // fractional prices
-};
+using multilevel_prices::price_sets;
+using multilevel_prices::Prices;
 
 std::vector<StorageLevel> two_levels(std::int64_t c0, std::int64_t c1, const Prices& p) {
   return {StorageLevel{c0, p.w0, p.r0}, StorageLevel{c1, p.w1, p.r1}};

@@ -20,6 +20,7 @@
 #include "cairn/multilevel.hpp"
 #include "cairn/store_all.hpp"
 #include "cairn/two_level.hpp"
+#include "multilevel_prices.hpp"
 #include "schedules/two_level_plan.hpp"
 
 namespace {
@@ -30,19 +31,8 @@ using cairn::StorageLevel;
 using cairn::TwoLevelRevolve;
 using cairn::unlimited_slots;
 
-// (uf, ub, RAM write, RAM read, disk write, disk read), all dyadic: every sum is exact, so costs
-// compare with ==.
-struct Prices {
-  double uf, ub, w0, r0, w1, r1;
-};
-const std::vector<Prices> price_sets = {
-    {1, 0, 0, 0, 0, 0},       // free storage: Revolve with c0 + c1 slots
-    {1, 1, 0, 0, 2, 2},       // a disk as slow as two steps
-    {1, 0, 0, 0, 5, 1},       // expensive writes, cheap reads
-    {2, 1, 0.5, 0.5, 3, 7},   // RAM not free, reads dearer than writes
-    {1, 3, 0, 0, 0.25, 10},   // costly adjoint, very slow reads
-    {1, 0, 0, 0, 1.5, 0.75},  // fractional prices
-};
+using multilevel_prices::price_sets;
+using multilevel_prices::Prices;
 
 // Replays the stream through the checker and requires: legal with slots_per_level(), the
 // checker's cost equal to optimal_cost() and its counts equal to expected_costs().

@@ -51,6 +51,23 @@ std::int64_t take(std::vector<std::int64_t>& pool) {
   return slot;
 }
 
+// A split after j steps: advance to x_{s+j} and store it (on `stored_on`, in right.slot), then
+// reverse the right part from it, restore the start, reverse the left part. The stack runs the
+// last push first.
+template <typename Emit>
+void split(const Task& task, std::int64_t j, Level stored_on, const Task& right,
+           std::vector<Task>& tasks, Emit&& emit) {
+  const Level level = task.kind == Task::q ? ram_level : disk_level;
+  emit(Action::make_advance(task.start, task.start + j));
+  emit(Action::make_store(right.slot, task.start + j, stored_on));
+  Task left = task;
+  left.length = j;
+  tasks.push_back(left);
+  tasks.push_back(
+      Task{Task::action, 0, 0, 0, 0, Action::make_restore(task.slot, task.start, level)});
+  tasks.push_back(right);
+}
+
 // One step of the recursions of two_level_tables.hpp and two_level_plan.hpp: emits the actions
 // that come first and pushes what follows. Shared by the stream and by the count of its costs.
 template <typename Emit>
@@ -71,13 +88,8 @@ void expand(const Task& task, Context& context, std::vector<Task>& tasks, Emit&&
       return;
     }
     const std::int64_t slot = take(context.free_disk);
-    emit(Action::make_advance(s, s + j));
-    emit(Action::make_store(slot, s + j, disk_level));
-    Task left = task;
-    left.length = j;
-    tasks.push_back(left);
-    tasks.push_back(Task{Task::action, 0, 0, 0, 0, Action::make_restore(task.slot, s, disk_level)});
-    tasks.push_back(Task{Task::disk, s + j, l - j, task.free - 1, slot, {}});
+    split(task, j, disk_level, Task{Task::disk, s + j, l - j, task.free - 1, slot, {}}, tasks,
+          emit);
     return;
   }
   const bool on_disk = task.kind == Task::r;
@@ -111,14 +123,8 @@ void expand(const Task& task, Context& context, std::vector<Task>& tasks, Emit&&
     tasks.push_back(Task{Task::q, s, l, inner_free, slot, {}});
     return;
   }
-  const std::int64_t j = choice;
-  emit(Action::make_advance(s, s + j));
-  emit(Action::make_store(slot, s + j, ram_level));
-  Task left = task;
-  left.length = j;
-  tasks.push_back(left);
-  tasks.push_back(Task{Task::action, 0, 0, 0, 0, Action::make_restore(task.slot, s, level)});
-  tasks.push_back(Task{Task::q, s + j, l - j, inner_free, slot, {}});
+  split(task, choice, ram_level, Task{Task::q, s + choice, l - choice, inner_free, slot, {}}, tasks,
+        emit);
 }
 
 void check_price(const char* what, double value, bool positive = false) {

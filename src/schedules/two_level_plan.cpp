@@ -31,18 +31,6 @@ CAIRN_WIDE_SIMD double min_plus(const double* cost, const double* rest, std::int
   return best;
 }
 
-// min over j in [1, l) of forward[j] + left[l - j] + right[j].
-CAIRN_WIDE_SIMD double best_split(const double* forward, const double* left, const double* right,
-                                  std::int64_t l) {
-  double best = infinity;
-#pragma omp simd reduction(min : best)
-  for (std::int64_t j = 1; j < l; ++j) {
-    const double candidate = forward[j] + left[l - j] + right[j];
-    best = candidate < best ? candidate : best;
-  }
-  return best;
-}
-
 // Reversing m steps from a disk-held start with c0 RAM slots holds at most c0 + 1 states at once,
 // so it is a Revolve schedule with c0 + 1 slots: it advances at least t(m, c0 + 1) steps.
 double lower_bound_advances(std::int64_t m, std::int64_t slots) {

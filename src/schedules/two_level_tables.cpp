@@ -11,7 +11,8 @@ namespace {
 constexpr double infinity = std::numeric_limits<double>::infinity();
 constexpr std::int64_t unknown_choice = std::numeric_limits<std::int64_t>::min();
 
-// min over j in [1, l) of forward[j] + left[l - j] + right[j]: the inner loop of every split.
+}  // namespace
+
 CAIRN_WIDE_SIMD double best_split(const double* forward, const double* left, const double* right,
                                   std::int64_t l) {
   double best = infinity;
@@ -22,8 +23,6 @@ CAIRN_WIDE_SIMD double best_split(const double* forward, const double* left, con
   }
   return best;
 }
-
-}  // namespace
 
 SegmentTables::SegmentTables(const Prices& prices, std::int64_t ram_slots)
     : prices_(prices), ram_slots_(ram_slots) {

@@ -31,6 +31,10 @@ struct Prices {
 inline constexpr std::int64_t choice_without_store = 0;
 inline constexpr std::int64_t choice_move_to_ram = -1;
 
+// min over j in [1, l) of forward[j] + left[l - j] + right[j]: the inner loop of every split,
+// here and in the disk tier (two_level_plan.cpp).
+double best_split(const double* forward, const double* left, const double* right, std::int64_t l);
+
 class SegmentTables {
  public:
   // ram_slots >= 0: the RAM slots free when a disk-rooted segment starts.
