@@ -30,7 +30,7 @@ struct SegmentTask;
 /// 38(3), 2016). With a finite disk the disk level recurses as in H-Revolve (Herrmann & Pallez,
 /// ACM TOMS 46(2), 2020): store x_{s+j} on disk, reverse the right part, restore x_s and reverse
 /// the left part with the freed slots again. A plan keeping everything in RAM is the one other
-/// candidate. On every instance of the tests (8,100 small ones and 18 up to T = 1200, six price
+/// candidate. On every instance of the tests (7,836 small ones and 18 up to T = 1200, six price
 /// sets) the optimum equals MultilevelRevolve's over its wider nested class exactly.
 ///
 /// Planning, unlimited disk: the longest segment M that can pay is bounded by comparing Revolve's

@@ -31,8 +31,8 @@ CAIRN_WIDE_SIMD double min_plus(const double* cost, const double* rest, std::int
   return best;
 }
 
-// Reversing m steps from a disk-held start with c0 RAM slots holds at most c0 + 1 states at once,
-// so it is a Revolve schedule with c0 + 1 slots: it advances at least t(m, c0 + 1) steps.
+// Revolve's t(m, slots): no schedule with that many slots advances fewer steps (infinity when it
+// exceeds 2^63).
 double lower_bound_advances(std::int64_t m, std::int64_t slots) {
   try {
     return static_cast<double>(forward_cost(m, slots));
@@ -40,6 +40,9 @@ double lower_bound_advances(std::int64_t m, std::int64_t slots) {
     return infinity;
   }
 }
+
+// Reversing m steps from a disk-held start with c0 RAM slots holds at most c0 + 1 states at once,
+// so it is a Revolve schedule with c0 + 1 slots: R(m) >= uf t(m, c0 + 1) + ub m.
 double lower_bound_r(std::int64_t m, std::int64_t ram_slots, const Prices& prices) {
   return prices.forward * lower_bound_advances(m, ram_slots + 1) +
          prices.backward * static_cast<double>(m);
