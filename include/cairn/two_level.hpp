@@ -61,7 +61,8 @@ class TwoLevelRevolve final : public Schedule {
   /// c1 segments (no slot is reused). Throws std::invalid_argument for steps < 1, sweeps < 1,
   /// negative slot counts, no slot at all when steps >= 2 or sweeps >= 2, unlimited RAM, negative
   /// or non-finite prices or forward cost <= 0; std::length_error when the planning tables would
-  /// exceed max_table_bytes (their size is said in the message).
+  /// exceed max_table_bytes (their size is said in the message); std::overflow_error when the
+  /// stream's counts (actions, forward steps) would exceed 2^63 - 1 (T beyond about 10^18).
   TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLevel disk,
                   StepCosts step_costs = {}, std::int64_t sweeps = 1,
                   std::size_t max_table_bytes = default_max_table_bytes);
@@ -111,6 +112,7 @@ class TwoLevelRevolve final : public Schedule {
   std::int64_t disk_checkpoints_ = 0, period_ = 0, longest_segment_ = 0;
   std::unique_ptr<two_level_detail::SegmentTables> tables_;
   std::shared_ptr<two_level_detail::DiskTier> tier_;  // a finite disk's tree; null otherwise
+  bool unplanned_ = false;  // T = 1 and one sweep: the stream is reverse(0), end
   bool ram_only_ = false;
   bool proven_ = true;
   std::vector<std::int64_t> run_lengths_, run_counts_;  // the segments, run-length encoded

@@ -169,15 +169,27 @@ struct Counter {
 };
 
 // counts += times * part, for everything but the peaks.
+// count += times * part, refusing what does not fit 64 bits: streams of about 2 * 10^18 steps
+// and more have more actions than an int64_t counts.
+void add_times(std::int64_t& count, std::int64_t part, std::int64_t times) {
+  std::int64_t product = 0;
+  if (__builtin_mul_overflow(part, times, &product) ||
+      __builtin_add_overflow(count, product, &count)) {
+    throw std::overflow_error(
+        "TwoLevelRevolve: the stream's counts (actions, forward steps) exceed 2^63 - 1 for this "
+        "many steps; give fewer steps (T up to about 10^18 fits)");
+  }
+}
+
 void add(ScheduleCosts& counts, const ScheduleCosts& part, std::int64_t times) {
-  counts.actions += times * part.actions;
-  counts.advances += times * part.advances;
-  counts.forward_steps += times * part.forward_steps;
-  counts.reverses += times * part.reverses;
+  add_times(counts.actions, part.actions, times);
+  add_times(counts.advances, part.advances, times);
+  add_times(counts.forward_steps, part.forward_steps, times);
+  add_times(counts.reverses, part.reverses, times);
   for (std::size_t k = 0; k < 2; ++k) {
-    counts.levels[k].stores += times * part.levels[k].stores;
-    counts.levels[k].restores += times * part.levels[k].restores;
-    counts.levels[k].frees += times * part.levels[k].frees;
+    add_times(counts.levels[k].stores, part.levels[k].stores, times);
+    add_times(counts.levels[k].restores, part.levels[k].restores, times);
+    add_times(counts.levels[k].frees, part.levels[k].frees, times);
   }
 }
 
@@ -220,7 +232,8 @@ TwoLevelRevolve::TwoLevelRevolve(std::int64_t steps, StorageLevel ram, StorageLe
                                         ram.read_cost,      disk.write_cost,     disk.read_cost};
   // More RAM slots than steps are never used.
   tables_ = std::make_unique<SegmentTables>(prices, std::min(ram.slots, steps));
-  if (steps >= 2 || sweeps >= 2) {
+  unplanned_ = steps == 1 && sweeps == 1;
+  if (!unplanned_) {
     two_level_detail::PlanOptions options;
     options.max_table_bytes = max_table_bytes;
     options.sweeps = sweeps;
@@ -253,6 +266,25 @@ TwoLevelRevolve::~TwoLevelRevolve() = default;
 
 ScheduleCosts TwoLevelRevolve::count_stream() {
   Counter counter;
+  if (ram_only_ && sweeps_ > 1) {
+    // One sweep replayed (store x_0, reverse, free it, end), then the later sweeps multiplied:
+    // each restores x_0 once more, and only the last frees it.
+    const std::int64_t all = sweeps_;
+    sweeps_ = 1;
+    ScheduleCosts sweep = count_stream();
+    sweeps_ = all;
+    sweep.actions -= 2;  // the store of x_0 and the end
+    sweep.levels[0].stores -= 1;
+    ScheduleCosts& total = counter.costs;
+    counter(Action::make_store(0, 0, ram_level));
+    add(total, sweep, all);
+    add_times(total.levels[0].restores, 1, all - 1);
+    add_times(total.levels[0].frees, -1, all - 1);
+    counter(Action::make_end());
+    total.levels[0].peak_slots = sweep.levels[0].peak_slots;
+    total.max_advances_per_step = -1;
+    return total;
+  }
   if (run_lengths_.empty()) {  // one step, RAM only or a disk tier: replay the stream itself
     reset();
     Action a;
@@ -272,7 +304,7 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
   for (std::size_t i = 0; i < run_lengths_.size(); ++i) length += run_lengths_[i] * run_counts_[i];
   // Each segment but the last: an advance and a disk store going forward, a disk restore
   // coming back.
-  total.actions += 3 * (segments - 1);
+  add_times(total.actions, segments - 1, 3);
   total.advances += segments - 1;
   total.forward_steps += length - run_lengths_.back();
   total.levels[1].stores += segments - 1;
@@ -281,8 +313,8 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
   // Each later sweep: a disk restore before every segment, and its start kept, not freed.
   const std::int64_t later = sweeps_ - 1;
   total.actions += later * segments - later * segments;
-  total.levels[1].restores += later * segments;
-  total.levels[1].frees -= later * segments;
+  add_times(total.levels[1].restores, later, segments);
+  add_times(total.levels[1].frees, -later, segments);
   std::map<std::int64_t, ScheduleCosts> by_length;
   for (std::size_t i = 0; i < run_lengths_.size(); ++i) {
     auto found = by_length.find(run_lengths_[i]);
@@ -301,7 +333,9 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
       }
       found = by_length.emplace(run_lengths_[i], part.costs).first;
     }
-    add(total, found->second, sweeps_ * run_counts_[i]);
+    std::int64_t times = 0;
+    add_times(times, sweeps_, run_counts_[i]);
+    add(total, found->second, times);
     total.levels[0].peak_slots =
         std::max(total.levels[0].peak_slots, found->second.levels[0].peak_slots);
   }
@@ -344,7 +378,7 @@ void TwoLevelRevolve::refill() {
     }
     switch (phase_) {
       case Phase::start:
-        if (steps_ == 1 && sweeps_ == 1) {
+        if (unplanned_) {  // one step, one sweep: nothing to store
           emit(Action::make_reverse(0));
           phase_ = Phase::finish;
         } else if (ram_only_) {
