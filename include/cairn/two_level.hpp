@@ -101,6 +101,9 @@ class TwoLevelRevolve final : public Schedule {
 
  private:
   void refill();
+  // Pushes the reversal of the current segment (starting at position_, held in disk slot
+  // segment_) of `length` steps.
+  void reverse_segment(std::int64_t length);
   ScheduleCosts count_stream();
 
   std::int64_t steps_;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "schedules/multilevel_table.hpp"
+#include "schedules/price_check.hpp"
 
 namespace cairn {
 
@@ -183,11 +184,7 @@ std::int64_t peak_slots(const std::vector<Action>& actions, Level level) {
 }
 
 void check_cost(const char* what, double value, bool positive = false) {
-  if (!std::isfinite(value) || value < 0 || (positive && value == 0)) {
-    throw std::invalid_argument(std::string("MultilevelRevolve: ") + what + " = " +
-                                std::to_string(value) + " is not allowed; it must be finite and " +
-                                (positive ? "> 0" : ">= 0"));
-  }
+  schedules_detail::require_price("MultilevelRevolve", what, value, positive);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "schedules/price_check.hpp"
 #include "schedules/two_level_plan.hpp"
 #include "schedules/two_level_tables.hpp"
 
@@ -44,6 +45,12 @@ struct Context {
   std::vector<std::int64_t>& free_ram;
   std::vector<std::int64_t>& free_disk;
 };
+
+// Slots first..last - 1 as a pool that hands out the lowest first.
+void fill_pool(std::vector<std::int64_t>& pool, std::int64_t first, std::int64_t last) {
+  pool.clear();
+  for (std::int64_t slot = last - 1; slot >= first; --slot) pool.push_back(slot);
+}
 
 std::int64_t take(std::vector<std::int64_t>& pool) {
   const std::int64_t slot = pool.back();
@@ -128,11 +135,7 @@ void expand(const Task& task, Context& context, std::vector<Task>& tasks, Emit&&
 }
 
 void check_price(const char* what, double value, bool positive = false) {
-  if (!std::isfinite(value) || value < 0 || (positive && value == 0)) {
-    throw std::invalid_argument(std::string("TwoLevelRevolve: ") + what + " = " +
-                                std::to_string(value) + " is not allowed; it must be finite and " +
-                                (positive ? "> 0" : ">= 0"));
-  }
+  schedules_detail::require_price("TwoLevelRevolve", what, value, positive);
 }
 
 // Counts what a stream does, action by action, as the checker would.
@@ -168,7 +171,6 @@ struct Counter {
   }
 };
 
-// counts += times * part, for everything but the peaks.
 // count += times * part, refusing what does not fit 64 bits: streams of about 2 * 10^18 steps
 // and more have more actions than an int64_t counts.
 void add_times(std::int64_t& count, std::int64_t part, std::int64_t times) {
@@ -181,6 +183,7 @@ void add_times(std::int64_t& count, std::int64_t part, std::int64_t times) {
   }
 }
 
+// counts += times * part, for everything but the peaks.
 void add(ScheduleCosts& counts, const ScheduleCosts& part, std::int64_t times) {
   add_times(counts.actions, part.actions, times);
   add_times(counts.advances, part.advances, times);
@@ -310,9 +313,9 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
   total.levels[1].stores += segments - 1;
   total.levels[1].restores += segments - 1;
   total.levels[1].peak_slots = segments;
-  // Each later sweep: a disk restore before every segment, and its start kept, not freed.
+  // Each later sweep: a disk restore before every segment, and its start kept, not freed (one
+  // action more and one fewer: the action count stays).
   const std::int64_t later = sweeps_ - 1;
-  total.actions += later * segments - later * segments;
   add_times(total.levels[1].restores, later, segments);
   add_times(total.levels[1].frees, -later, segments);
   std::map<std::int64_t, ScheduleCosts> by_length;
@@ -322,9 +325,7 @@ ScheduleCosts TwoLevelRevolve::count_stream() {
       Counter part;
       std::vector<Task> tasks{Task{Task::r, 0, run_lengths_[i], 0, 0, {}}};
       std::vector<std::int64_t> free_ram, free_disk;
-      for (std::int64_t slot = tables_->ram_slots() - 1; slot >= 0; --slot) {
-        free_ram.push_back(slot);
-      }
+      fill_pool(free_ram, 0, tables_->ram_slots());
       Context context{*tables_, nullptr, free_ram, free_disk};
       while (!tasks.empty()) {
         const Task task = tasks.back();
@@ -352,14 +353,9 @@ void TwoLevelRevolve::reset() {
   in_run_ = 0;
   position_ = 0;
   tasks_.clear();
-  free_ram_.clear();
-  for (std::int64_t slot = tables_->ram_slots() - 1; slot >= 0; --slot) free_ram_.push_back(slot);
-  free_disk_.clear();
-  if (tier_) {
-    for (std::int64_t slot = std::min(disk_.slots, steps_) - 1; slot >= 1; --slot) {
-      free_disk_.push_back(slot);
-    }
-  }
+  fill_pool(free_ram_, 0, tables_->ram_slots());
+  // A disk tier keeps x_0 in disk slot 0; a cut numbers its disk slots by segment instead.
+  fill_pool(free_disk_, 1, tier_ ? std::min(disk_.slots, steps_) : 1);
   pending_.clear();
   pending_next_ = 0;
 }
@@ -408,8 +404,7 @@ void TwoLevelRevolve::refill() {
           last_position_ = position_;
           last_run_ = run_;
           last_in_run_ = in_run_;
-          tasks_.push_back(
-              Task{Task::r, position_, steps_ - position_, 0, segment_, {}, sweep_ < sweeps_});
+          reverse_segment(steps_ - position_);
           phase_ = Phase::backward;
         }
         break;
@@ -431,8 +426,7 @@ void TwoLevelRevolve::refill() {
           run_ = last_run_;
           in_run_ = last_in_run_;
           emit(Action::make_restore(segment_, position_, disk_level));
-          tasks_.push_back(
-              Task{Task::r, position_, steps_ - position_, 0, segment_, {}, sweep_ < sweeps_});
+          reverse_segment(steps_ - position_);
         } else if (segment_ == 0) {
           phase_ = Phase::finish;
         } else {
@@ -446,7 +440,7 @@ void TwoLevelRevolve::refill() {
           const std::int64_t length = run_lengths_[run_];
           position_ -= length;
           emit(Action::make_restore(segment_, position_, disk_level));
-          tasks_.push_back(Task{Task::r, position_, length, 0, segment_, {}, sweep_ < sweeps_});
+          reverse_segment(length);
         }
         break;
       case Phase::finish:
@@ -458,6 +452,11 @@ void TwoLevelRevolve::refill() {
         break;
     }
   }
+}
+
+void TwoLevelRevolve::reverse_segment(std::int64_t length) {
+  // The start stays on disk while another sweep will restore it.
+  tasks_.push_back(Task{Task::r, position_, length, 0, segment_, {}, sweep_ < sweeps_});
 }
 
 Action TwoLevelRevolve::next() {
