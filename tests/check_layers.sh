@@ -14,6 +14,7 @@ declare -A header_layer=(
   [revolve.hpp]=schedules [store_all.hpp]=schedules [uniform.hpp]=schedules
   [online.hpp]=schedules [online_multilevel.hpp]=schedules [online_schedule.hpp]=schedules [multilevel.hpp]=schedules
   [two_level.hpp]=schedules
+  [mixed.hpp]=schedules
   [heterogeneous.hpp]=schedules
   [graph.hpp]=schedules [chain_plan.hpp]=schedules [graph_planners.hpp]=schedules
   [graph_shapes.hpp]=schedules [graph_milp.hpp]=milp

@@ -17,6 +17,12 @@ enum class ActionKind : std::uint8_t {
   reverse,  ///< adjoint of step `step` (x_step -> x_{step+1} taped and reversed)
   free,     ///< `slot` on `level` will not be read again (a hint to storage)
   end,      ///< every step has been reversed
+  /// run step `step` taped (x_step -> x_{step+1}) and keep what its adjoint needs in `slot` on
+  /// `level` (mixed schedules, mixed.hpp)
+  store_adjoint,
+  /// adjoint of step `step` from the adjoint data in `slot` on `level`, without re-running the
+  /// step; the slot is empty afterwards
+  reverse_stored,
 };
 
 /// Index of a storage level, 0 being the fastest (RAM on a CPU run).
@@ -32,6 +38,8 @@ using Level = std::int32_t;
 /// | reverse | step                 |
 /// | free    | slot, level          |
 /// | end     | none                 |
+/// | store_adjoint  | slot, step, level |
+/// | reverse_stored | slot, step, level |
 ///
 /// Unused fields are zero, so two equal actions compare equal field by field.
 struct Action {
@@ -62,6 +70,14 @@ struct Action {
     return Action{ActionKind::free, level, slot, 0, 0};
   }
   static constexpr Action make_end() noexcept { return Action{}; }
+  static constexpr Action make_store_adjoint(std::int64_t slot, std::int64_t step,
+                                             Level level = 0) noexcept {
+    return Action{ActionKind::store_adjoint, level, slot, step, 0};
+  }
+  static constexpr Action make_reverse_stored(std::int64_t slot, std::int64_t step,
+                                              Level level = 0) noexcept {
+    return Action{ActionKind::reverse_stored, level, slot, step, 0};
+  }
 };
 
 constexpr bool operator==(const Action& a, const Action& b) noexcept {

@@ -40,6 +40,9 @@ class Schedule {
   /// adjoints from one forward run (each sweep reverses T-1..0; ScheduleChecker and the Driver
   /// take the count from here).
   virtual std::int64_t sweeps() const noexcept { return 1; }
+  /// The size of one step's adjoint data (store_adjoint) in units of a state: what a checker of
+  /// the stream needs to count its storage (check.hpp). 1 unless the schedule says otherwise.
+  virtual std::int64_t adjoint_data_units() const noexcept { return 1; }
 
  protected:
   Schedule() = default;

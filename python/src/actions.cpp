@@ -38,6 +38,8 @@ std::string repr(const Action& a) {
              ")";
     case ActionKind::store:
     case ActionKind::restore:
+    case ActionKind::store_adjoint:
+    case ActionKind::reverse_stored:
       return "Action(" + kind + ", slot=" + std::to_string(a.slot) +
              ", step=" + std::to_string(a.step) + ", level=" + std::to_string(a.level) + ")";
     case ActionKind::reverse:

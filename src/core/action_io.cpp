@@ -38,6 +38,10 @@ const char* to_string(ActionKind kind) noexcept {
       return "free";
     case ActionKind::end:
       return "end";
+    case ActionKind::store_adjoint:
+      return "store_adjoint";
+    case ActionKind::reverse_stored:
+      return "reverse_stored";
   }
   return "unknown";
 }
@@ -67,6 +71,8 @@ void append_json(std::string& out, const Action& action, const std::vector<std::
       break;
     case ActionKind::store:
     case ActionKind::restore:
+    case ActionKind::store_adjoint:
+    case ActionKind::reverse_stored:
       out += ",\"slot\":";
       append_number(out, action.slot);
       out += ",\"step\":";
@@ -130,6 +136,24 @@ void append_text(std::string& out, const Action& action, const std::vector<std::
       break;
     case ActionKind::end:
       out += "end";
+      break;
+    case ActionKind::store_adjoint:
+      out += "record   step ";
+      append_number(out, action.step);
+      out += " taped (x_";
+      append_number(out, action.step);
+      out += " -> x_";
+      append_number(out, action.step + 1);
+      out += "), adjoint data -> slot ";
+      append_number(out, action.slot);
+      out += " (" + level_name(action.level, names) + ")";
+      break;
+    case ActionKind::reverse_stored:
+      out += "reverse  step ";
+      append_number(out, action.step);
+      out += " from slot ";
+      append_number(out, action.slot);
+      out += " (" + level_name(action.level, names) + "), no re-run";
       break;
   }
 }

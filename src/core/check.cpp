@@ -23,9 +23,20 @@ std::int64_t ScheduleCosts::restores() const noexcept {
   return total;
 }
 
+std::int64_t ScheduleCosts::taped_steps() const noexcept {
+  return adjoint_stores + (reverses - stored_reverses);
+}
+
+std::int64_t ScheduleCosts::forward_evaluations() const noexcept {
+  return forward_steps + taped_steps();
+}
+
 double cost(const ScheduleCosts& costs, const CostModel& model) {
-  double total = model.forward_step * static_cast<double>(costs.forward_steps) +
-                 model.backward_step * static_cast<double>(costs.reverses);
+  double total = model.forward_step * static_cast<double>(costs.forward_steps);
+  // Only when priced, so that the sums of streams without adjoint data stay bit for bit those of
+  // the model without taped prices.
+  if (model.taped_step != 0) total += model.taped_step * static_cast<double>(costs.taped_steps());
+  total += model.backward_step * static_cast<double>(costs.reverses);
   for (std::size_t level = 0; level < costs.levels.size(); ++level) {
     if (level < model.write.size()) {
       total += model.write[level] * static_cast<double>(costs.levels[level].stores);
@@ -38,7 +49,8 @@ double cost(const ScheduleCosts& costs, const CostModel& model) {
 }
 
 ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> slots_per_level,
-                                 bool count_advances_per_step, std::int64_t sweeps)
+                                 bool count_advances_per_step, std::int64_t sweeps,
+                                 std::int64_t adjoint_data_units)
     : steps_(steps),
       slots_per_level_(std::move(slots_per_level)),
       counting_advances_(count_advances_per_step),
@@ -51,6 +63,11 @@ ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> s
   if (sweeps < 1) {
     throw std::invalid_argument("ScheduleChecker: sweeps = " + std::to_string(sweeps) +
                                 " is not allowed; a stream has at least one reverse sweep");
+  }
+  if (adjoint_data_units < 1) {
+    throw std::invalid_argument(
+        "ScheduleChecker: adjoint_data_units = " + std::to_string(adjoint_data_units) +
+        " is not allowed; adjoint data takes at least one unit");
   }
   if (slots_per_level_.empty()) {
     throw std::invalid_argument("ScheduleChecker: no storage level given; give at least one");
@@ -66,6 +83,8 @@ ScheduleChecker::ScheduleChecker(std::int64_t steps, std::vector<std::int64_t> s
   // stream touches.
   held_.resize(slots_per_level_.size());
   occupied_.assign(slots_per_level_.size(), 0);
+  units_.assign(slots_per_level_.size(), 0);
+  adjoint_data_units_ = adjoint_data_units;
   costs_.levels.resize(slots_per_level_.size());
 }
 
@@ -104,7 +123,47 @@ namespace {
 std::string state(std::int64_t index) {
   return index < 0 ? std::string("undefined") : "x_" + std::to_string(index);
 }
+
+// What a slot holds: a state x_k (k >= 0), nothing (-1) or the adjoint data of step k (-2 - k).
+constexpr std::int64_t record_of(std::int64_t step) noexcept {
+  return -2 - step;
+}
+constexpr bool is_record(std::int64_t cell) noexcept {
+  return cell <= -2;
+}
+std::string content(std::int64_t cell) {
+  if (cell == -1) return "nothing";
+  if (is_record(cell)) return "the adjoint data of step " + std::to_string(-2 - cell);
+  return state(cell);
+}
 }  // namespace
+
+bool ScheduleChecker::fill(const Action& action, std::int64_t& cell, std::int64_t what) {
+  const auto level = static_cast<std::size_t>(action.level);
+  const auto weight = [&](std::int64_t c) -> std::int64_t {
+    return c == -1 ? 0 : is_record(c) ? adjoint_data_units_ : 1;
+  };
+  const std::int64_t units = units_[level] - weight(cell) + weight(what);
+  if (units > slots_per_level_[level]) {
+    return reject(action, "level " + level_name(action.level) + " has " +
+                              std::to_string(slots_per_level_[level]) + " units and would hold " +
+                              std::to_string(units) + " (a state is one unit, adjoint data " +
+                              std::to_string(adjoint_data_units_) + ")");
+  }
+  auto& costs = costs_.levels[level];
+  if (cell == -1) costs.peak_slots = std::max(costs.peak_slots, ++occupied_[level]);
+  units_[level] = units;
+  costs.peak_units = std::max(costs.peak_units, units);
+  cell = what;
+  return true;
+}
+
+void ScheduleChecker::empty(Level level, std::int64_t& cell) {
+  const auto l = static_cast<std::size_t>(level);
+  units_[l] -= is_record(cell) ? adjoint_data_units_ : 1;
+  --occupied_[l];
+  cell = -1;
+}
 
 bool ScheduleChecker::state_exists(std::int64_t step) const noexcept {
   return 0 <= step && step <= steps_;
@@ -169,11 +228,27 @@ bool ScheduleChecker::feed(const Action& action) {
         return reject(action, "the working state is " + state(working_) + ", not x_" +
                                   std::to_string(action.step));
       }
-      auto& level = costs_.levels[static_cast<std::size_t>(action.level)];
-      auto& occupied = occupied_[static_cast<std::size_t>(action.level)];
-      if (*cell < 0) level.peak_slots = std::max(level.peak_slots, ++occupied);
-      *cell = action.step;
-      ++level.stores;
+      if (!fill(action, *cell, action.step)) return false;
+      ++costs_.levels[static_cast<std::size_t>(action.level)].stores;
+      break;
+    }
+    case ActionKind::store_adjoint: {
+      if (!(0 <= action.step && action.step < steps_)) {
+        return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
+                                  std::to_string(action.step));
+      }
+      std::int64_t* cell = nullptr;
+      const std::string problem = slot_of(cell);
+      if (!problem.empty()) return reject(action, problem);
+      if (working_ != action.step) {
+        return reject(action, "the working state is " + state(working_) + ", not x_" +
+                                  std::to_string(action.step));
+      }
+      if (counting_advances_) count_advance(action.step, action.step + 1);
+      if (!fill(action, *cell, record_of(action.step))) return false;
+      working_ = action.step + 1;
+      ++costs_.adjoint_stores;
+      ++costs_.levels[static_cast<std::size_t>(action.level)].adjoint_stores;
       break;
     }
     case ActionKind::restore: {
@@ -183,15 +258,15 @@ bool ScheduleChecker::feed(const Action& action) {
       if (!problem.empty()) return reject(action, problem);
       if (*cell != action.step) {
         return reject(action, "slot " + std::to_string(action.slot) + " on level " +
-                                  level_name(action.level) + " holds " +
-                                  (*cell < 0 ? std::string("nothing") : state(*cell)) + ", not x_" +
-                                  std::to_string(action.step));
+                                  level_name(action.level) + " holds " + content(*cell) +
+                                  ", not x_" + std::to_string(action.step));
       }
       working_ = action.step;
       ++costs_.levels[static_cast<std::size_t>(action.level)].restores;
       break;
     }
-    case ActionKind::reverse: {
+    case ActionKind::reverse:
+    case ActionKind::reverse_stored: {
       if (!(0 <= action.step && action.step < steps_)) {
         return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
                                   std::to_string(action.step));
@@ -202,9 +277,23 @@ bool ScheduleChecker::feed(const Action& action) {
                                                      std::to_string(unreversed_ - 1) + ", not " +
                                                      std::to_string(action.step));
       }
-      if (working_ != action.step) {
-        return reject(action, "the working state is " + state(working_) + ", not x_" +
-                                  std::to_string(action.step));
+      if (action.kind == ActionKind::reverse) {
+        if (working_ != action.step) {
+          return reject(action, "the working state is " + state(working_) + ", not x_" +
+                                    std::to_string(action.step));
+        }
+      } else {
+        std::int64_t* cell = nullptr;
+        const std::string problem = slot_of(cell);
+        if (!problem.empty()) return reject(action, problem);
+        if (*cell != record_of(action.step)) {
+          return reject(action, "slot " + std::to_string(action.slot) + " on level " +
+                                    level_name(action.level) + " holds " + content(*cell) +
+                                    ", not the adjoint data of step " +
+                                    std::to_string(action.step));
+        }
+        empty(action.level, *cell);
+        ++costs_.stored_reverses;
       }
       --unreversed_;
       working_ = -1;
@@ -219,12 +308,11 @@ bool ScheduleChecker::feed(const Action& action) {
       std::int64_t* cell = nullptr;
       const std::string problem = slot_of(cell);
       if (!problem.empty()) return reject(action, problem);
-      if (*cell < 0) {
+      if (*cell == -1) {
         return reject(action, "slot " + std::to_string(action.slot) + " on level " +
                                   level_name(action.level) + " is already empty");
       }
-      *cell = -1;
-      --occupied_[static_cast<std::size_t>(action.level)];
+      empty(action.level, *cell);
       ++costs_.levels[static_cast<std::size_t>(action.level)].frees;
       break;
     }
@@ -275,7 +363,8 @@ CheckResult ScheduleChecker::finish() const {
 
 CheckResult check(Schedule& schedule, std::int64_t steps, std::vector<std::int64_t> slots_per_level,
                   std::int64_t max_actions) {
-  ScheduleChecker checker(steps, std::move(slots_per_level), true, schedule.sweeps());
+  ScheduleChecker checker(steps, std::move(slots_per_level), true, schedule.sweeps(),
+                          schedule.adjoint_data_units());
   Action batch[256];
   std::int64_t remaining = max_actions;
   while (remaining > 0 && !checker.ended() && !checker.failed()) {

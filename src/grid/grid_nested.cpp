@@ -13,6 +13,11 @@
 namespace cairn {
 namespace {
 
+// The streams nested here are Revolve's, which never store adjoint data.
+[[noreturn]] void no_adjoint_data() {
+  throw std::logic_error("nested grid schedule: a Revolve stream held adjoint data");
+}
+
 std::vector<Action> revolve_stream(std::int64_t steps, std::int64_t slots) {
   Revolve revolve(steps, std::min(slots, steps));
   std::vector<Action> actions;
@@ -163,6 +168,9 @@ std::vector<GridAction> grid_nested(const GridShape& shape, GridNesting kind,
               break;
             case ActionKind::end:
               break;
+            case ActionKind::store_adjoint:
+            case ActionKind::reverse_stored:
+              no_adjoint_data();
           }
         }
         release_slice(o);
@@ -173,6 +181,9 @@ std::vector<GridAction> grid_nested(const GridShape& shape, GridNesting kind,
       }
       case ActionKind::end:
         break;
+      case ActionKind::store_adjoint:
+      case ActionKind::reverse_stored:
+        no_adjoint_data();
     }
   }
   return stream.take();
@@ -253,6 +264,9 @@ InnerProfile inner_profile(const std::vector<Action>& inner, std::int64_t length
       }
       case ActionKind::end:
         break;
+      case ActionKind::store_adjoint:
+      case ActionKind::reverse_stored:
+        no_adjoint_data();
     }
   }
   return p;
@@ -347,6 +361,9 @@ NestedCosts nested_costs_with(const Nesting& n, std::int64_t outer_slots, std::i
       }
       case ActionKind::end:
         break;
+      case ActionKind::store_adjoint:
+      case ActionKind::reverse_stored:
+        no_adjoint_data();
     }
   }
   c.peak_state_bytes = peak;

@@ -325,6 +325,11 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
         PetscCall(PrepareAdjointStep(tj, ts, stepnum));
         if (time) *time = ts->ptime;
         PetscFunctionReturn(0);
+      case ActionKind::store_adjoint:
+      case ActionKind::reverse_stored:
+        SETERRQ(comm_of(tj), PETSC_ERR_PLIB,
+                "cairn: the plan keeps adjoint data (%s), which this trajectory cannot run",
+                cairn::to_string(a.kind));
       case ActionKind::end:
         SETERRQ(comm_of(tj), PETSC_ERR_ORDER,
                 "cairn: TSTrajectoryGet(%d) after every step was reversed",

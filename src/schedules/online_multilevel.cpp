@@ -194,6 +194,11 @@ Action OnlineMultilevelRevolve::translate(const Segment& segment, const Action& 
     }
     case ActionKind::end:
       break;
+    case ActionKind::store_adjoint:
+    case ActionKind::reverse_stored:
+      throw std::logic_error(
+          "OnlineMultilevelRevolve: a segment's stream holds adjoint data, which Revolve never "
+          "stores");
   }
   return a;
 }

@@ -77,8 +77,15 @@ cairn::Action parse_action_line(const std::string& line, std::int64_t line_numbe
   if (op == "reverse") return cairn::Action::make_reverse(field("step"));
   if (op == "free") return cairn::Action::make_free(field("slot"), level());
   if (op == "end") return cairn::Action::make_end();
+  if (op == "store_adjoint") {
+    return cairn::Action::make_store_adjoint(field("slot"), field("step"), level());
+  }
+  if (op == "reverse_stored") {
+    return cairn::Action::make_reverse_stored(field("slot"), field("step"), level());
+  }
   throw BadInput(where + "unknown op \"" + op +
-                 "\"; allowed: advance, store, restore, reverse, free, end");
+                 "\"; allowed: advance, store, restore, reverse, free, end, store_adjoint, "
+                 "reverse_stored");
 }
 
 }  // namespace cairn::cli
