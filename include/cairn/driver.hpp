@@ -26,6 +26,8 @@ struct DriverStatistics {
   std::int64_t actions = 0;        ///< actions executed, `end` included
   std::int64_t step_calls = 0;     ///< calls of the user's step()
   std::int64_t adjoint_calls = 0;  ///< calls of the user's adjoint_step()
+  std::int64_t record_calls = 0;   ///< taped steps that kept adjoint data (keep_adjoint_data)
+  std::int64_t recorded_adjoint_calls = 0;  ///< adjoint steps from kept adjoint data
   std::int64_t stores = 0;
   std::int64_t restores = 0;
   std::int64_t frees = 0;
@@ -105,6 +107,10 @@ class Driver {
   using AdjointStepFunction =
       std::function<void(std::int64_t step, const State& state, Adjoint& adjoint)>;
   using TerminalAdjoint = std::function<Adjoint(const State& final_state)>;
+  using RecordStepFunction =
+      std::function<void(std::int64_t step, State& state, std::int64_t slot)>;
+  using RecordedAdjointFunction =
+      std::function<void(std::int64_t step, std::int64_t slot, Adjoint& adjoint)>;
 
   Driver(Schedule& schedule, std::vector<Storage*> levels, StepFunction step,
          AdjointStepFunction adjoint_step, DriverOptions options = {})
@@ -137,6 +143,26 @@ class Driver {
          DriverOptions options = {})
       : Driver(schedule, std::vector<Storage*>{&storage}, std::move(step), std::move(adjoint_step),
                std::move(options)) {}
+
+  /// Adjoint data, for schedules that keep it (store_adjoint / reverse_stored, e.g. MixedRevolve):
+  ///  - record(i, x, slot): advance x from x_i to x_{i+1} as step() does, and keep what the
+  ///    adjoint of step i needs (the stage values of a Runge-Kutta step, say) under `slot`, in
+  ///    the caller's own storage;
+  ///  - reverse_recorded(i, slot, lambda): turn lambda_{i+1} into lambda_i from that data without
+  ///    running step i again; the data under `slot` is not needed afterwards.
+  /// Slot numbers are the schedule's, shared with the states of level 0 (mixed.hpp): at no time
+  /// does a slot hold both. A schedule that keeps adjoint data without these throws
+  /// std::logic_error at its first store_adjoint. Then adjoint_step() and reverse_recorded()
+  /// are called T times together, and step() and record() the schedule's forward evaluations
+  /// plus one (x_T).
+  void keep_adjoint_data(RecordStepFunction record, RecordedAdjointFunction reverse_recorded) {
+    if (!record || !reverse_recorded) {
+      throw std::invalid_argument(
+          "Driver::keep_adjoint_data: give both record and reverse_recorded");
+    }
+    record_ = std::move(record);
+    reverse_recorded_ = std::move(reverse_recorded);
+  }
 
   /// Forward and reverse in one call: returns lambda_0 = dJ/dx_0 for lambda_T = terminal(x_T).
   Adjoint run(const State& initial, const TerminalAdjoint& terminal) {
@@ -445,6 +471,22 @@ class Driver {
     current_ = action.to;
   }
 
+  // A taped step that keeps its adjoint data: x_step -> x_{step+1}.
+  void record(const Action& action) {
+    if (!record_) {
+      throw std::logic_error(std::string("Driver: the schedule '") + schedule_.name() +
+                             "' keeps adjoint data; give record and reverse_recorded with "
+                             "keep_adjoint_data() first");
+    }
+    if (current_ < 0 || action.step != current_) {
+      throw std::logic_error("Driver: the schedule records step " + std::to_string(action.step) +
+                             " but the working state is " + working_state_name());
+    }
+    timed_user([&] { record_(action.step, working_, action.slot); });
+    ++statistics_.record_calls;
+    current_ = action.step + 1;
+  }
+
   // Executes actions up to (not including) the first reverse, then computes x_T into final_.
   void forward_to_final(const State& initial) {
     if (online_ != nullptr) {
@@ -460,12 +502,15 @@ class Driver {
       for (;;) {
         if (prefetching_) issue_hints();
         const Action& action = peek();
-        if (action.kind == ActionKind::reverse) break;
+        if (action.kind == ActionKind::reverse || action.kind == ActionKind::reverse_stored) break;
         ++next_;
         ++statistics_.actions;
         switch (action.kind) {
           case ActionKind::advance:
             advance(action);
+            break;
+          case ActionKind::store_adjoint:
+            record(action);
             break;
           case ActionKind::store:
           case ActionKind::restore:
@@ -476,17 +521,21 @@ class Driver {
             throw std::logic_error("Driver: the schedule ended before reversing any step");
         }
       }
-      // The first reverse is of step T-1, from x_{T-1}: one more step gives x_T.
+      // The first reverse is of step T-1, from x_{T-1}: one more step gives x_T. From kept
+      // adjoint data, the record made x_T the working state.
       const std::int64_t first_reversed = buffer_[next_].step;
-      if (current_ < 0 || first_reversed != current_) {
+      const bool from_data = buffer_[next_].kind == ActionKind::reverse_stored;
+      if (current_ < 0 || first_reversed + (from_data ? 1 : 0) != current_) {
         throw std::logic_error("Driver: the schedule first reverses step " +
                                std::to_string(first_reversed) + " but the working state is " +
                                working_state_name());
       }
       statistics_.steps = first_reversed + 1;
       final_ = working_;
-      timed_user([&] { step_(statistics_.steps - 1, final_); });
-      ++statistics_.step_calls;
+      if (!from_data) {
+        timed_user([&] { step_(statistics_.steps - 1, final_); });
+        ++statistics_.step_calls;
+      }
       statistics_.seconds_total = seconds_since(start_);
       if (options_.progress) {
         options_.progress(
@@ -546,6 +595,24 @@ class Driver {
                                                statistics_.steps, statistics_});
             }
             break;
+          case ActionKind::reverse_stored:
+            if (action.step != next_to_reverse) {
+              throw std::logic_error(
+                  "Driver: the schedule reverses step " + std::to_string(action.step) +
+                  " but the next step to reverse is " + std::to_string(next_to_reverse));
+            }
+            timed_user([&] { reverse_recorded_(action.step, action.slot, adjoint); });
+            ++statistics_.recorded_adjoint_calls;
+            current_ = -1;
+            ++reversed;
+            if (options_.progress && reversed % report_every == 0) {
+              options_.progress(DriverProgress{DriverProgress::Phase::reversing, reversed,
+                                               statistics_.steps, statistics_});
+            }
+            break;
+          case ActionKind::store_adjoint:
+            record(action);
+            break;
           case ActionKind::advance:
             advance(action, statistics_.steps);
             break;
@@ -572,6 +639,8 @@ class Driver {
   std::vector<Storage*> levels_;
   StepFunction step_;
   AdjointStepFunction adjoint_step_;
+  RecordStepFunction record_;
+  RecordedAdjointFunction reverse_recorded_;
   DriverOptions options_;
 
   State working_{};

@@ -22,7 +22,8 @@ namespace {
 
 int run_check(Problem& problem, const std::string& format) {
   problem.parse();
-  cairn::ScheduleChecker checker(problem.steps, problem.slot_budget());
+  cairn::ScheduleChecker checker(problem.steps, problem.slot_budget(), true, 1,
+                                 problem.adjoint_units);
   std::string line;
   std::int64_t line_number = 0;
   while (std::getline(std::cin, line)) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "cairn/mixed.hpp"
 #include "cairn/online.hpp"
 #include "cairn/online_multilevel.hpp"
 #include "cairn/revolve.hpp"
@@ -80,7 +81,14 @@ void Problem::parse() {
       }
       return;
     }
-    if (schedule == "two-level") {
+    if (!adjoint_units_text.empty()) {
+      adjoint_units = parse_integer_argument("--adjoint-units", adjoint_units_text, 1);
+    }
+    if (schedule == "mixed") {
+      if (disk_slots >= 0) {
+        throw BadInput("--schedule mixed keeps everything on one level; no --disk-slots");
+      }
+    } else if (schedule == "two-level") {
       if (disk_slots < 0) {
         throw BadInput(
             "--schedule two-level needs --disk-slots (an integer >= 0, or unlimited) and "
@@ -123,6 +131,17 @@ std::unique_ptr<cairn::Schedule> Problem::make_schedule() const {
           steps, cairn::StorageLevel{slots, 0, 0},
           cairn::StorageLevel{disk_slots, prices.write, prices.read},
           cairn::StepCosts{prices.forward, prices.backward}, 1, max_table_bytes);
+    } catch (const std::length_error& e) {
+      throw std::length_error(std::string(e.what()) + " (the option --max-table-bytes)");
+    }
+  }
+  if (schedule == "mixed") {
+    try {
+      return std::make_unique<cairn::MixedRevolve>(
+          steps, slots, adjoint_units,
+          cairn::MixedPrices{prices.forward, prices.taped < 0 ? prices.forward : prices.taped,
+                             prices.backward},
+          max_table_bytes);
     } catch (const std::length_error& e) {
       throw std::length_error(std::string(e.what()) + " (the option --max-table-bytes)");
     }
@@ -190,6 +209,10 @@ void add_cost_options(CLI::App& command, Problem& problem) {
       ->check(finite_number(0, true));
   price("--backward-cost", &Prices::backward, "cost ub of one adjoint step (default 0)")
       ->check(finite_number(0, false));
+  price("--taped-cost", &Prices::taped,
+        "cost ut of one taped step (store_adjoint, or the re-run inside a reverse); default: the "
+        "forward cost for --schedule mixed, 0 (not priced) otherwise")
+      ->check(finite_number(0, false));
 }
 
 void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule) {
@@ -199,7 +222,8 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
       "checkpoint slots c (>= 1, or >= 0 with --disk-slots), the slot of x_0 included");
   if (with_schedule) {
     command.add_option("--schedule", problem.schedule, "which schedule")
-        ->check(CLI::IsMember({"revolve", "store-all", "multilevel", "two-level", "uniform"}))
+        ->check(
+            CLI::IsMember({"revolve", "store-all", "multilevel", "two-level", "uniform", "mixed"}))
         ->default_str("revolve");
     command.add_option("--interval", problem.interval_text,
                        "--schedule uniform: a checkpoint every K steps (default: the K with the "
@@ -213,11 +237,17 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
                        "--schedule multilevel (or, with --online, the online one over RAM and "
                        "disk)");
     add_cost_options(command, problem);
+    command.add_option("--adjoint-units", problem.adjoint_units_text,
+                       "--schedule mixed: the size of one step's adjoint data in states (default "
+                       "1; e.g. 4 for rk4's stage inputs); --slots is then the units of storage");
     command.add_option("--max-table-bytes", problem.max_table_text,
                        "the most memory the multilevel planner may take for its tables (default "
                        "2^30 = 1073741824)");
   } else {
     slots->required();
+    command.add_option("--adjoint-units", problem.adjoint_units_text,
+                       "the size of one step's adjoint data (store_adjoint) in units of a state "
+                       "(default 1); --slots then counts units");
   }
 }
 

@@ -35,10 +35,11 @@ struct Prices {
   double read = 0;      // one restore from the disk level
   double forward = 1;   // one forward step
   double backward = 0;  // one adjoint step
+  double taped = -1;    // one taped step (store_adjoint, the re-run of a reverse); -1: not given
   bool given = false;   // any of them given on the command line
 
   cairn::CostModel model() const {
-    return cairn::CostModel{forward, backward, {0, write}, {0, read}};
+    return cairn::CostModel{forward, backward, {0, write}, {0, read}, taped < 0 ? 0 : taped};
   }
 };
 
@@ -50,13 +51,15 @@ struct Problem {
   std::string disk_slots_text;
   std::string interval_text;
   std::string max_table_text;
+  std::string adjoint_units_text;
   std::string schedule = "revolve";
   bool online = false;  // simulate a run that learns T only at its end
   Prices prices;
   std::int64_t steps = 0;
   std::int64_t slots = 0;
-  std::int64_t disk_slots = -1;  // -1: no disk level
-  std::int64_t interval = 0;     // Uniform's k
+  std::int64_t disk_slots = -1;    // -1: no disk level
+  std::int64_t interval = 0;       // Uniform's k
+  std::int64_t adjoint_units = 1;  // the size of one step's adjoint data, in states
   std::size_t max_table_bytes = cairn::MultilevelRevolve::default_max_table_bytes;
 
   /// Throws BadInput naming the option and what is allowed.

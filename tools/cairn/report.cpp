@@ -33,6 +33,16 @@ void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
                                                                {"peak_slots", level.peak_slots}};
   }
   j["levels"] = levels;
+  // Only for streams that keep adjoint data, so that other outputs stay as they were.
+  if (costs.adjoint_stores > 0 || costs.stored_reverses > 0) {
+    j["adjoint_stores"] = costs.adjoint_stores;
+    j["stored_reverses"] = costs.stored_reverses;
+    j["taped_steps"] = costs.taped_steps();
+    j["forward_evaluations"] = costs.forward_evaluations();
+    std::int64_t units = 0;
+    for (const auto& level : costs.levels) units += level.peak_units;
+    j["peak_units"] = units;
+  }
 }
 
 }  // namespace cairn::cli

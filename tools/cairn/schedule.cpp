@@ -15,6 +15,7 @@
 #include "cairn/action_io.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/check.hpp"
+#include "cairn/mixed.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/two_level.hpp"
 #include "commands.hpp"
@@ -58,10 +59,14 @@ nlohmann::ordered_json disk_slots_json(std::int64_t disk_slots) {
 
 /// Whether the schedule is planned with prices (multilevel or two-level) and knows its cost.
 bool priced(const Problem& problem) {
-  return problem.schedule == "multilevel" || problem.schedule == "two-level";
+  return problem.schedule == "multilevel" || problem.schedule == "two-level" ||
+         problem.schedule == "mixed";
 }
 
 double optimal_cost(const Problem& problem, const cairn::Schedule& schedule) {
+  if (problem.schedule == "mixed") {
+    return static_cast<const cairn::MixedRevolve&>(schedule).optimal_cost();
+  }
   if (problem.schedule == "two-level") {
     return static_cast<const cairn::TwoLevelRevolve&>(schedule).optimal_cost();
   }
@@ -113,7 +118,17 @@ int run_schedule(Problem& problem, const std::string& format) {
     j["legal"] = result.legal;
     if (!result.legal) j["reason"] = result.reason;
     add_costs(j, result.costs);
-    if (priced(problem)) {
+    if (problem.schedule == "mixed") {
+      j["adjoint_units"] = problem.adjoint_units;
+      j["cost"] = cairn::cost(result.costs,
+                              static_cast<const cairn::MixedRevolve&>(*schedule).cost_model());
+      j["optimal_cost"] = optimal_cost(problem, *schedule);
+      // Revolve with as many slots: its forward evaluations (advances + taped re-runs).
+      if (problem.slots >= 1) {
+        j["revolve_forward_evaluations"] =
+            cairn::forward_cost(problem.steps, problem.slots) + problem.steps;
+      }
+    } else if (priced(problem)) {
       j["cost"] = cairn::cost(result.costs, problem.prices.model());
       j["optimal_cost"] = optimal_cost(problem, *schedule);
     }

@@ -31,6 +31,11 @@ namespace cairn::ode {
 /// adjoint step: tape() recomputes the stages and y_{i+1}, the caller adds dLoss/dy_{i+1} to
 /// lambda, then reverse() applies the transpose.
 ///
+/// Adjoint data (mixed schedules, cairn/mixed.hpp): record() is step() that also keeps the stage
+/// inputs Y_j the transpose reads (adjoint_data_states() states: the used stages), and
+/// adjoint_from() applies the transpose from them without evaluating f, bitwise the same as
+/// adjoint_step() from y_i (the tests check it to the bit).
+///
 /// Cost per step: s evaluations of f; per adjoint step: s evaluations and s vector-Jacobian
 /// products (stages whose value no later stage or the update uses are skipped, e.g. the last of
 /// dopri5). Memory: (2 s + 2) n doubles of workspace, allocated by the constructor; step() and
@@ -75,6 +80,7 @@ class ExplicitRungeKutta {
     tape_.next.assign(n, 0.0);
     nu_.assign(s * n, 0.0);
     mu_.assign(n, 0.0);
+    input_of_.reserve(s);
   }
 
   /// The stage inputs Y_j, stage values K_j and y_{i+1} of one step.
@@ -83,6 +89,49 @@ class ExplicitRungeKutta {
     std::vector<double> stages;
     std::vector<double> next;
   };
+
+  /// What the transpose of one step reads: the inputs of the used stages, in stage order.
+  struct AdjointData {
+    std::vector<double> stage_inputs;
+  };
+
+  /// The size of one step's AdjointData in states (the stages some later stage or the update
+  /// reads: 4 for rk4, 6 of dopri5's 7): the `adjoint_units` of a MixedRevolve for this stepper.
+  std::int64_t adjoint_data_states() const noexcept {
+    std::int64_t count = 0;
+    for (const bool used : used_) count += used ? 1 : 0;
+    return count;
+  }
+
+  /// y_i -> y_{i+1} in place, keeping step i's adjoint data in `data` (resized on first use).
+  void record(std::int64_t i, std::vector<double>& y, AdjointData& data) const {
+    tape(i, y);
+    const std::size_t n = field_.state_size();
+    data.stage_inputs.resize(static_cast<std::size_t>(adjoint_data_states()) * n);
+    double* out = data.stage_inputs.data();
+    for (std::size_t j = 0; j < tableau_.stages; ++j) {
+      if (!used_[j]) continue;
+      const double* in = &tape_.stage_inputs[j * n];
+      for (std::size_t k = 0; k < n; ++k) out[k] = in[k];
+      out += n;
+    }
+    y.swap(tape_.next);
+    tape_.next.resize(n);
+  }
+
+  /// lambda_{i+1} -> lambda_i and grad_theta += ..., from the adjoint data record(i, ...) kept.
+  void adjoint_from(std::int64_t i, const AdjointData& data, std::vector<double>& lambda,
+                    double* grad_theta) const {
+    const std::size_t n = field_.state_size();
+    if (data.stage_inputs.size() != static_cast<std::size_t>(adjoint_data_states()) * n) {
+      throw std::invalid_argument(
+          "cairn::ode::ExplicitRungeKutta::adjoint_from: the data holds " +
+          std::to_string(data.stage_inputs.size()) + " doubles, not the " +
+          std::to_string(static_cast<std::size_t>(adjoint_data_states()) * n) +
+          " that record() keeps");
+    }
+    reverse_from(i, data.stage_inputs.data(), true, lambda, grad_theta);
+  }
 
   const ButcherTableau& tableau() const noexcept { return tableau_; }
   double time(std::int64_t i) const noexcept { return t0_ + static_cast<double>(i) * h_; }
@@ -126,7 +175,28 @@ class ExplicitRungeKutta {
 
   /// Applies the transpose of step i (whose tape() was the last one taken) to lambda.
   void reverse(std::int64_t i, std::vector<double>& lambda, double* grad_theta) const {
+    reverse_from(i, tape_.stage_inputs.data(), false, lambda, grad_theta);
+  }
+
+  /// lambda_{i+1} -> lambda_i in place, grad_theta += (dy_{i+1}/dtheta)^T lambda_{i+1}.
+  void adjoint_step(std::int64_t i, const std::vector<double>& y, std::vector<double>& lambda,
+                    double* grad_theta) const {
+    tape(i, y);
+    reverse(i, lambda, grad_theta);
+  }
+
+ private:
+  // The transpose from stage inputs at `inputs`: all s of them (the tape's layout) or only the
+  // used ones, one after the other (compact, AdjointData's layout).
+  void reverse_from(std::int64_t i, const double* inputs, bool compact, std::vector<double>& lambda,
+                    double* grad_theta) const {
     const std::size_t n = field_.state_size(), s = tableau_.stages;
+    std::vector<const double*>& input_of = input_of_;
+    input_of.assign(s, nullptr);
+    for (std::size_t j = 0, packed = 0; j < s; ++j) {
+      if (compact && !used_[j]) continue;
+      input_of[j] = inputs + (compact ? packed++ : j) * n;
+    }
     check_size(lambda.size(), "lambda");
     const double t = time(i);
     for (std::size_t j = s; j-- > 0;) {
@@ -143,8 +213,7 @@ class ExplicitRungeKutta {
         const double* nl = &nu_[l * n];
         for (std::size_t k = 0; k < n; ++k) mu_[k] += w * nl[k];
       }
-      field_.vjp(t + tableau_.c[j] * h_, &tape_.stage_inputs[j * n], theta_, mu_.data(), nu,
-                 grad_theta);
+      field_.vjp(t + tableau_.c[j] * h_, input_of[j], theta_, mu_.data(), nu, grad_theta);
     }
     for (std::size_t j = 0; j < s; ++j) {
       if (!used_[j]) continue;
@@ -153,14 +222,6 @@ class ExplicitRungeKutta {
     }
   }
 
-  /// lambda_{i+1} -> lambda_i in place, grad_theta += (dy_{i+1}/dtheta)^T lambda_{i+1}.
-  void adjoint_step(std::int64_t i, const std::vector<double>& y, std::vector<double>& lambda,
-                    double* grad_theta) const {
-    tape(i, y);
-    reverse(i, lambda, grad_theta);
-  }
-
- private:
   void check_size(std::size_t got, const char* what) const {
     if (got != field_.state_size()) {
       throw std::invalid_argument(std::string("cairn::ode::ExplicitRungeKutta: ") + what + " has " +
@@ -178,6 +239,7 @@ class ExplicitRungeKutta {
   mutable Tape tape_;
   mutable std::vector<double> nu_;
   mutable std::vector<double> mu_;
+  mutable std::vector<const double*> input_of_;
 };
 
 }  // namespace cairn::ode
