@@ -576,18 +576,23 @@ class Driver {
         }
         switch (action.kind) {
           case ActionKind::reverse:
+          case ActionKind::reverse_stored: {
             if (action.step != next_to_reverse) {
               throw std::logic_error(
                   "Driver: the schedule reverses step " + std::to_string(action.step) +
                   " but the next step to reverse is " + std::to_string(next_to_reverse));
             }
-            if (current_ < 0 || action.step != current_) {  // -1, undefined, is no state
+            if (action.kind == ActionKind::reverse_stored) {
+              timed_user([&] { reverse_recorded_(action.step, action.slot, adjoint); });
+              ++statistics_.recorded_adjoint_calls;
+            } else if (current_ < 0 || action.step != current_) {  // -1, undefined, is no state
               throw std::logic_error("Driver: the schedule reverses step " +
                                      std::to_string(action.step) + " but the working state is " +
                                      working_state_name());
+            } else {
+              timed_user([&] { adjoint_step_(action.step, working_, adjoint); });
+              ++statistics_.adjoint_calls;
             }
-            timed_user([&] { adjoint_step_(action.step, working_, adjoint); });
-            ++statistics_.adjoint_calls;
             current_ = -1;
             ++reversed;
             if (options_.progress && reversed % report_every == 0) {
@@ -595,21 +600,7 @@ class Driver {
                                                statistics_.steps, statistics_});
             }
             break;
-          case ActionKind::reverse_stored:
-            if (action.step != next_to_reverse) {
-              throw std::logic_error(
-                  "Driver: the schedule reverses step " + std::to_string(action.step) +
-                  " but the next step to reverse is " + std::to_string(next_to_reverse));
-            }
-            timed_user([&] { reverse_recorded_(action.step, action.slot, adjoint); });
-            ++statistics_.recorded_adjoint_calls;
-            current_ = -1;
-            ++reversed;
-            if (options_.progress && reversed % report_every == 0) {
-              options_.progress(DriverProgress{DriverProgress::Phase::reversing, reversed,
-                                               statistics_.steps, statistics_});
-            }
-            break;
+          }
           case ActionKind::store_adjoint:
             record(action);
             break;

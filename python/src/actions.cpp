@@ -18,13 +18,14 @@ namespace {
 // interpreter uses the module (they are leaked at exit on purpose: no destructor runs after
 // Python finalised).
 py::dtype* g_action_dtype = nullptr;
-std::array<PyObject*, 6> g_kind_members{};
+constexpr int kind_count = static_cast<int>(ActionKind::reverse_stored) + 1;
+std::array<PyObject*, kind_count> g_kind_members{};
 
 ActionKind checked_kind(int kind) {
-  if (kind < 0 || kind > static_cast<int>(ActionKind::end)) {
+  if (kind < 0 || kind >= kind_count) {
     throw std::invalid_argument(
-        "Action: kind must be 0..5 (ADVANCE, STORE, RESTORE, REVERSE, "
-        "FREE, END), not " +
+        "Action: kind must be 0..7 (ADVANCE, STORE, RESTORE, REVERSE, "
+        "FREE, END, STORE_ADJOINT, REVERSE_STORED), not " +
         std::to_string(kind));
   }
   return static_cast<ActionKind>(kind);
@@ -84,14 +85,15 @@ void bind_actions(py::module_& m) {
   // ActionKind is an IntEnum (not a pybind11 enum), so that it is an int everywhere NumPy or user
   // code compares the `kind` field of an action array with it.
   py::list members;
-  const char* kind_names[] = {"ADVANCE", "STORE", "RESTORE", "REVERSE", "FREE", "END"};
-  for (int k = 0; k < 6; ++k) members.append(py::make_tuple(kind_names[k], k));
+  const char* kind_names[] = {"ADVANCE", "STORE", "RESTORE",       "REVERSE",
+                              "FREE",    "END",   "STORE_ADJOINT", "REVERSE_STORED"};
+  for (int k = 0; k < kind_count; ++k) members.append(py::make_tuple(kind_names[k], k));
   py::object kind_enum = py::module_::import("enum").attr("IntEnum")(
       "ActionKind", members, "module"_a = "cairn", "qualname"_a = "ActionKind");
   kind_enum.attr("__doc__") =
       "What an action asks the driver to do (the order of the C++ enum cairn::ActionKind).";
   m.attr("ActionKind") = kind_enum;
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < kind_count; ++k) {
     py::object member = kind_enum(k);
     m.attr(kind_names[k]) = member;
     g_kind_members[static_cast<std::size_t>(k)] = member.release().ptr();
@@ -108,8 +110,8 @@ void bind_actions(py::module_& m) {
 
   py::class_<Action>(m, "Action",
                      "One instruction of a schedule (immutable). Fields by kind: advance: from_, "
-                     "to; store/restore: slot, step, level; reverse: step; free: slot, level; "
-                     "end: none. Unused fields are 0.")
+                     "to; store/restore/store_adjoint/reverse_stored: slot, step, level; reverse: "
+                     "step; free: slot, level; end: none. Unused fields are 0.")
       .def(py::init(
                [](int kind, std::int64_t slot, std::int64_t step, std::int64_t to, Level level) {
                  return Action{checked_kind(kind), level, slot, step, to};
@@ -121,6 +123,8 @@ void bind_actions(py::module_& m) {
       .def_static("reverse", &Action::make_reverse, "step"_a)
       .def_static("free", &Action::make_free, "slot"_a, "level"_a = 0)
       .def_static("end", &Action::make_end)
+      .def_static("store_adjoint", &Action::make_store_adjoint, "slot"_a, "step"_a, "level"_a = 0)
+      .def_static("reverse_stored", &Action::make_reverse_stored, "slot"_a, "step"_a, "level"_a = 0)
       .def_property_readonly("kind", [](const Action& a) { return kind_object(a.kind); })
       .def_readonly("level", &Action::level)
       .def_readonly("slot", &Action::slot)

@@ -23,10 +23,10 @@ std::vector<std::int64_t> slot_counts(const py::object& slots) {
 }
 
 void check_kind(const Action& a, std::size_t index) {
-  if (static_cast<unsigned>(a.kind) > static_cast<unsigned>(ActionKind::end)) {
+  if (static_cast<unsigned>(a.kind) > static_cast<unsigned>(ActionKind::reverse_stored)) {
     throw std::invalid_argument("check: actions[" + std::to_string(index) +
                                 "].kind = " + std::to_string(static_cast<unsigned>(a.kind)) +
-                                " is no cairn.ActionKind (0..5)");
+                                " is no cairn.ActionKind (0..7)");
   }
 }
 
@@ -40,7 +40,7 @@ CheckResult check_actions(const py::object& actions, std::int64_t steps, const p
     // the last batch are given back to the schedule.
     auto& handle = actions.cast<ScheduleHandle&>();
     ScheduleChecker checker(steps, slot_counts(slots), count_advances_per_step,
-                            handle.schedule().sweeps());
+                            handle.schedule().sweeps(), handle.schedule().adjoint_data_units());
     ScheduleHandle::Guard guard(handle);
     py::gil_scoped_release release;
     std::array<Action, 256> batch;
@@ -102,6 +102,8 @@ void bind_check(py::module_& m) {
       .def_readonly("restores", &LevelCosts::restores)
       .def_readonly("frees", &LevelCosts::frees)
       .def_readonly("peak_slots", &LevelCosts::peak_slots)
+      .def_readonly("adjoint_stores", &LevelCosts::adjoint_stores)
+      .def_readonly("peak_units", &LevelCosts::peak_units)
       .def("__repr__", [](const LevelCosts& l) {
         return "LevelCosts(stores=" + std::to_string(l.stores) +
                ", restores=" + std::to_string(l.restores) + ", frees=" + std::to_string(l.frees) +
@@ -116,6 +118,10 @@ void bind_check(py::module_& m) {
       .def_readonly("forward_steps", &ScheduleCosts::forward_steps)
       .def_readonly("max_advances_per_step", &ScheduleCosts::max_advances_per_step)
       .def_readonly("reverses", &ScheduleCosts::reverses)
+      .def_readonly("stored_reverses", &ScheduleCosts::stored_reverses)
+      .def_readonly("adjoint_stores", &ScheduleCosts::adjoint_stores)
+      .def_property_readonly("taped_steps", &ScheduleCosts::taped_steps)
+      .def_property_readonly("forward_evaluations", &ScheduleCosts::forward_evaluations)
       .def_readonly("levels", &ScheduleCosts::levels)
       .def_property_readonly("stores", &ScheduleCosts::stores)
       .def_property_readonly("restores", &ScheduleCosts::restores)
@@ -141,14 +147,14 @@ void bind_check(py::module_& m) {
   m.def(
       "cost",
       [](const ScheduleCosts& costs, double forward_step, double backward_step,
-         std::vector<double> write, std::vector<double> read) {
-        return cost(costs,
-                    CostModel{forward_step, backward_step, std::move(write), std::move(read)});
+         std::vector<double> write, std::vector<double> read, double taped_step) {
+        return cost(costs, CostModel{forward_step, backward_step, std::move(write), std::move(read),
+                                     taped_step});
       },
       "costs"_a, "forward_step"_a = 1.0, "backward_step"_a = 0.0, "write"_a = std::vector<double>{},
-      "read"_a = std::vector<double>{},
-      "uf * forward_steps + ub * reverses + sum over levels of (write * stores + read * "
-      "restores).");
+      "read"_a = std::vector<double>{}, "taped_step"_a = 0.0,
+      "uf * forward_steps + ut * taped_steps + ub * reverses + sum over levels of (write * stores "
+      "+ read * restores).");
 }
 
 }  // namespace cairn::python

@@ -9,6 +9,7 @@
 
 #include "bindings.hpp"
 #include "cairn/heterogeneous.hpp"
+#include "cairn/mixed.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/two_level.hpp"
 
@@ -175,6 +176,43 @@ void bind_planners(py::module_& m) {
       .def("__repr__", [](const TwoLevelHandle& h) {
         return "TwoLevelRevolve(steps=" + std::to_string(h.get().steps()) +
                ", sweeps=" + std::to_string(h.get().sweeps()) + ")";
+      });
+
+  using MixedHandle = TypedHandle<MixedRevolve>;
+  py::class_<MixedHandle, ScheduleHandle>(
+      m, "MixedRevolve",
+      "Maddison's mixed checkpointing: each of `units` storage units holds a restart state or the "
+      "adjoint data of one step (adjoint_units units each, e.g. 4 for rk4's stage inputs), "
+      "whichever the optimal schedule wants; never more forward evaluations than Revolve with as "
+      "many slots (docs/mixed.md).")
+      .def(py::init([](std::int64_t steps, std::int64_t units, std::int64_t adjoint_units,
+                       double forward_cost, double taped_cost, double backward_cost,
+                       std::size_t max_table_bytes) {
+             py::gil_scoped_release release;
+             auto schedule = std::make_unique<MixedRevolve>(
+                 steps, units, adjoint_units, MixedPrices{forward_cost, taped_cost, backward_cost},
+                 max_table_bytes);
+             std::vector<std::int64_t> slots = schedule->slots_per_level();
+             return std::make_unique<MixedHandle>(std::move(schedule), std::move(slots));
+           }),
+           "steps"_a, "units"_a, "adjoint_units"_a = 1, "forward_cost"_a = 1.0,
+           "taped_cost"_a = 1.0, "backward_cost"_a = 0.0,
+           "max_table_bytes"_a = MixedRevolve::default_max_table_bytes)
+      .def_property_readonly("steps", [](const MixedHandle& h) { return h.get().steps(); })
+      .def_property_readonly("units", [](const MixedHandle& h) { return h.get().units(); })
+      .def_property_readonly("adjoint_units",
+                             [](const MixedHandle& h) { return h.get().adjoint_data_units(); })
+      .def_property_readonly("optimal_cost",
+                             [](const MixedHandle& h) { return h.get().optimal_cost(); })
+      .def_property_readonly(
+          "forward_evaluations",
+          [](const MixedHandle& h) { return h.get().expected_costs().forward_evaluations(); })
+      .def_property_readonly("table_bytes",
+                             [](const MixedHandle& h) { return h.get().table_bytes(); })
+      .def("__repr__", [](const MixedHandle& h) {
+        return "MixedRevolve(steps=" + std::to_string(h.get().steps()) +
+               ", units=" + std::to_string(h.get().units()) +
+               ", adjoint_units=" + std::to_string(h.get().adjoint_data_units()) + ")";
       });
 
   using HeterogeneousHandle = TypedHandle<HeterogeneousRevolve>;

@@ -25,7 +25,8 @@ def test_action_dtype_matches_cpp_layout():
 
 
 def test_action_kind_is_an_int_enum_in_cpp_order():
-    names = ["ADVANCE", "STORE", "RESTORE", "REVERSE", "FREE", "END"]
+    names = ["ADVANCE", "STORE", "RESTORE", "REVERSE", "FREE", "END", "STORE_ADJOINT",
+             "REVERSE_STORED"]
     assert [k.name for k in cairn.ActionKind] == names
     for value, name in enumerate(names):
         assert cairn.ActionKind[name] == value == getattr(cairn, name)

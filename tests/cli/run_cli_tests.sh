@@ -79,6 +79,14 @@ grep -q 'cost 24 ' "$work/ml.err" || fail "multilevel cost on stderr: $(cat "$wo
 expect 0 '"levels":{"ram":{"stores":3,"restores":6,"frees":3,"peak_slots":1},"disk":{"stores":2,"restores":3,"frees":2,"peak_slots":2}},"cost":24.0}' -- \
   bash -c "'$cairn' check -T 10 -c 1 --disk-slots 2 --write-cost 2 --read-cost 1 -f json < '$work/ml.jsonl'"
 expect 1 'illegal' -- bash -c "'$cairn' check -T 10 -c 1 --disk-slots 1 < '$work/ml.jsonl'"
+# --- mixed: restart states or adjoint data per unit (Maddison), replayed by check
+expect 0 '"forward_evaluations":3921,"peak_units":10,"adjoint_units":1,"cost":3921.0,"optimal_cost":3921.0,"revolve_forward_evaluations":4636' -- \
+  "$cairn" schedule -T 1000 -c 10 --schedule mixed -f summary
+"$cairn" schedule -T 100 -c 12 --schedule mixed --adjoint-units 4 > "$work/mx.jsonl" 2> /dev/null || fail "mixed schedule"
+grep -q '"op":"store_adjoint"' "$work/mx.jsonl" || fail "mixed stream without store_adjoint"
+expect 0 'legal' -- bash -c "'$cairn' check -T 100 -c 12 --adjoint-units 4 < '$work/mx.jsonl'"
+expect 1 'illegal: action' -- bash -c "'$cairn' check -T 100 -c 11 --adjoint-units 4 < '$work/mx.jsonl'"
+expect 2 'no --disk-slots' -- "$cairn" schedule -T 100 -c 2 --schedule mixed --disk-slots 3
 # --- two-level: the same optimum as multilevel, for long runs too
 expect 0 '"schedule":"two-level","steps":10000,"slots":10,"disk_slots":"unlimited","legal":true,' -- \
   "$cairn" schedule -T 1e4 -c 10 --schedule two-level --disk-slots unlimited --write-cost 2 --read-cost 2 --backward-cost 1 -f summary
