@@ -22,7 +22,7 @@ import cairn
     (lambda: cairn.beta(-1, 2), ValueError, ""),
     (lambda: cairn.repetitions(0, 2), ValueError, ""),
     (lambda: cairn.Revolve(10, 2).next_actions(-1), ValueError, "max_actions"),
-    (lambda: cairn.Action(7), ValueError, "kind must be"),
+    (lambda: cairn.Action(8), ValueError, "kind must be"),
 ])
 def test_bad_arguments(make, exception, phrase):
     with pytest.raises(exception, match=phrase):
