@@ -92,11 +92,17 @@ PetscErrorCode Recompute(TSTrajectory tj, TS ts, std::int64_t from, std::int64_t
   PetscFunctionReturn(0);
 }
 
-// Before the adjoint of step n-1 -> n: x_n, its stages, and a negative time step.
-PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n) {
+// Before the adjoint of step n-1 -> n: x_n, its stages, and a negative time step. From the
+// stage-aware record in `record_slot` when it is >= 0 (reverse_stored), which is then consumed.
+PetscErrorCode PrepareAdjointStep(TSTrajectory tj, TS ts, std::int64_t n,
+                                  std::int64_t record_slot = -1) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
-  if (t.final_step_in_ts && n == t.planned_steps) {
+  if (record_slot >= 0) {
+    PetscCall(ServeFromSlot(tj, ts, record_slot, n));
+    t.counters.stages_reused++;
+    t.ram[static_cast<std::size_t>(record_slot)].step = -1;
+  } else if (t.final_step_in_ts && n == t.planned_steps) {
     CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages are still in the TS",
                   static_cast<long long>(n - 1), static_cast<long long>(n));
   } else {
@@ -152,10 +158,27 @@ PetscErrorCode SetOnline(TSTrajectory tj, TS ts, cairn::OnlineSchedule& online, 
   PetscFunctionReturn(0);
 }
 
+// A stage-aware record of step n-1: x_n and the stages of step n-1 -> n, which the TS holds now.
+PetscErrorCode StoreRecord(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t n, Vec x) {
+  Trajectory& t = data(tj);
+  PetscFunctionBegin;
+  PetscCall(Store(tj, ts, Action::make_store(slot, n, ram_level), x, true, true));
+  t.counters.records++;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
   Trajectory& t = data(tj);
   const std::int64_t N = t.planned_steps;
   PetscFunctionBegin;
+  if (t.record_slot >= 0) {  // the step that store_adjoint asked for has been made: keep it
+    PetscCheck(n == t.record_step + 1, comm_of(tj), PETSC_ERR_PLIB,
+               "cairn: the record of step %lld is due at step %lld, not %lld",
+               static_cast<long long>(t.record_step), static_cast<long long>(t.record_step + 1),
+               static_cast<long long>(n));
+    PetscCall(StoreRecord(tj, ts, t.record_slot, n, x));
+    t.record_slot = -1;
+  }
   if (n == N || n < t.advance_target) PetscFunctionReturn(0);
   for (;;) {
     const Action a = Peek(t);
@@ -172,6 +195,17 @@ PetscErrorCode SetOffline(TSTrajectory tj, TS ts, std::int64_t n, Vec x) {
       CAIRN_MONITOR(tj, "advance x_%lld -> x_%lld (TSSolve)", static_cast<long long>(a.from()),
                     static_cast<long long>(a.to));
       t.advance_target = a.to;
+      t.has_pending = false;
+      break;
+    } else if (a.kind == ActionKind::store_adjoint) {
+      // TSSolve makes the step; the next set keeps x_{n+1} with its stages (a record).
+      PetscCheck(a.step == n, comm_of(tj), PETSC_ERR_PLIB,
+                 "cairn: record of step %lld at step %lld", static_cast<long long>(a.step),
+                 static_cast<long long>(n));
+      CAIRN_MONITOR(tj, "record step %lld (TSSolve)", static_cast<long long>(n));
+      t.record_slot = a.slot;
+      t.record_step = n;
+      t.advance_target = n + 1;
       t.has_pending = false;
       break;
     } else if (a.kind == ActionKind::reverse) {
@@ -219,10 +253,35 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
     t.tlm = ts->forward_solve && ts->vecs_sensi2 && ts->mat_sensip;
     PetscCall(OpenDisk(tj, ts));
     t.planned_steps = t.offline_steps;
+    t.record_slot = -1;
+    t.cut = false;
+    if (t.tlm && t.mixed) {
+      // A second-order adjoint recomputes every taped step (the TS's tangent linear state of the
+      // step): stages are not worth their memory, and the plan falls back to Revolve in as many
+      // checkpoints as were asked for.
+      t.mixed = false;
+      const std::int64_t c = std::min(t.options.max_cps_ram, t.offline_steps);
+      try {
+        t.schedule = OfflinePlan(t, t.offline_steps, c, 0, &t.planned_forward);
+      } catch (const std::exception& e) {
+        SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
+      }
+      t.kind = t.schedule->name();
+      t.replanned =
+          "a second-order adjoint recomputes every step: Revolve instead of the "
+          "stage-aware plan";
+    }
     if (t.schedule && !t.online) {
       t.schedule->reset();
       Part p;
       p.schedule = t.schedule.get();
+      if (t.mixed) {
+        // x_0 stays in RAM slot 0 whatever the plan does with it, so that the run can still be
+        // cut into segments (TS events, another TSSolve), which restart from x_0; the stage-aware
+        // plan has the other slots.
+        for (std::int64_t j = 1; j < t.ram_slots; ++j) p.slot_map[ram_level].push_back(j);
+        PetscCall(Store(tj, ts, Action::make_store(0, 0, ram_level), x, false));
+      }
       t.reverse_parts.push_back(std::move(p));
     }
   }
@@ -326,10 +385,17 @@ PetscErrorCode TSTrajectoryGet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
         if (time) *time = ts->ptime;
         PetscFunctionReturn(0);
       case ActionKind::store_adjoint:
+        CAIRN_MONITOR(tj, "record step %lld (recomputed)", static_cast<long long>(a.step));
+        PetscCall(Recompute(tj, ts, a.step, a.step + 1));
+        PetscCall(StoreRecord(tj, ts, a.slot, a.step + 1, ts->vec_sol));
+        break;
       case ActionKind::reverse_stored:
-        SETERRQ(comm_of(tj), PETSC_ERR_PLIB,
-                "cairn: the plan keeps adjoint data (%s), which this trajectory cannot run",
-                cairn::to_string(a.kind));
+        PetscCheck(a.step == stepnum - 1, comm_of(tj), PETSC_ERR_ORDER,
+                   "cairn: TSTrajectoryGet(%d) but the schedule reverses step %lld next",
+                   static_cast<int>(stepnum), static_cast<long long>(a.step));
+        PetscCall(PrepareAdjointStep(tj, ts, stepnum, a.slot));
+        if (time) *time = ts->ptime;
+        PetscFunctionReturn(0);
       case ActionKind::end:
         SETERRQ(comm_of(tj), PETSC_ERR_ORDER,
                 "cairn: TSTrajectoryGet(%d) after every step was reversed",
@@ -423,6 +489,7 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
   PetscCall(ResetRun(tj));
   t.counters = Counters{};
   t.keep_stages = !tj->solution_only;
+  t.mixed = false;
   PetscCall(TSGetStages(ts, &t.stage_count, PETSC_IGNORE));
 
   std::int64_t steps = -1;
@@ -454,7 +521,15 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
     } else {
       t.ram_slots = o.max_cps_ram == -1 ? steps : std::min<std::int64_t>(o.max_cps_ram, steps);
       t.disk_slots = o.max_cps_ram == -1 ? 0 : std::min<std::int64_t>(o.max_cps_disk, steps);
-      t.schedule = OfflinePlan(t, steps, t.ram_slots, t.disk_slots, &t.planned_forward);
+      // Stage-aware: the memory of C checkpoints with their stages, C (1 + stages) vectors, in
+      // which the plan places solutions (one vector) and records (1 + stages).
+      t.mixed = t.keep_stages && t.stage_count > 0 && o.stage_aware && o.max_cps_ram >= 1 &&
+                t.disk_slots == 0;
+      t.mixed_checkpoints = t.ram_slots;
+      if (t.mixed) t.ram_slots *= 1 + t.stage_count;
+      // A stage-aware plan leaves x_0's vector alone (TSTrajectorySet at step 0).
+      t.schedule =
+          OfflinePlan(t, steps, t.ram_slots - (t.mixed ? 1 : 0), t.disk_slots, &t.planned_forward);
       t.kind = t.schedule->name();
     }
   } catch (const std::exception& e) {
@@ -485,6 +560,15 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
           viewer, "  Cairn online disk level: %lld checkpoints (write %g, read %g forward steps)\n",
           static_cast<long long>(t.disk_slots), static_cast<double>(t.options.write_cost),
           static_cast<double>(t.options.read_cost)));
+  } else if (t.kind == "mixed") {
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "  Cairn schedule: stage-aware (mixed), %lld steps, the memory of %lld checkpoints with "
+        "their stages: %lld vectors (x_0 kept in one), a solution taking 1 and a step's "
+        "solution and stages %lld\n",
+        static_cast<long long>(t.offline_steps),
+        static_cast<long long>(t.ram_slots / (1 + t.stage_count)),
+        static_cast<long long>(t.ram_slots), static_cast<long long>(1 + t.stage_count)));
   } else if (t.kind == "multilevel") {
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
@@ -511,7 +595,12 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
                                    t.keep_stages ? "solution and stages" : "solution only"));
   PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn recomputed steps: %lld\n",
                                    static_cast<long long>(c.recomputed)));
-  if (t.planned_forward >= 0 && t.replanned.empty() && t.segment_count == 1) {
+  if (t.kind == "mixed" && t.replanned.empty() && t.segment_count == 1) {
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer,
+        "  Cairn recomputed steps of the schedule: %lld; records of a step's stages: %lld\n",
+        static_cast<long long>(t.planned_forward), static_cast<long long>(c.records)));
+  } else if (t.planned_forward >= 0 && t.replanned.empty() && t.segment_count == 1) {
     PetscCall(PetscViewerASCIIPrintf(
         viewer,
         "  Cairn forward steps of the schedule: %lld (the recomputed steps with solution only)\n",

@@ -28,6 +28,9 @@ PetscErrorCode StoreRam(Trajectory& t, TS ts, std::int64_t slot, std::int64_t st
   if (!s.x) PetscCall(VecDuplicate(x, &s.x));
   PetscCall(VecCopy(x, s.x));
   s.has_stages = false;
+  // A stage-aware run counts every vector: a slot that held a record and now holds a solution
+  // gives the stages' memory back.
+  if (!with_stages && t.mixed && s.stages) PetscCall(VecDestroyVecs(t.stage_count, &s.stages));
   if (with_stages && t.stage_count > 0) {
     PetscInt count = 0;
     Vec* y = nullptr;
@@ -207,7 +210,9 @@ PetscErrorCode Store(TSTrajectory tj, TS ts, const Action& a, Vec x, bool stages
   PetscFunctionBegin;
   // A second-order adjoint recomputes every taped step (the TS's private tangent linear state of
   // the step must be that of this step), so stages are not worth their memory there.
-  const bool with_stages = (t.keep_stages || force_stages) && stages_available && !t.tlm;
+  // A stage-aware plan says itself which checkpoints hold stages (force_stages: its records).
+  const bool with_stages =
+      ((t.keep_stages && !t.mixed) || force_stages) && stages_available && !t.tlm;
   // A store never loses what a slot knows about the same state (a plan that starts by storing a
   // segment's first state into the slot that holds it with its stages).
   const bool known =
@@ -273,24 +278,39 @@ PetscErrorCode Restore(TSTrajectory tj, TS ts, const Action& a) {
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode ServeFromSlot(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t n) {
+  Trajectory& t = data(tj);
+  PetscFunctionBegin;
+  PetscCheck(slot >= 0 && static_cast<std::size_t>(slot) < t.ram.size() &&
+                 t.ram[static_cast<std::size_t>(slot)].step == n &&
+                 t.ram[static_cast<std::size_t>(slot)].has_stages,
+             comm_of(tj), PETSC_ERR_PLIB,
+             "cairn: RAM slot %lld does not hold x_%lld with the stages of step %lld",
+             static_cast<long long>(slot), static_cast<long long>(n),
+             static_cast<long long>(n - 1));
+  const RamSlot& s = t.ram[static_cast<std::size_t>(slot)];
+  PetscInt count = 0;
+  Vec* y = nullptr;
+  PetscCall(TSGetStages(ts, &count, &y));
+  PetscCall(VecCopy(s.x, ts->vec_sol));
+  for (PetscInt k = 0; k < t.stage_count; ++k) PetscCall(VecCopy(s.stages[k], y[k]));
+  t.counters.restores[ram_level]++;
+  CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from RAM slot %lld",
+                static_cast<long long>(n - 1), static_cast<long long>(n),
+                static_cast<long long>(slot));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode ServeFromStages(TSTrajectory tj, TS ts, std::int64_t n, bool* served) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
   *served = false;
   if (t.tlm) PetscFunctionReturn(0);
   for (std::size_t i = 0; i < t.ram.size() && !*served; ++i) {
-    RamSlot& s = t.ram[i];
+    const RamSlot& s = t.ram[i];
     if (s.step != n || !s.has_stages) continue;
-    PetscInt count = 0;
-    Vec* y = nullptr;
-    PetscCall(TSGetStages(ts, &count, &y));
-    PetscCall(VecCopy(s.x, ts->vec_sol));
-    for (PetscInt k = 0; k < t.stage_count; ++k) PetscCall(VecCopy(s.stages[k], y[k]));
-    t.counters.restores[ram_level]++;
+    PetscCall(ServeFromSlot(tj, ts, static_cast<std::int64_t>(i), n));
     *served = true;
-    CAIRN_MONITOR(tj, "reverse step %lld: x_%lld and its stages from RAM slot %lld",
-                  static_cast<long long>(n - 1), static_cast<long long>(n),
-                  static_cast<long long>(i));
   }
   for (std::size_t i = 0; i < t.disk.size() && !*served; ++i) {
     if (t.disk[i].step != n || !t.disk[i].has_stages) continue;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/mixed.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
 #include "cairn/online_multilevel.hpp"
@@ -27,7 +28,8 @@ bool HoldsSegmentStart(const Trajectory& t, int level, std::int64_t slot) {
 std::vector<std::int64_t> FreeSlots(const Trajectory& t, int level, std::int64_t first) {
   std::vector<std::int64_t> slots;
   if (first >= 0) slots.push_back(first);
-  const std::int64_t total = level == ram_level ? t.ram_slots : t.disk_slots;
+  const std::int64_t ram = t.mixed && t.cut ? t.mixed_checkpoints : t.ram_slots;
+  const std::int64_t total = level == ram_level ? ram : t.disk_slots;
   for (std::int64_t j = 0; j < total && slots.size() < 4096; ++j)
     if (!HoldsSegmentStart(t, level, j)) slots.push_back(j);
   return slots;
@@ -70,7 +72,9 @@ PetscErrorCode AppendRestart(TSTrajectory tj, std::size_t s, std::int64_t end) {
                  static_cast<long long>(seg.start), static_cast<long long>(end - 1));
     }
     try {
-      p.owned = OfflinePlan(t, steps, ram, disk, nullptr);
+      // A stage-aware plan may record into the segment's own slot, whose stages the segment
+      // before an event still needs.
+      p.owned = OfflinePlan(t, steps, ram, disk, nullptr, !seg.after_event);
     } catch (const std::exception& e) {
       SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
     }
@@ -89,7 +93,12 @@ bool PlansRevolve(std::int64_t steps, std::int64_t ram, std::int64_t disk) {
 
 std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
                                              std::int64_t ram, std::int64_t disk,
-                                             std::int64_t* forward) {
+                                             std::int64_t* forward, bool allow_mixed) {
+  if (t.mixed && allow_mixed && disk == 0 && ram >= 1) {
+    auto mixed = std::make_unique<cairn::MixedRevolve>(steps, ram, 1 + t.stage_count);
+    if (forward) *forward = mixed->expected_costs().forward_evaluations() - steps;
+    return mixed;
+  }
   if (PlansRevolve(steps, ram, disk)) {
     auto revolve = std::make_unique<cairn::Revolve>(steps, std::min(ram, steps));
     if (forward) *forward = revolve->forward_steps();
@@ -124,12 +133,15 @@ std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(const Trajectory& t, std::int6
 }
 
 Action Translate(Action a, const Part& p) {
-  if (a.kind == ActionKind::store || a.kind == ActionKind::restore || a.kind == ActionKind::free) {
+  const bool slotted = a.kind == ActionKind::store || a.kind == ActionKind::restore ||
+                       a.kind == ActionKind::free || a.kind == ActionKind::store_adjoint ||
+                       a.kind == ActionKind::reverse_stored;
+  if (slotted) {
     const auto& map = p.slot_map[a.level == ram_level ? ram_level : disk_level];
     if (!map.empty()) a.slot = map[static_cast<std::size_t>(a.slot)];
   }
-  if (a.kind == ActionKind::store || a.kind == ActionKind::restore ||
-      a.kind == ActionKind::reverse || a.kind == ActionKind::advance)
+  if ((slotted && a.kind != ActionKind::free) || a.kind == ActionKind::reverse ||
+      a.kind == ActionKind::advance)
     a.step += p.offset;
   if (a.kind == ActionKind::advance) a.to += p.offset;
   return a;
@@ -175,6 +187,7 @@ Part SegmentPart(Trajectory& t, std::size_t s) {
 PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_event, Vec x) {
   Trajectory& t = data(tj);
   PetscFunctionBegin;
+  t.cut = true;
   Segment& first = t.segments.front();
   if (first.start_slot < 0)
     PetscCheck(FindInitialState(t, &first.start_level, &first.start_slot), comm_of(tj),
@@ -194,11 +207,13 @@ PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_e
   const auto ram = static_cast<std::int64_t>(s.slot_map[ram_level].size());
   const auto disk = static_cast<std::int64_t>(s.slot_map[disk_level].size());
   if (ram + disk == 0) {
-    PetscCheck(!after_event, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-               "cairn: a TS event at step %lld needs a checkpoint for the state after it, but "
-               "all %lld hold x_0 and the states after earlier events; give "
-               "-ts_trajectory_max_cps_ram at least the number of events + 2",
-               static_cast<long long>(m), static_cast<long long>(t.ram_slots + t.disk_slots));
+    PetscCheck(
+        !after_event, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+        "cairn: a TS event at step %lld needs a checkpoint for the state after it, but "
+        "all %lld hold x_0 and the states after earlier events; give "
+        "-ts_trajectory_max_cps_ram at least the number of events + 2",
+        static_cast<long long>(m),
+        static_cast<long long>((t.mixed ? t.mixed_checkpoints : t.ram_slots) + t.disk_slots));
     // Nothing more is stored; the adjoint replans the whole run from x_0.
     t.placing = false;
     t.reverse_parts.clear();

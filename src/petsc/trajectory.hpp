@@ -45,6 +45,9 @@ struct Options {
   std::int64_t max_cps_ram = -1;  // -1: a checkpoint for every step
   std::int64_t max_cps_disk = 0;
   PetscBool force_online = PETSC_FALSE;
+  // With -ts_trajectory_solution_only 0: plan which checkpoints hold stages (MixedRevolve)
+  // rather than keep the stages with every checkpoint.
+  PetscBool stage_aware = PETSC_TRUE;
   PetscReal write_cost = 1;  // disk prices, in forward steps
   PetscReal read_cost = 1;
   std::string disk_file;
@@ -53,6 +56,7 @@ struct Options {
 struct Counters {
   std::int64_t recomputed = 0;     // TSStep calls made by the trajectory
   std::int64_t stages_reused = 0;  // taped steps served from stored stages instead of a TSStep
+  std::int64_t records = 0;        // stage-aware: checkpoints of a solution and its step's stages
   std::int64_t stores[2] = {0, 0};
   std::int64_t restores[2] = {0, 0};
   std::int64_t peak_slots[2] = {0, 0};
@@ -96,6 +100,16 @@ struct Trajectory {
   std::int64_t ram_slots = 0;
   std::int64_t disk_slots = 0;
   bool keep_stages = false;  // !tj->solution_only
+  // Stage-aware plan (MixedRevolve): RAM counts vectors, a solution takes one and a step's
+  // adjoint data (x_{i+1} and the stages of step i) 1 + stage_count; plain checkpoints keep no
+  // stages then.
+  bool mixed = false;
+  std::int64_t record_slot = -1;  // forward run: the slot of a record of step record_step
+  std::int64_t record_step = -1;
+  // Once a stage-aware run is cut into segments (TS events, another TSSolve, past the plan), its
+  // segments count checkpoints again (a post-event state is kept with its stages): C slots.
+  std::int64_t mixed_checkpoints = 0;
+  bool cut = false;
   PetscInt stage_count = 0;
   // Second-order adjoint (TSAdjointSetForward with Hessian products): checkpoints also hold the
   // tangent linear sensitivities, and recomputations advance them with TSForwardStep.
@@ -169,6 +183,8 @@ PetscErrorCode Store(TSTrajectory tj, TS ts, const Action& a, Vec x, bool stages
 PetscErrorCode Restore(TSTrajectory tj, TS ts, const Action& a);
 // Copies x_n and the stages of step n-1 -> n from a slot that still holds both, if any.
 PetscErrorCode ServeFromStages(TSTrajectory tj, TS ts, std::int64_t n, bool* served);
+// The same from RAM slot `slot`, which must hold them (a stage-aware record).
+PetscErrorCode ServeFromSlot(TSTrajectory tj, TS ts, std::int64_t slot, std::int64_t n);
 // Opens (or reopens, when a checkpoint grew) the disk level for D slots of this TS's checkpoints.
 PetscErrorCode OpenDisk(TSTrajectory tj, TS ts);
 PetscErrorCode DestroyCheckpoints(Trajectory& t);
@@ -185,9 +201,11 @@ bool PlansRevolve(std::int64_t steps, std::int64_t ram, std::int64_t disk);
 // The offline schedule for `steps` steps over `ram` RAM and `disk` disk slots (Revolve in RAM, or
 // the multilevel schedule over RAM and disk), and its forward steps if `forward` is not null.
 // Throws as the schedules do.
+// With a stage-aware trajectory (t.mixed) and no disk, and unless allow_mixed is false, the plan is
+// MixedRevolve over `ram` vectors and `forward` its recomputations (forward evaluations - steps).
 std::unique_ptr<cairn::Schedule> OfflinePlan(const Trajectory& t, std::int64_t steps,
                                              std::int64_t ram, std::int64_t disk,
-                                             std::int64_t* forward);
+                                             std::int64_t* forward, bool allow_mixed = true);
 // An online schedule over `ram` RAM and `disk` disk slots; null when it would have no slot.
 std::unique_ptr<cairn::OnlineSchedule> OnlinePlan(const Trajectory& t, std::int64_t ram,
                                                   std::int64_t disk);

@@ -38,6 +38,8 @@ while IFS= read -r args; do
 done <<'ARGS'
 -ts_trajectory_max_cps_ram 5 -ts_trajectory_solution_only
 -ts_trajectory_max_cps_ram 5 -ts_trajectory_solution_only 0
+-ts_trajectory_max_cps_ram 5 -ts_trajectory_solution_only 0 -ts_trajectory_cairn_stage_aware 0
+-ts_trajectory_max_cps_ram 2 -ts_trajectory_solution_only 0
 -ts_trajectory_max_cps_ram 3 -ts_trajectory_max_cps_disk 8 -ts_trajectory_solution_only
 -ts_trajectory_max_cps_ram 3 -ts_trajectory_max_cps_disk 8 -ts_trajectory_solution_only 0
 -ts_trajectory_max_cps_ram 5 -ts_trajectory_cairn_online -ts_trajectory_solution_only
@@ -59,17 +61,39 @@ for c in 1 2 3 5 8 14; do
     echo "ok: c = $c: $got recomputations = t(15, $c)"
   fi
 done
-# With stages stored, a slot that still holds x_n and the stages of step n-1 -> n spares that
-# step: strictly fewer recomputations than t(15, 5) = 23, and the sum is the schedule's.
+# With stages stored opportunistically (-ts_trajectory_cairn_stage_aware 0), a slot that still
+# holds x_n and the stages of step n-1 -> n spares that step: strictly fewer recomputations than
+# t(15, 5) = 23, and the sum is the schedule's.
 view=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 5 \
-  -ts_trajectory_solution_only 0 -ts_trajectory_view 2>&1)
-recomputed=$(awk -F': ' '/Cairn recomputed steps/ {print $2}' <<<"$view")
+  -ts_trajectory_solution_only 0 -ts_trajectory_cairn_stage_aware 0 -ts_trajectory_view 2>&1)
+recomputed=$(awk -F': ' '/Cairn recomputed steps: / {print $2}' <<<"$view")
 reused=$(awk -F': ' '/Cairn taped steps served from stored stages/ {print $2}' <<<"$view")
+opportunistic=$recomputed
 if ((recomputed + reused != 23 || reused < 1)); then
   fail "stages: $recomputed recomputed + $reused served from stages, expected a sum of 23"
 else
   echo "ok: stages stored: $recomputed recomputed + $reused served from stages = 23"
 fi
+# The stage-aware plan (the default with -ts_trajectory_solution_only 0): in the memory of C
+# checkpoints with their stages (C (1 + s) vectors), x_0 kept in one of them, MixedRevolve in the
+# others with records of 1 + s vectors.
+# Its recomputations are exactly the plan's forward evaluations - T, as the cairn tool counts
+# them, and fewer than the opportunistic plan's.
+for c in 1 2 3 5; do
+  view=$("$ex" "${base[@]}" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram "$c" \
+    -ts_trajectory_solution_only 0 -ts_trajectory_view 2>&1)
+  got=$(awk -F': ' '/Cairn recomputed steps: / {print $2}' <<<"$view")
+  w=$(sed -n "s/.*a step's solution and stages \([0-9]*\)$/\1/p" <<<"$view")
+  evaluations=$("$cli" schedule -T 15 -c $((c * w - 1)) --schedule mixed --adjoint-units "$w" -f summary |
+    sed -n 's/.*"forward_evaluations":\([0-9]*\).*/\1/p')
+  if [[ -z $w || -z $evaluations || $got != $((evaluations - 15)) ]]; then
+    fail "stage-aware, c = $c: $got recomputations, expected $evaluations - 15 (w = $w): $view"
+  elif ((c == 5 && got >= opportunistic)); then
+    fail "stage-aware, c = 5: $got recomputations, not fewer than the opportunistic $opportunistic"
+  else
+    echo "ok: stage-aware, c = $c (w = $w): $got recomputations = forward evaluations - 15"
+  fi
+done
 
 # 2b. A step count from -ts_max_time: fixed steps end where PETSc's rule says,
 #     min(-ts_max_steps, ceil((max_time - t_0) / dt)), so the offline schedule runs and the

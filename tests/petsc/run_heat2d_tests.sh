@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # examples/petsc_heat2d on two MPI ranks: with -ts_trajectory_type cairn the gradient dJ/du(0)
 # equals, to the last bit, the one of PETSc's memory type (every step and its stages stored), for
-# RK4, Crank-Nicolson and backward Euler, with and without stages in the checkpoints, in RAM only,
+# RK4, Crank-Nicolson and backward Euler, with and without stages in the checkpoints (stage-aware
+# or not), in RAM only,
 # RAM + disk (HDF5, both ranks writing one file) and with the online schedule; also when the
 # forward run is split over several TSSolve calls.
 # usage: run_heat2d_tests.sh MPIEXEC PETSC_HEAT2D
@@ -15,8 +16,11 @@ oversubscribe=()
 "$mpiexec" --version 2>/dev/null | grep -q "Open MPI\|OpenRTE" && oversubscribe=(--oversubscribe)
 run() { "$mpiexec" -n 2 "${oversubscribe[@]}" "$heat" -da_grid_x 32 -da_grid_y 24 -ts_max_steps 40 "$@"; }
 failures=0
+# With -ts_trajectory_solution_only 0 the first is the stage-aware plan (MixedRevolve), the last
+# the opportunistic one (every checkpoint with its stages).
 configs=("-ts_trajectory_max_cps_ram 4" "-ts_trajectory_max_cps_ram 2 -ts_trajectory_max_cps_disk 5"
-  "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_online")
+  "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_online"
+  "-ts_trajectory_max_cps_ram 4 -ts_trajectory_cairn_stage_aware 0")
 # bitwise WHAT ARGS...: a cairn run with ARGS writes the gradient of the memory run before it.
 bitwise() {
   local what=$1

@@ -119,6 +119,9 @@ int run_schedule(Problem& problem, const std::string& format) {
     if (!result.legal) j["reason"] = result.reason;
     add_costs(j, result.costs);
     if (problem.schedule == "mixed") {
+      // Also when the plan keeps no adjoint data (add_costs prints them only when it does).
+      j["forward_evaluations"] = result.costs.forward_evaluations();
+      j["peak_units"] = result.costs.levels[0].peak_units;
       j["adjoint_units"] = problem.adjoint_units;
       j["cost"] = cairn::cost(result.costs,
                               static_cast<const cairn::MixedRevolve&>(*schedule).cost_model());

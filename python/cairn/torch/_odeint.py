@@ -9,6 +9,7 @@ import cairn
 
 from . import _adaptive
 from ._grid import FixedGrid, RecordedGrid
+from ._saved_bytes import step_bytes, units_of
 from ._online import OnlineStoreAll
 from ._solve import Chain, OdeintFunction, Solve, make_levels
 from ._tableaux import tableau
@@ -57,6 +58,31 @@ def _check_checkpoints(checkpoints: Checkpoints, offload: int, offload_cost: flo
               "solves learn it as they go (use a fixed step_size, or offload=0)")
 
 
+def _check_adjoint_data(keep_adjoint_data: bool, adjoint_units: Optional[int],
+                        checkpoints: Checkpoints, offload: int, adaptive: bool) -> None:
+    if not isinstance(keep_adjoint_data, bool):
+        _fail(f"keep_adjoint_data must be True or False, got {keep_adjoint_data!r}")
+    if adjoint_units is not None:
+        if not keep_adjoint_data:
+            _fail("adjoint_units is the size of a kept step and needs keep_adjoint_data=True")
+        if isinstance(adjoint_units, bool) or not isinstance(adjoint_units, int) \
+                or adjoint_units < 1:
+            _fail(f"adjoint_units must be an integer >= 1 (states per kept step), got "
+                  f"{adjoint_units!r}")
+    if not keep_adjoint_data:
+        return
+    if adaptive:
+        _fail("keep_adjoint_data plans with cairn.MixedRevolve, which needs the number of steps "
+              "in advance; adaptive solves learn it as they go (use a fixed step_size or "
+              "steps_per_interval, or keep_adjoint_data=False)")
+    if offload:
+        _fail("keep_adjoint_data plans over one storage level; offload adds a second (use "
+              "offload=0, or keep_adjoint_data=False)")
+    if checkpoints == "all":
+        _fail("keep_adjoint_data needs a number of checkpoints; keeping every step's data is "
+              "plain autograd (cairn.torch.solve_taped)")
+
+
 def _merge_options(options: Optional[Dict[str, Any]], step_size, steps_per_interval):
     merged = dict(options or {})
     unknown = set(merged) - _FIXED_OPTIONS - _ADAPTIVE_OPTIONS
@@ -102,7 +128,9 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
            steps_per_interval: Optional[int] = None, checkpoints: Checkpoints = 20,
            offload: int = 0, offload_cost: float = 0.5,
            adjoint_params: Optional[Sequence[torch.Tensor]] = None,
-           stats: Optional[dict] = None):
+           stats: Optional[dict] = None, keep_adjoint_data: bool = False,
+           adjoint_units: Optional[int] = None
+           ) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
     """Solves dy/dt = func(t, y) from y(t[0]) = y0 and returns y at every time of t (a tensor of
     shape (len(t), *y0.shape), or a tuple of such for a tuple y0).
 
@@ -119,6 +147,11 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
     offload: extra checkpoints in host memory (pinned for CUDA tensors), fixed steps only;
     offload_cost: the price of one copy to or from the host, in forward steps, for the planner.
     stats: a dict to fill with what the solve did (steps, evaluations, stores, ...).
+    keep_adjoint_data: fixed steps only; plan with cairn.MixedRevolve(T, checkpoints,
+    adjoint_units=w), which may keep a step's autograd graph (w states' worth of memory) instead
+    of restart states, and reverse that step without re-running it. w is measured from the bytes
+    one taped step keeps (two extra taped steps in the forward pass), or given as adjoint_units.
+    The gradient is bitwise the one without it.
     """
     if not callable(func):
         _fail("func must be callable as func(t, y)")
@@ -126,6 +159,7 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
     opts = _merge_options(options, step_size, steps_per_interval)
     fixed = not tab.adaptive or "step_size" in opts or "steps_per_interval" in opts
     _check_checkpoints(checkpoints, offload, offload_cost, adaptive=not fixed)
+    _check_adjoint_data(keep_adjoint_data, adjoint_units, checkpoints, offload, adaptive=not fixed)
     times = _check_times(t)
 
     flat = None
@@ -158,6 +192,13 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
         controller = _adaptive.ControllerOptions(
             rtol=rtol, atol=atol, **{k: v for k, v in opts.items() if k in _ADAPTIVE_OPTIONS})
     chain = Chain(func, tab, grid, t, y0.device)
+    mixed = keep_adjoint_data and differentiable and len(times) > 1
+    kept_bytes: Optional[int] = None
+    if mixed and adjoint_units is None:
+        # Step 0 taped twice from copies of y0: the bytes its graph keeps, in states.
+        kept_bytes = step_bytes(lambda x: chain.step(0, x), y0)
+        adjoint_units = units_of(kept_bytes, y0)
+    measure_evaluations = chain.evaluations
 
     def run_forward(y_start: torch.Tensor, solve: Optional[Solve]) -> torch.Tensor:
         out = torch.empty((len(times),) + tuple(y_start.shape), dtype=y_start.dtype,
@@ -170,10 +211,16 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
             for k, x in chain.outputs(y_start):
                 out[k].copy_(x)
         elif fixed:
-            schedule = _fixed_schedule(grid.steps, checkpoints, offload, offload_cost)
+            schedule = _fixed_schedule(grid.steps, checkpoints, offload, offload_cost,
+                                       adjoint_units if mixed else None)
             solve.forward_offline(y_start, schedule,
-                                  make_levels(checkpoints, offload, y_start), out)
+                                  make_levels(checkpoints, offload, y_start, mixed), out)
             counts["schedule"] = schedule.name
+            if mixed:
+                counts.update(keep_adjoint_data=True, adjoint_units=adjoint_units,
+                              adjoint_bytes_per_step=kept_bytes,
+                              evaluations_measure=measure_evaluations,
+                              planned_forward_evaluations=schedule.forward_evaluations)
         elif solve is None:
             counts = _adaptive.integrate(chain, y_start, times, controller, out,
                                          lambda i, x: None)
@@ -207,14 +254,17 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
         if len(times) == 1 and differentiable:
             solution = y0.unsqueeze(0).clone()  # the identity, differentiable
     else:
-        solve = Solve(chain, params, stats)
+        solve = Solve(chain, params, stats, adjoint_units if mixed else 0)
         solution = OdeintFunction.apply(solve, lambda y: run_forward(y, solve), y0, *params)
     if flat is not None:
         return flat.unpack(solution, (len(times),))
     return solution
 
 
-def _fixed_schedule(steps: int, checkpoints: Checkpoints, offload: int, offload_cost: float):
+def _fixed_schedule(steps: int, checkpoints: Checkpoints, offload: int, offload_cost: float,
+                    adjoint_units: Optional[int] = None):
+    if adjoint_units is not None:
+        return cairn.MixedRevolve(steps, checkpoints, adjoint_units=adjoint_units)
     if checkpoints == "all":
         return cairn.StoreAll(steps)
     if offload:
