@@ -18,6 +18,7 @@
 #include "cairn/driver.hpp"
 #include "cairn/heterogeneous.hpp"
 #include "cairn/memory_storage.hpp"
+#include "cairn/mixed.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
 #include "cairn/online_multilevel.hpp"
@@ -829,6 +830,33 @@ TEST_CASE("c api: planning tables above their limit give CAIRN_ERROR_OUT_OF_MEMO
   CHECK(cairn_heterogeneous_create(chain.data(), 3000, 200, 1, &raw) == CAIRN_ERROR_OUT_OF_MEMORY);
   CHECK(raw == nullptr);
   CHECK(std::string(cairn_last_error()).find("bytes") != std::string::npos);
+}
+
+TEST_CASE("c api: mixed schedules give the MixedRevolve stream; the C driver refuses them",
+          "[c_api][mixed]") {
+  for (std::int64_t T = 1; T <= 40; T += 3) {
+    for (const std::int64_t w : {1, 3}) {
+      INFO("T = " << T << ", w = " << w);
+      cairn_schedule* raw = nullptr;
+      ok(cairn_mixed_create(T, 6, w, 1.0, 1.5, 0.25, &raw));
+      Handle h(raw);
+      cairn::MixedRevolve expected(T, 6, w, cairn::MixedPrices{1.0, 1.5, 0.25});
+      REQUIRE(same_stream(expected, h.get()));
+      int kind = -1;
+      ok(cairn_schedule_kind(h.get(), &kind));
+      CHECK(kind == CAIRN_SCHEDULE_MIXED);
+      std::int64_t value = 0;
+      ok(cairn_schedule_slots(h.get(), 0, &value));
+      CHECK(value == 6);
+      ok(cairn_schedule_steps(h.get(), &value));
+      CHECK(value == T);
+      ok(cairn_schedule_forward_steps(h.get(), &value));
+      CHECK(value == expected.expected_costs().forward_steps);
+    }
+  }
+  cairn_schedule* raw = nullptr;
+  CHECK(cairn_mixed_create(10, 0, 1, 1, 1, 0, &raw) == CAIRN_ERROR_INVALID_ARGUMENT);
+  CHECK_THAT(std::string(cairn_last_error()), Catch::Contains("cairn_mixed_create: MixedRevolve"));
 }
 
 TEST_CASE("c api: two-level schedules give the TwoLevelRevolve stream and its cost", "[c_api]") {

@@ -47,7 +47,12 @@ enum cairn_action_kind {
   CAIRN_ACTION_RESTORE = 2, /* make the working state x_step, read from `slot` on `level` */
   CAIRN_ACTION_REVERSE = 3, /* adjoint of step `step`, from the working state x_step */
   CAIRN_ACTION_FREE = 4,    /* `slot` on `level` will not be read again */
-  CAIRN_ACTION_END = 5      /* every step has been reversed */
+  CAIRN_ACTION_END = 5,     /* every step has been reversed */
+  /* mixed schedules (cairn_mixed_create): run step `step` taped and keep its adjoint data in
+   * `slot`, the working state becoming x_{step+1}; reverse step `step` from that data, which the
+   * slot then no longer holds. */
+  CAIRN_ACTION_STORE_ADJOINT = 6,
+  CAIRN_ACTION_REVERSE_STORED = 7
 };
 
 /* One action. Fields used: advance: step (= from), to; store/restore: slot, step, level;
@@ -71,7 +76,8 @@ enum cairn_schedule_kind {
   CAIRN_SCHEDULE_STORE_ALL = 4,
   CAIRN_SCHEDULE_HETEROGENEOUS = 5,
   CAIRN_SCHEDULE_ONLINE_MULTILEVEL = 6,
-  CAIRN_SCHEDULE_TWO_LEVEL = 7
+  CAIRN_SCHEDULE_TWO_LEVEL = 7,
+  CAIRN_SCHEDULE_MIXED = 8
 };
 
 /* A slot count meaning "as many as the schedule wants" (the last level of a multilevel one). */
@@ -110,6 +116,14 @@ CAIRN_C_API int cairn_multilevel_create(int64_t steps, const cairn_storage_level
 CAIRN_C_API int cairn_two_level_create(int64_t steps, cairn_storage_level ram,
                                        cairn_storage_level disk, double forward_cost,
                                        double backward_cost, cairn_schedule** schedule);
+/* Mixed checkpointing (cairn::MixedRevolve, docs/mixed.md): `units` units of storage, each
+ * holding a state or, with `adjoint_units` units each, one step's adjoint data; prices per
+ * untaped step (forward_cost), taped step (taped_cost >= forward_cost) and adjoint step. Its
+ * stream has CAIRN_ACTION_STORE_ADJOINT and CAIRN_ACTION_REVERSE_STORED actions: read it with
+ * cairn_schedule_next_actions (cairn_driver_run refuses it). */
+CAIRN_C_API int cairn_mixed_create(int64_t steps, int64_t units, int64_t adjoint_units,
+                                   double forward_cost, double taped_cost, double backward_cost,
+                                   cairn_schedule** schedule);
 /* A checkpoint every `interval` >= 1 steps, each segment recomputed once. */
 CAIRN_C_API int cairn_uniform_create(int64_t steps, int64_t interval, cairn_schedule** schedule);
 /* Every state kept: steps - 1 slots, nothing recomputed. */

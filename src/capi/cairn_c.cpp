@@ -17,6 +17,7 @@
 #include "cairn/action.hpp"
 #include "cairn/binomial.hpp"
 #include "cairn/heterogeneous.hpp"
+#include "cairn/mixed.hpp"
 #include "cairn/multilevel.hpp"
 #include "cairn/online.hpp"
 #include "cairn/online_multilevel.hpp"
@@ -35,6 +36,10 @@ static_assert(CAIRN_ACTION_RESTORE == static_cast<int>(cairn::ActionKind::restor
 static_assert(CAIRN_ACTION_REVERSE == static_cast<int>(cairn::ActionKind::reverse), "reverse");
 static_assert(CAIRN_ACTION_FREE == static_cast<int>(cairn::ActionKind::free), "free");
 static_assert(CAIRN_ACTION_END == static_cast<int>(cairn::ActionKind::end), "end");
+static_assert(CAIRN_ACTION_STORE_ADJOINT == static_cast<int>(cairn::ActionKind::store_adjoint),
+              "store_adjoint");
+static_assert(CAIRN_ACTION_REVERSE_STORED == static_cast<int>(cairn::ActionKind::reverse_stored),
+              "reverse_stored");
 static_assert(std::is_same<cairn::Level, std::int32_t>::value, "cairn_action.level is int32_t");
 static_assert(CAIRN_UNLIMITED_SLOTS == cairn::unlimited_slots, "unlimited slots");
 
@@ -132,6 +137,14 @@ int cairn_two_level_create(int64_t steps, cairn_storage_level ram, cairn_storage
         steps, cairn::StorageLevel{ram.slots, ram.write_cost, ram.read_cost},
         cairn::StorageLevel{disk.slots, disk.write_cost, disk.read_cost},
         cairn::StepCosts{forward_cost, backward_cost});
+  });
+}
+
+int cairn_mixed_create(int64_t steps, int64_t units, int64_t adjoint_units, double forward_cost,
+                       double taped_cost, double backward_cost, cairn_schedule** schedule) {
+  return create("cairn_mixed_create", schedule, CAIRN_SCHEDULE_MIXED, [&] {
+    return std::make_unique<cairn::MixedRevolve>(
+        steps, units, adjoint_units, cairn::MixedPrices{forward_cost, taped_cost, backward_cost});
   });
 }
 
@@ -251,6 +264,7 @@ int cairn_schedule_steps(const cairn_schedule* schedule, int64_t* steps) {
     if (auto* a = as<cairn::StoreAll>(s)) *steps = a->steps();
     if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *steps = h->steps();
     if (auto* two = as<cairn::TwoLevelRevolve>(s)) *steps = two->steps();
+    if (auto* mixed = as<cairn::MixedRevolve>(s)) *steps = mixed->steps();
   });
 }
 
@@ -287,6 +301,7 @@ int cairn_schedule_slots(const cairn_schedule* schedule, int level, int64_t* slo
     if (auto* u = as<cairn::Uniform>(s)) *slots = u->slots();
     if (auto* a = as<cairn::StoreAll>(s)) *slots = a->slots();
     if (auto* h = as<cairn::HeterogeneousRevolve>(s)) *slots = h->slots();
+    if (auto* mixed = as<cairn::MixedRevolve>(s)) *slots = mixed->units();
   });
 }
 
@@ -302,10 +317,12 @@ int cairn_schedule_forward_steps(const cairn_schedule* schedule, int64_t* steps)
       *steps = a->steps() - 1;
     } else if (auto* two = as<cairn::TwoLevelRevolve>(s)) {
       *steps = two->expected_costs().forward_steps;
+    } else if (auto* mixed = as<cairn::MixedRevolve>(s)) {
+      *steps = mixed->expected_costs().forward_steps;  // untaped: advances only
     } else {
       throw std::invalid_argument(std::string("the forward steps of a '") + s.schedule->name() +
                                   "' schedule are not known in advance; revolve, uniform, "
-                                  "store-all and two-level schedules have them");
+                                  "store-all, two-level and mixed schedules have them");
     }
   });
 }

@@ -147,6 +147,12 @@ class Runner {
             ++s_.statistics.adjoint_calls;
             s_.current = -1;
             break;
+          case cairn::ActionKind::store_adjoint:
+          case cairn::ActionKind::reverse_stored:
+            throw Failure(CAIRN_ERROR_INVALID_ARGUMENT,
+                          "the schedule keeps adjoint data (a mixed schedule), which the C "
+                          "driver does not run; read its actions with "
+                          "cairn_schedule_next_actions, or use the C++ Driver");
           case cairn::ActionKind::end:
             ++s_.statistics.actions;
             if (!terminal_done_) {
