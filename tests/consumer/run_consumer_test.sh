@@ -36,6 +36,7 @@ if [[ -n $ex20adj ]]; then
   echo "== the installed PETSc plugin, loaded with -dll_append"
   out=$("$ex20adj" -ts_type cn -ts_dt 0.001 -mu 100000 -ts_max_steps 15 \
     -dll_append "$libdir/libcairn_petsc.so" -ts_trajectory_type cairn -ts_trajectory_max_cps_ram 3 \
+    -ts_trajectory_solution_only \
     -ts_trajectory_view)
   [[ $out == *"Cairn schedule: revolve, 15 steps, 3 checkpoints in RAM"* ]] || { echo "$out"; exit 1; }
   [[ -e $prefix/include/cairn/petsc_trajectory.h ]] || { echo "not installed: petsc_trajectory.h"; exit 1; }
