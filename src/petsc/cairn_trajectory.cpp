@@ -525,6 +525,20 @@ PetscErrorCode TSTrajectorySetUp_Cairn(TSTrajectory tj, TS ts) {
       // which the plan places solutions (one vector) and records (1 + stages).
       t.mixed = t.keep_stages && t.stage_count > 0 && o.stage_aware && o.max_cps_ram >= 1 &&
                 t.disk_slots == 0;
+      // Its planning takes O(N^2 vectors) time (about 2e9 additions a second here, docs/mixed.md):
+      // beyond some 15 s it is used only when asked for by name.
+      const double work =
+          0.5 * static_cast<double>(steps) * static_cast<double>(steps) *
+          static_cast<double>(std::min<std::int64_t>(t.ram_slots * (1 + t.stage_count),
+                                                     (steps - 1) * (1 + t.stage_count)));
+      t.why_not_stage_aware.clear();
+      if (t.mixed && !o.stage_aware_given && work > 3e10) {
+        t.mixed = false;
+        t.why_not_stage_aware =
+            "no stage-aware plan: planning " + std::to_string(steps) + " steps would take about " +
+            std::to_string(static_cast<long long>(work / 2e9)) +
+            " s (O(N^2 vectors)); -ts_trajectory_cairn_stage_aware 1 plans it anyway";
+      }
       t.mixed_checkpoints = t.ram_slots;
       if (t.mixed) t.ram_slots *= 1 + t.stage_count;
       // A stage-aware plan leaves x_0's vector alone (TSTrajectorySet at step 0).
@@ -587,6 +601,8 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
                                      t.count_source.c_str()));
   if (!t.replanned.empty())
     PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn: %s\n", t.replanned.c_str()));
+  if (!t.why_not_stage_aware.empty())
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  Cairn: %s\n", t.why_not_stage_aware.c_str()));
   if (t.segment_count > 1)
     PetscCall(PetscViewerASCIIPrintf(
         viewer, "  Cairn segments of the last run: %lld (cut at TS events or past the plan)\n",

@@ -86,7 +86,7 @@ PetscErrorCode TSTrajectorySetFromOptions_Cairn(TSTrajectory tj,
       "With -ts_trajectory_solution_only 0 and RAM only: plan which checkpoints hold a step's "
       "stages (MixedRevolve, in the memory of max_cps_ram checkpoints with stages); 0 keeps the "
       "stages with every checkpoint",
-      "", o.stage_aware, &o.stage_aware, nullptr));
+      "", o.stage_aware, &o.stage_aware, &o.stage_aware_given));
   PetscCall(PetscOptionsReal("-ts_trajectory_cairn_disk_write_cost",
                              "Price of writing one checkpoint to disk, in forward steps", "",
                              o.write_cost, &o.write_cost, nullptr));

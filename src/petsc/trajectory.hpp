@@ -48,7 +48,8 @@ struct Options {
   // With -ts_trajectory_solution_only 0: plan which checkpoints hold stages (MixedRevolve)
   // rather than keep the stages with every checkpoint.
   PetscBool stage_aware = PETSC_TRUE;
-  PetscReal write_cost = 1;  // disk prices, in forward steps
+  PetscBool stage_aware_given = PETSC_FALSE;  // set on the command line (then always honoured)
+  PetscReal write_cost = 1;                   // disk prices, in forward steps
   PetscReal read_cost = 1;
   std::string disk_file;
 };
@@ -92,6 +93,7 @@ struct Trajectory {
   std::unique_ptr<cairn::Schedule> schedule;
   cairn::OnlineSchedule* online = nullptr;  // schedule, when it is an online one
   std::string why_online;                   // why the step count was unknown
+  std::string why_not_stage_aware;          // why a run with stages has no stage-aware plan
   std::string count_source;                 // how an offline step count was found
   std::string kind;                         // "revolve", "multilevel" or "online"; kept by reset
   std::int64_t offline_steps = -1;          // N of the offline plan (-1: online)
