@@ -19,12 +19,13 @@ module cairn
   end enum
   enum, bind(c)
     enumerator :: CAIRN_ACTION_ADVANCE = 0, CAIRN_ACTION_STORE, CAIRN_ACTION_RESTORE, &
-                  CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END
+                  CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END, &
+                  CAIRN_ACTION_STORE_ADJOINT, CAIRN_ACTION_REVERSE_STORED
   end enum
   enum, bind(c)
     enumerator :: CAIRN_SCHEDULE_REVOLVE = 0, CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, &
                   CAIRN_SCHEDULE_UNIFORM, CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS, &
-                  CAIRN_SCHEDULE_ONLINE_MULTILEVEL, CAIRN_SCHEDULE_TWO_LEVEL
+                  CAIRN_SCHEDULE_ONLINE_MULTILEVEL, CAIRN_SCHEDULE_TWO_LEVEL, CAIRN_SCHEDULE_MIXED
   end enum
   public :: CAIRN_OK, CAIRN_ERROR_INVALID_ARGUMENT, CAIRN_ERROR_CALLBACK, &
             CAIRN_ERROR_OUT_OF_MEMORY, CAIRN_ERROR_STATE, CAIRN_ERROR_OVERFLOW, &
@@ -32,7 +33,8 @@ module cairn
             CAIRN_ACTION_REVERSE, CAIRN_ACTION_FREE, CAIRN_ACTION_END, CAIRN_SCHEDULE_REVOLVE, &
             CAIRN_SCHEDULE_ONLINE, CAIRN_SCHEDULE_MULTILEVEL, CAIRN_SCHEDULE_UNIFORM, &
             CAIRN_SCHEDULE_STORE_ALL, CAIRN_SCHEDULE_HETEROGENEOUS, &
-            CAIRN_SCHEDULE_ONLINE_MULTILEVEL, CAIRN_SCHEDULE_TWO_LEVEL
+            CAIRN_SCHEDULE_ONLINE_MULTILEVEL, CAIRN_SCHEDULE_TWO_LEVEL, CAIRN_SCHEDULE_MIXED, &
+            CAIRN_ACTION_STORE_ADJOINT, CAIRN_ACTION_REVERSE_STORED
 
   integer(c_int64_t), parameter, public :: CAIRN_UNLIMITED_SLOTS = huge(0_c_int64_t)
 
@@ -118,7 +120,7 @@ module cairn
 
   public :: cairn_heterogeneous_create, cairn_heterogeneous_optimal_cost, &
             cairn_heterogeneous_peak_bytes
-  public :: cairn_online_multilevel_create, cairn_two_level_create
+  public :: cairn_online_multilevel_create, cairn_two_level_create, cairn_mixed_create
   public :: cairn_revolve_create, cairn_online_create, cairn_multilevel_create, &
             cairn_uniform_create, cairn_store_all_create, cairn_schedule_destroy, &
             cairn_schedule_next, cairn_schedule_next_actions, cairn_schedule_reset, &
@@ -205,6 +207,14 @@ module cairn
       real(c_double), value :: forward_cost, backward_cost
       type(c_ptr), intent(out) :: schedule
     end function c_two_level_create
+    integer(c_int) function c_mixed_create(steps, units, adjoint_units, forward_cost, &
+                                           taped_cost, backward_cost, schedule) &
+        bind(c, name="cairn_mixed_create")
+      import :: c_int, c_int64_t, c_double, c_ptr
+      integer(c_int64_t), value :: steps, units, adjoint_units
+      real(c_double), value :: forward_cost, taped_cost, backward_cost
+      type(c_ptr), intent(out) :: schedule
+    end function c_mixed_create
     integer(c_int) function c_online_multilevel_create(ram_slots, disk_slots, write_cost, &
                                                        read_cost, schedule) &
         bind(c, name="cairn_online_multilevel_create")
@@ -348,6 +358,19 @@ contains
     call release(schedule)
     status = c_two_level_create(steps, ram, disk, forward_cost, backward_cost, schedule%handle)
   end function cairn_two_level_create
+
+  ! Mixed checkpointing (cairn::MixedRevolve): units holding states or adjoint data. Its stream
+  ! has CAIRN_ACTION_STORE_ADJOINT and CAIRN_ACTION_REVERSE_STORED; read it with
+  ! cairn_schedule_next (cairn_driver_run refuses it).
+  integer(c_int) function cairn_mixed_create(schedule, steps, units, adjoint_units, forward_cost, &
+                                             taped_cost, backward_cost) result(status)
+    type(cairn_schedule), intent(inout) :: schedule
+    integer(c_int64_t), intent(in) :: steps, units, adjoint_units
+    real(c_double), intent(in) :: forward_cost, taped_cost, backward_cost
+    call release(schedule)
+    status = c_mixed_create(steps, units, adjoint_units, forward_cost, taped_cost, &
+                            backward_cost, schedule%handle)
+  end function cairn_mixed_create
 
   ! A checkpoint every interval >= 1 steps.
   integer(c_int) function cairn_uniform_create(schedule, steps, interval) result(status)

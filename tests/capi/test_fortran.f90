@@ -84,6 +84,7 @@ program test_fortran
   type(cairn_storage_level) :: levels(2)
   type(cairn_chain_step), allocatable :: chain(:)
   type(doubling), target :: d
+  type(cairn_schedule) :: mixed
   integer(c_int64_t) :: value, advanced, reversed, count, i, T
   integer(c_int) :: kind, major, minor, patch
   character(len=:), allocatable :: name
@@ -120,6 +121,23 @@ program test_fortran
     if (batch(count)%kind == CAIRN_ACTION_END) exit
   end do
   call expect(advanced == 490, "advances in batches")
+
+  ! Mixed checkpointing, T = 1000 with 10 units: 3921 evaluations (advances, records and taped
+  ! reverses), Maddison's figure; the stream read action by action.
+  call expect(cairn_mixed_create(mixed, 1000_c_int64_t, 10_c_int64_t, 1_c_int64_t, &
+                                 1.0_c_double, 1.0_c_double, 0.0_c_double) == CAIRN_OK, "mixed")
+  call expect(cairn_schedule_kind(mixed, kind) == CAIRN_OK .and. kind == CAIRN_SCHEDULE_MIXED, &
+              "mixed kind")
+  value = 0
+  do
+    call expect(cairn_schedule_next(mixed, action) == CAIRN_OK, "mixed next")
+    if (action%kind == CAIRN_ACTION_ADVANCE) value = value + action%to - action%step
+    if (action%kind == CAIRN_ACTION_STORE_ADJOINT) value = value + 1
+    if (action%kind == CAIRN_ACTION_REVERSE) value = value + 1
+    if (action%kind == CAIRN_ACTION_END) exit
+  end do
+  call expect(value == 3921, "mixed evaluations")
+  call expect(cairn_schedule_destroy(mixed) == CAIRN_OK, "destroy mixed")
 
   d = doubling()
   call expect(cairn_driver_run(schedule, callbacks, c_loc(d), statistics) == CAIRN_OK, "run")
