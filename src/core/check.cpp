@@ -219,36 +219,33 @@ bool ScheduleChecker::feed(const Action& action) {
                                               : costs_.forward_steps + (to - from);
       break;
     }
-    case ActionKind::store: {
-      if (!state_exists(action.step)) return reject(action, no_such_state(action.step));
-      std::int64_t* cell = nullptr;
-      const std::string problem = slot_of(cell);
-      if (!problem.empty()) return reject(action, problem);
-      if (working_ != action.step) {
-        return reject(action, "the working state is " + state(working_) + ", not x_" +
-                                  std::to_string(action.step));
-      }
-      if (!fill(action, *cell, action.step)) return false;
-      ++costs_.levels[static_cast<std::size_t>(action.level)].stores;
-      break;
-    }
+    case ActionKind::store:
     case ActionKind::store_adjoint: {
-      if (!(0 <= action.step && action.step < steps_)) {
+      // store keeps x_step (0 <= step <= T); store_adjoint runs step `step` (0 <= step < T).
+      const bool record = action.kind == ActionKind::store_adjoint;
+      if (record && !(0 <= action.step && action.step < steps_)) {
         return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
                                   std::to_string(action.step));
       }
+      if (!record && !state_exists(action.step)) return reject(action, no_such_state(action.step));
       std::int64_t* cell = nullptr;
       const std::string problem = slot_of(cell);
       if (!problem.empty()) return reject(action, problem);
       if (working_ != action.step) {
         return reject(action, "the working state is " + state(working_) + ", not x_" +
                                   std::to_string(action.step));
+      }
+      auto& level = costs_.levels[static_cast<std::size_t>(action.level)];
+      if (!record) {
+        if (!fill(action, *cell, action.step)) return false;
+        ++level.stores;
+        break;
       }
       if (counting_advances_) count_advance(action.step, action.step + 1);
       if (!fill(action, *cell, record_of(action.step))) return false;
       working_ = action.step + 1;
       ++costs_.adjoint_stores;
-      ++costs_.levels[static_cast<std::size_t>(action.level)].adjoint_stores;
+      ++level.adjoint_stores;
       break;
     }
     case ActionKind::restore: {
