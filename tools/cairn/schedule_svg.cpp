@@ -45,7 +45,13 @@ std::string schedule_svg(cairn::Schedule& schedule, std::int64_t steps, const st
                                   " actions, too many to draw legibly; plot a smaller T");
     }
   }
-  const double left = 60, top = 50, right = 30, bottom = 60;
+  // Streams with adjoint data get a second legend row (others are drawn as before).
+  bool adjoint_data = false;
+  for (const cairn::Action& a : actions) {
+    adjoint_data = adjoint_data || a.kind == cairn::ActionKind::store_adjoint ||
+                   a.kind == cairn::ActionKind::reverse_stored;
+  }
+  const double left = 60, top = 50, right = 30, bottom = adjoint_data ? 80 : 60;
   const double width = 760,
                row = std::clamp(1400.0 / static_cast<double>(actions.size() + 1), 1.0, 8.0);
   const double height = row * static_cast<double>(actions.size() + 1);
@@ -102,6 +108,17 @@ std::string schedule_svg(cairn::Schedule& schedule, std::int64_t steps, const st
                "\" y2=\"" + y(k) + "\" stroke=\"#c0262d\" stroke-width=\"" +
                number(std::max(1.2, row * 0.6)) + "\"/>\n";
         break;
+      case cairn::ActionKind::store_adjoint:  // a taped step whose adjoint data is kept
+        svg += "<line x1=\"" + x(a.step) + "\" y1=\"" + y(k) + "\" x2=\"" + x(a.step + 1) +
+               "\" y2=\"" + y(k) + "\" stroke=\"#7b3fb5\" stroke-width=\"" +
+               number(std::max(1.2, row * 0.6)) + "\"/>\n";
+        break;
+      case cairn::ActionKind::reverse_stored:  // an adjoint step from kept data
+        svg += "<line x1=\"" + x(a.step + 1) + "\" y1=\"" + y(k) + "\" x2=\"" + x(a.step) +
+               "\" y2=\"" + y(k) +
+               "\" stroke=\"#c0262d\" stroke-dasharray=\"3,2\" stroke-width=\"" +
+               number(std::max(1.2, row * 0.6)) + "\"/>\n";
+        break;
       default:
         break;
     }
@@ -121,7 +138,17 @@ std::string schedule_svg(cairn::Schedule& schedule, std::int64_t steps, const st
   svg += "<line x1=\"" + number(left + 440) + "\" y1=\"" + number(ly) + "\" x2=\"" +
          number(left + 464) + "\" y2=\"" + number(ly) +
          "\" stroke=\"#c0262d\" stroke-width=\"3\"/><text x=\"" + number(left + 470) + "\" y=\"" +
-         number(ly + 4) + "\">reverse (adjoint step)</text>\n</g>\n";
+         number(ly + 4) + "\">reverse (adjoint step)</text>\n";
+  if (!adjoint_data) return svg + "</g>\n</svg>\n";
+  svg += "<line x1=\"" + number(left) + "\" y1=\"" + number(ly + 18) + "\" x2=\"" +
+         number(left + 24) + "\" y2=\"" + number(ly + 18) +
+         "\" stroke=\"#7b3fb5\" stroke-width=\"3\"/><text x=\"" + number(left + 30) + "\" y=\"" +
+         number(ly + 22) + "\">store_adjoint (taped step, data kept)</text>\n";
+  svg += "<line x1=\"" + number(left + 270) + "\" y1=\"" + number(ly + 18) + "\" x2=\"" +
+         number(left + 294) + "\" y2=\"" + number(ly + 18) +
+         "\" stroke=\"#c0262d\" stroke-dasharray=\"3,2\" stroke-width=\"3\"/><text x=\"" +
+         number(left + 300) + "\" y=\"" + number(ly + 22) +
+         "\">reverse_stored (from kept data)</text>\n</g>\n";
   svg += "</svg>\n";
   return svg;
 }
