@@ -2,8 +2,10 @@
 // small instances, every stream legal within its units and costing exactly what the plan says,
 // never worse than Revolve, the published figures of Maddison's schedule, and the checker's rules
 // for adjoint data.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,6 +97,33 @@ TEST_CASE("mixed: never more forward evaluations than Revolve with as many slots
   }
   // Ties only where storage (nearly) suffices or there is nothing to gain.
   CHECK(strictly_better > compared * 9 / 10);
+}
+
+TEST_CASE("mixed: equal to Maddison's recursion as the paper states it", "[mixed]") {
+  // The paper's form for equal sizes (w = 1, uf = ut = 1): n steps within s units cost n when
+  // n <= s + 1 (every step's data kept), n (n + 1) / 2 - 1 with one unit, else the best of keeping
+  // the first step's data (1 + M(n - 1, s - 1)) and splitting after i >= 2 steps
+  // (i + M(i, s) + M(n - i, s - 1)). Written out here on its own, memoised.
+  constexpr std::int64_t longest = 300, most = 16;
+  std::vector<std::vector<std::int64_t>> memo(most + 1, std::vector<std::int64_t>(longest + 1, -1));
+  std::function<std::int64_t(std::int64_t, std::int64_t)> paper = [&](std::int64_t n,
+                                                                      std::int64_t units) {
+    const std::int64_t s = std::min(units, n - 1);
+    if (n <= s + 1) return n;
+    if (s == 1) return n * (n + 1) / 2 - 1;
+    std::int64_t& m = memo[static_cast<std::size_t>(s)][static_cast<std::size_t>(n)];
+    if (m >= 0) return m;
+    m = 1 + paper(n - 1, s - 1);
+    for (std::int64_t i = 2; i < n; ++i) m = std::min(m, i + paper(i, s) + paper(n - i, s - 1));
+    return m;
+  };
+  for (std::int64_t n = 2; n <= longest; n += n < 60 ? 1 : 7) {
+    for (std::int64_t units = 1; units <= most; ++units) {
+      INFO("T = " << n << ", units = " << units);
+      const MixedRevolve schedule(n, units);
+      REQUIRE(schedule.expected_costs().forward_evaluations() == paper(n, units));
+    }
+  }
 }
 
 TEST_CASE("mixed: Maddison's published figures", "[mixed]") {
