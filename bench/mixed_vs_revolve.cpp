@@ -39,8 +39,11 @@ double seconds_since(Clock::time_point start) {
 bool counts(bool quick) {
   bool ok = true;
   std::printf("Part 1: forward evaluations (untaped + taped) at equal storage\n");
-  std::printf("%6s %6s %3s %10s %10s %8s %9s\n", "T", "units", "w", "revolve", "mixed", "ratio",
-              "plan (s)");
+  // Total cost with a taped step 1.5 and an adjoint step 2 forward steps: Revolve pays
+  // t(T, c) uf + T (ut + ub), the mixed plan optimises the same prices.
+  const cairn::MixedPrices priced{1, 1.5, 2};
+  std::printf("%6s %6s %3s %10s %10s %8s %9s %12s %12s %8s\n", "T", "units", "w", "revolve",
+              "mixed", "ratio", "plan (s)", "rev. cost", "mixed cost", "ratio");
   const std::vector<std::int64_t> lengths =
       quick ? std::vector<std::int64_t>{10, 30, 100, 300, 1000}
             : std::vector<std::int64_t>{10, 30, 100, 300, 1000, 3000, 10000};
@@ -59,10 +62,22 @@ bool counts(bool quick) {
         const double ratio = static_cast<double>(evaluations) / static_cast<double>(revolve);
         worst = std::max(worst, ratio);
         ++instances;
-        std::printf("%6lld %6lld %3lld %10lld %10lld %8.4f %9.4f\n", static_cast<long long>(T),
-                    static_cast<long long>(units), static_cast<long long>(w),
-                    static_cast<long long>(revolve), static_cast<long long>(evaluations), ratio,
-                    plan);
+        cairn::MixedRevolve dear(T, units, w, priced);
+        const cairn::CheckResult rd = cairn::check(dear, T, {units});
+        const double revolve_cost =
+            static_cast<double>(cairn::forward_cost(T, units)) * priced.forward +
+            static_cast<double>(T) * (priced.taped + priced.backward);
+        const double mixed_cost = cairn::cost(rd.costs, dear.cost_model());
+        std::printf("%6lld %6lld %3lld %10lld %10lld %8.4f %9.4f %12.1f %12.1f %8.4f\n",
+                    static_cast<long long>(T), static_cast<long long>(units),
+                    static_cast<long long>(w), static_cast<long long>(revolve),
+                    static_cast<long long>(evaluations), ratio, plan, revolve_cost, mixed_cost,
+                    mixed_cost / revolve_cost);
+        if (!rd.legal || mixed_cost > revolve_cost || mixed_cost != dear.optimal_cost()) {
+          std::printf("  FAILED: priced plan %s\n",
+                      rd.legal ? "above Revolve or off plan" : rd.reason.c_str());
+          ok = false;
+        }
         if (!r.legal || evaluations > revolve || r.costs.levels[0].peak_units > units ||
             static_cast<double>(evaluations) != mixed.optimal_cost()) {
           std::printf("  FAILED: %s\n",
