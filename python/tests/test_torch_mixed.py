@@ -1,15 +1,20 @@
-"""cairn.torch.odeint(..., keep_adjoint_data=True): planned by cairn.MixedRevolve, some steps'
-autograd graphs kept and reversed without re-running them.
+"""cairn.torch.odeint(..., keep_adjoint_data=True): planned by cairn.MixedRevolve (by Revolve
+where a kept step would not fit in the budget), some steps' autograd graphs kept and reversed
+without re-running them.
 
 - The outputs and the gradients (y0 and parameters) are bitwise equal (torch.equal) to the
   Revolve path's with the same checkpoints, for every fixed-step method, several T, budgets and
   adjoint sizes, with outputs at several times.
 - func is called exactly S (F + 1) times, F the checker's forward_evaluations (untaped plus taped
   steps) of the same stream, S the method's stages; the +1 is the forward pass's last step to x_T,
-  as on the Revolve path. Measuring w adds two taped steps (2 S) to the forward pass.
+  as on the Revolve path. Measuring w adds two taped steps (2 S) to the forward pass, or one
+  where the first shows that a kept step cannot fit in the budget.
 - The measured size of a kept step is what its graph holds, in known cases.
 - The option is refused where it cannot plan: adaptive steps, offload, checkpoints='all'.
 """
+import gc
+import weakref
+
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (Debian: python3-torch)")
@@ -57,13 +62,15 @@ def solve(func, y0, method, T, C, **kwargs):
 
 @pytest.mark.parametrize("method", sorted(STAGES))
 @pytest.mark.parametrize("T, C, w", [(1, 1, 1), (3, 2, 1), (5, 3, 2), (9, 4, 3), (9, 40, 2),
-                                     (13, 6, None)])
+                                     (13, 6, None), (13, 30, None)])
 def test_gradient_is_bitwise_the_revolve_one(method, T, C, w):
     func, y0 = Field(), y_start()
     ys, grads, _ = solve(func, y0, method, T, C)
     ys_mixed, grads_mixed, stats = solve(func, y0, method, T, C, keep_adjoint_data=True,
                                          adjoint_units=w)
-    assert stats["schedule"] == "mixed" and stats["keep_adjoint_data"]
+    # A kept step larger than the budget can never be kept: Revolve plans then.
+    assert stats["schedule"] == ("mixed" if stats["adjoint_units"] <= C else "revolve")
+    assert stats["keep_adjoint_data"]
     assert torch.equal(ys_mixed.detach(), ys.detach())
     for g, g_mixed in zip(grads, grads_mixed):
         assert torch.equal(g_mixed, g)
@@ -85,8 +92,11 @@ def test_evaluations_are_what_the_checker_counts(method, T, C, w):
                    steps_per_interval=T, checkpoints=C, stats=stats, keep_adjoint_data=True,
                    adjoint_units=w)
     S = STAGES[method]
-    measure = 0 if w is not None else 2 * S
-    assert stats["evaluations_measure"] == measure
+    measure = stats["evaluations_measure"]
+    if w is not None:
+        assert measure == 0
+    else:  # a second taped step only where the first did not already exceed the budget
+        assert measure == (S if stats["adjoint_units"] > C else 2 * S)
     assert func.calls == stats["evaluations_forward"]
     ys[-1].sum().backward()
     schedule = cairn.MixedRevolve(T, C, adjoint_units=stats["adjoint_units"])
@@ -157,7 +167,7 @@ def test_measured_size_of_an_mlp_and_of_a_captured_constant():
     # layer saves the same tensor), plus x_i+1: 4 (1 + 2) + 1 = 13 states.
     func, y0 = Field(dim=3, hidden=6), y_start(dim=3)
     stats = {}
-    ct.odeint(func, y0, T_OUT, method="rk4", steps_per_interval=3, checkpoints=4,
+    ct.odeint(func, y0, T_OUT, method="rk4", steps_per_interval=3, checkpoints=20,
               keep_adjoint_data=True, stats=stats)
     assert stats["adjoint_bytes_per_step"] == 13 * y0.numel() * y0.element_size()
     assert stats["adjoint_units"] == 13
@@ -165,10 +175,25 @@ def test_measured_size_of_an_mlp_and_of_a_captured_constant():
     # just x_i and x_i+1.
     A = torch.randn(3, 3, dtype=torch.float64)
     stats = {}
-    ct.odeint(lambda t, y: y @ A, y0, T_OUT, method="rk4", steps_per_interval=3, checkpoints=4,
+    ct.odeint(lambda t, y: y @ A, y0, T_OUT, method="rk4", steps_per_interval=3, checkpoints=10,
               keep_adjoint_data=True, stats=stats)
     assert stats["adjoint_bytes_per_step"] == 2 * y0.numel() * y0.element_size()
     assert stats["adjoint_units"] == 2
+    assert stats["evaluations_measure"] == 2 * 4  # two taped steps
+
+
+def test_a_step_too_large_for_the_budget_is_measured_once():
+    # The MLP's 13 states do not fit in 4: the first taped step shows it (the parameters left
+    # out), and no second one is run.
+    func, y0 = Field(dim=3, hidden=6), y_start(dim=3)
+    stats = {}
+    ys = ct.odeint(func, y0, T_OUT, method="rk4", steps_per_interval=3, checkpoints=4,
+                   keep_adjoint_data=True, stats=stats)
+    assert stats["evaluations_measure"] == 4
+    assert stats["adjoint_units"] == 13
+    assert stats["schedule"] == "revolve" and stats["plan_table_bytes"] == 0
+    ys.sum().backward()
+    assert stats["stored_reverses"] == 0
 
 
 def test_measured_size_keeps_data_of_a_field_narrower_than_its_state():
@@ -177,8 +202,65 @@ def test_measured_size_keeps_data_of_a_field_narrower_than_its_state():
     ys, grads, _ = solve(func, y0, "rk4", 5, 12)
     ys_mixed, grads_mixed, stats = solve(func, y0, "rk4", 5, 12, keep_adjoint_data=True)
     assert stats["adjoint_units"] == 6 and stats["stored_reverses"] > 0
+    assert stats["schedule"] == "mixed" and 0 < stats["plan_actions_bytes"] \
+        < stats["plan_table_bytes"]
     assert torch.equal(ys_mixed.detach(), ys.detach())
     assert all(torch.equal(g, h) for g, h in zip(grads_mixed, grads))
+
+
+def test_a_first_sweep_that_ends_with_a_kept_last_step(monkeypatch):
+    """A stream (written here; MixedRevolve re-runs the last step instead) that keeps every
+    step's graph, the last one included: the forward pass has x_T from the kept step, makes no
+    extra step, and the backward pass evaluates nothing."""
+    import numpy
+
+    S, T = STAGES["rk4"], 3
+    actions = [(int(cairn.ActionKind.STORE_ADJOINT), 0, i, i, 0) for i in range(T)]
+    actions += [(int(cairn.ActionKind.REVERSE_STORED), 0, i, i, 0) for i in reversed(range(T))]
+    actions.append((int(cairn.ActionKind.END), 0, 0, 0, 0))
+    stream = numpy.array(actions, dtype=cairn.MixedRevolve(1, 1).next_actions(1).dtype)
+    assert cairn.check(stream, T, [T]).legal
+
+    class Written:
+        name, table_bytes, forward_evaluations = "written", 0, T
+
+        def __init__(self):
+            self.batches = [stream]
+
+        def next_actions(self, count):
+            return self.batches.pop() if self.batches else stream[:0]
+
+    func, y0 = Field(), y_start()
+    t = torch.tensor([0.0, 0.4, 1.0], dtype=torch.float64)
+    ys = ct.odeint(func, y0, t, method="rk4", step_size=0.4, checkpoints=T)
+    expected = gradients(func, y0, ys)
+    monkeypatch.setattr("cairn.torch._odeint._fixed_schedule", lambda *args: Written())
+    func.calls = 0
+    ys_kept = ct.odeint(func, y0, t, method="rk4", step_size=0.4, checkpoints=T,
+                        keep_adjoint_data=True, adjoint_units=1)
+    assert func.calls == S * T
+    assert torch.equal(ys_kept.detach(), ys.detach())
+    assert all(torch.equal(g, h) for g, h in zip(gradients(func, y0, ys_kept), expected))
+    assert func.calls == S * T
+
+
+def test_every_graph_is_freed():
+    """The measuring graphs and the kept graphs are gone once the gradient is computed: a tensor
+    autograd saved (tanh's output) is not kept alive by a reference cycle."""
+    refs = []
+
+    class Recording(Field):
+        def forward(self, t, y):
+            hidden = torch.tanh(self.l1(y))
+            refs.append(weakref.ref(hidden))
+            return self.l2(hidden) * torch.cos(t)
+
+    func, y0 = Recording(dim=8, hidden=2), y_start(dim=8)
+    ys, _, stats = solve(func, y0, "rk4", 5, 12, keep_adjoint_data=True)
+    assert stats["stored_reverses"] > 0 and stats["evaluations_measure"] > 0
+    del ys
+    gc.collect()
+    assert refs and all(r() is None for r in refs)
 
 
 def test_without_gradients_it_only_integrates():
@@ -220,3 +302,26 @@ def test_refused(kwargs, message):
 def test_adjoint_units_needs_the_option():
     with pytest.raises(ValueError, match="needs keep_adjoint_data=True"):
         ct.odeint(Field(), y_start(), T_OUT, method="rk4", adjoint_units=3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="no CUDA device: torch.cuda.is_available() is false")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_on_a_cuda_device(dtype):
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 4), torch.nn.Tanh(),
+                              torch.nn.Linear(4, 16)).to(device="cuda", dtype=dtype)
+    y0 = (0.5 * torch.randn(64, 16, device="cuda", dtype=dtype)).requires_grad_(True)
+    t = torch.linspace(0, 1, 5, device="cuda", dtype=dtype)
+    results = []
+    for keep in (False, True):
+        stats = {}
+        ys = ct.odeint(lambda t, y: net(y), y0, t, method="rk4", steps_per_interval=10,
+                       checkpoints=12, adjoint_params=tuple(net.parameters()),
+                       keep_adjoint_data=keep, stats=stats)
+        grads = torch.autograd.grad(ys.square().sum(), [y0] + list(net.parameters()))
+        results.append((ys.detach(), grads, stats))
+    (ys, grads, _), (ys_kept, grads_kept, stats) = results
+    assert stats["adjoint_units"] == 6 and stats["stored_reverses"] > 0  # 4 (1 + 1/4) + 1
+    assert ys_kept.is_cuda and torch.equal(ys_kept, ys)
+    assert all(torch.equal(g, h) for g, h in zip(grads_kept, grads))

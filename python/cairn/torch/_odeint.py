@@ -9,9 +9,9 @@ import cairn
 
 from . import _adaptive
 from ._grid import FixedGrid, RecordedGrid
-from ._saved_bytes import step_bytes, units_of
 from ._online import OnlineStoreAll
-from ._solve import Chain, OdeintFunction, Solve, make_levels
+from ._saved_bytes import step_bytes, units_of
+from ._solve import Chain, OdeintFunction, ReadAhead, Solve, make_levels
 from ._tableaux import tableau
 
 Checkpoints = Union[int, str]
@@ -149,9 +149,10 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
     stats: a dict to fill with what the solve did (steps, evaluations, stores, ...).
     keep_adjoint_data: fixed steps only; plan with cairn.MixedRevolve(T, checkpoints,
     adjoint_units=w), which may keep a step's autograd graph (w states' worth of memory) instead
-    of restart states, and reverse that step without re-running it. w is measured from the bytes
-    one taped step keeps (two extra taped steps in the forward pass), or given as adjoint_units.
-    The gradient is bitwise the one without it.
+    of restart states, and reverse that step without re-running it (with Revolve where
+    w > checkpoints: no step can be kept). w is measured from the bytes a taped step 0 keeps (one
+    or two extra taped steps in the forward pass), or given as adjoint_units. The outputs and the
+    gradient are bitwise the ones without it.
     """
     if not callable(func):
         _fail("func must be callable as func(t, y)")
@@ -195,10 +196,18 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
     mixed = keep_adjoint_data and differentiable and len(times) > 1
     kept_bytes: Optional[int] = None
     if mixed and adjoint_units is None:
-        # Step 0 taped twice from copies of y0: the bytes its graph keeps, in states.
-        kept_bytes = step_bytes(lambda x: chain.step(0, x), y0)
+        # Step 0 taped from copies of y0: the bytes its graph keeps, in states.
+        known = list(params)
+        for module in (func, user_func if flat is not None else None):
+            if isinstance(module, torch.nn.Module):
+                known += list(module.parameters()) + list(module.buffers())
+        kept_bytes = step_bytes(lambda x: chain.step(0, x), y0, known,
+                                budget=checkpoints * y0.numel() * y0.element_size())
         adjoint_units = units_of(kept_bytes, y0)
     measure_evaluations = chain.evaluations
+    # A kept step larger than the budget can never be kept: the mixed plan would be Revolve's
+    # (the same counts), at the price of its table. Revolve plans it then.
+    mixed_plan = mixed and adjoint_units <= checkpoints
 
     def run_forward(y_start: torch.Tensor, solve: Optional[Solve]) -> torch.Tensor:
         out = torch.empty((len(times),) + tuple(y_start.shape), dtype=y_start.dtype,
@@ -212,15 +221,21 @@ def odeint(func: Callable, y0: Union[torch.Tensor, Tuple[torch.Tensor, ...]], t:
                 out[k].copy_(x)
         elif fixed:
             schedule = _fixed_schedule(grid.steps, checkpoints, offload, offload_cost,
-                                       adjoint_units if mixed else None)
-            solve.forward_offline(y_start, schedule,
-                                  make_levels(checkpoints, offload, y_start, mixed), out)
-            counts["schedule"] = schedule.name
+                                       adjoint_units if mixed_plan else None)
             if mixed:
                 counts.update(keep_adjoint_data=True, adjoint_units=adjoint_units,
                               adjoint_bytes_per_step=kept_bytes,
-                              evaluations_measure=measure_evaluations,
+                              evaluations_measure=measure_evaluations, plan_table_bytes=0,
+                              plan_actions_bytes=0, planned_forward_evaluations=(
+                                  cairn.forward_cost(grid.steps, checkpoints) + grid.steps))
+            if mixed_plan:
+                counts.update(plan_table_bytes=schedule.table_bytes,
                               planned_forward_evaluations=schedule.forward_evaluations)
+                schedule = ReadAhead(schedule)  # the plan's table is freed here
+                counts["plan_actions_bytes"] = schedule.bytes
+            solve.forward_offline(y_start, schedule,
+                                  make_levels(checkpoints, offload, y_start, mixed_plan), out)
+            counts["schedule"] = schedule.name
         elif solve is None:
             counts = _adaptive.integrate(chain, y_start, times, controller, out,
                                          lambda i, x: None)

@@ -15,7 +15,8 @@ output; the graph holds the tensors autograd saved) under a slot, continuing fro
 the graph; `reverse_stored(i)` calls torch.autograd.grad on that kept graph instead of re-running
 the step. Both reverses go through `_vjp`, so the gradient is bitwise the same as Revolve's.
 """
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from collections import deque
+from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -41,6 +42,27 @@ def action_stream(schedule) -> Iterator[tuple]:
         if len(batch) == 0:
             return
         yield from batch.tolist()
+
+
+class ReadAhead:
+    """A schedule's whole stream, read at once (in batches of BATCH actions, 32 bytes each), so
+    that the schedule itself can be freed before the solve: a mixed plan's table (16 bytes an
+    entry, T min(units, (T - 1) w) entries) is about ten times its stream. Reads like the
+    schedule it replaces (next_actions, name)."""
+
+    def __init__(self, schedule):
+        self.name = schedule.name
+        self.chunks: Deque = deque()
+        self.bytes = 0
+        while True:
+            batch = schedule.next_actions(BATCH)
+            if len(batch) == 0:
+                break
+            self.chunks.append(batch)
+            self.bytes += batch.nbytes
+
+    def next_actions(self, count: int):
+        return self.chunks.popleft() if self.chunks else ()
 
 
 class Chain:
@@ -379,4 +401,4 @@ def make_levels(checkpoints, offload: int, like: torch.Tensor, mixed: bool = Fal
     return levels
 
 
-__all__ = ["Chain", "Solve", "OdeintFunction", "make_levels", "action_stream"]
+__all__ = ["Chain", "Solve", "OdeintFunction", "ReadAhead", "make_levels", "action_stream"]
