@@ -157,10 +157,12 @@ TEST_CASE("mixed: bad arguments say what is allowed", "[mixed]") {
   CHECK(message([] { MixedRevolve(5, 2, 0); }).find(">= 1 unit") != std::string::npos);
   CHECK(message([] {
           MixedRevolve(5, 2, 1, {-1, 1, 0});
-        }).find("finite price >= 0") != std::string::npos);
+        }).find("the forward price uf = -1.000000 is not allowed; it must be finite and >= 0") !=
+        std::string::npos);
   CHECK(message([] {
           MixedRevolve(5, 2, 1, {0, 0, 1});
-        }).find("taped (ut) > 0") != std::string::npos);
+        }).find("the taped price ut = 0.000000 is not allowed; it must be finite and > 0") !=
+        std::string::npos);
   CHECK(message([] {
           MixedRevolve(5, 2, 1, {1, 0.5, 0});
         }).find("at least uf") != std::string::npos);

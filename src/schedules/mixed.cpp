@@ -1,11 +1,11 @@
 #include "cairn/mixed.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "schedules/price_check.hpp"
 #include "schedules/two_level_tables.hpp"
 
 namespace cairn {
@@ -13,14 +13,6 @@ namespace cairn {
 namespace {
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
-
-void require_price(double value, const char* name) {
-  if (!(std::isfinite(value) && value >= 0)) {
-    throw std::invalid_argument(std::string("MixedRevolve: the price ") + name + " = " +
-                                std::to_string(value) +
-                                " is not allowed; give a finite price >= 0");
-  }
-}
 
 }  // namespace
 
@@ -41,18 +33,15 @@ MixedRevolve::MixedRevolve(std::int64_t steps, std::int64_t units, std::int64_t 
     throw std::invalid_argument("MixedRevolve: adjoint_units = " + std::to_string(adjoint_units) +
                                 " is not allowed; the adjoint data of a step takes >= 1 unit");
   }
-  require_price(prices.forward, "forward (uf)");
-  require_price(prices.taped, "taped (ut)");
-  require_price(prices.backward, "backward (ub)");
+  schedules_detail::require_price("MixedRevolve", "the forward price uf", prices.forward);
+  schedules_detail::require_price("MixedRevolve", "the taped price ut", prices.taped, true);
+  schedules_detail::require_price("MixedRevolve", "the backward price ub", prices.backward);
   // A taped step does what an untaped one does and records: were it cheaper, recording and
   // discarding would be the cheapest advance, a case the dynamic program does not model.
   if (prices.taped < prices.forward) {
     throw std::invalid_argument(
         "MixedRevolve: the taped price ut = " + std::to_string(prices.taped) +
         " is below uf = " + std::to_string(prices.forward) + "; give ut at least uf");
-  }
-  if (prices.taped == 0) {
-    throw std::invalid_argument("MixedRevolve: every price is 0; give taped (ut) > 0");
   }
 
   // Rows beyond (T - 1) w units change nothing: every step's adjoint data fits.
@@ -61,7 +50,7 @@ MixedRevolve::MixedRevolve(std::int64_t steps, std::int64_t units, std::int64_t 
       : adjoint_units > std::numeric_limits<std::int64_t>::max() / (steps - 1)
           ? units
           : std::min(units, (steps - 1) * adjoint_units);
-  rows_ = std::min(units, useful) + 1;
+  rows_ = useful + 1;
   const double bytes = static_cast<double>(rows_) * static_cast<double>(steps + 1) *
                        static_cast<double>(sizeof(double) + sizeof(std::int64_t));
   if (bytes > static_cast<double>(max_table_bytes)) {

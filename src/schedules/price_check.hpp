@@ -1,4 +1,4 @@
-// The check every planner with a cost model makes of its prices (MultilevelRevolve,
+// The check every planner with a cost model makes of its prices (MultilevelRevolve, MixedRevolve,
 // TwoLevelRevolve): one wording for one rule.
 #pragma once
 
