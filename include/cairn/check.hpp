@@ -125,8 +125,11 @@ class ScheduleChecker {
   // Puts `content` (a state index or a record) into a slot, checking the level's units.
   bool fill(const Action& action, std::int64_t& cell, std::int64_t content);
   void empty(Level level, std::int64_t& cell);
+  std::int64_t units_of(std::int64_t cell) const noexcept;  // what a slot's content weighs
   bool state_exists(std::int64_t step) const noexcept;
   std::string no_such_state(std::int64_t step) const;
+  bool step_exists(std::int64_t step) const noexcept;  // 0 <= step < T
+  std::string no_such_step(std::int64_t step) const;
   void count_advance(std::int64_t from, std::int64_t to);
 
   std::int64_t steps_;

@@ -138,12 +138,13 @@ std::string content(std::int64_t cell) {
 }
 }  // namespace
 
+std::int64_t ScheduleChecker::units_of(std::int64_t cell) const noexcept {
+  return cell == -1 ? 0 : is_record(cell) ? adjoint_data_units_ : 1;
+}
+
 bool ScheduleChecker::fill(const Action& action, std::int64_t& cell, std::int64_t what) {
   const auto level = static_cast<std::size_t>(action.level);
-  const auto weight = [&](std::int64_t c) -> std::int64_t {
-    return c == -1 ? 0 : is_record(c) ? adjoint_data_units_ : 1;
-  };
-  const std::int64_t units = units_[level] - weight(cell) + weight(what);
+  const std::int64_t units = units_[level] - units_of(cell) + units_of(what);
   if (units > slots_per_level_[level]) {
     return reject(action, "level " + level_name(action.level) + " has " +
                               std::to_string(slots_per_level_[level]) + " units and would hold " +
@@ -160,13 +161,21 @@ bool ScheduleChecker::fill(const Action& action, std::int64_t& cell, std::int64_
 
 void ScheduleChecker::empty(Level level, std::int64_t& cell) {
   const auto l = static_cast<std::size_t>(level);
-  units_[l] -= is_record(cell) ? adjoint_data_units_ : 1;
+  units_[l] -= units_of(cell);
   --occupied_[l];
   cell = -1;
 }
 
 bool ScheduleChecker::state_exists(std::int64_t step) const noexcept {
   return 0 <= step && step <= steps_;
+}
+
+bool ScheduleChecker::step_exists(std::int64_t step) const noexcept {
+  return 0 <= step && step < steps_;
+}
+
+std::string ScheduleChecker::no_such_step(std::int64_t step) const {
+  return "steps are 0.." + std::to_string(steps_ - 1) + ", not " + std::to_string(step);
 }
 
 std::string ScheduleChecker::no_such_state(std::int64_t step) const {
@@ -223,10 +232,7 @@ bool ScheduleChecker::feed(const Action& action) {
     case ActionKind::store_adjoint: {
       // store keeps x_step (0 <= step <= T); store_adjoint runs step `step` (0 <= step < T).
       const bool record = action.kind == ActionKind::store_adjoint;
-      if (record && !(0 <= action.step && action.step < steps_)) {
-        return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
-                                  std::to_string(action.step));
-      }
+      if (record && !step_exists(action.step)) return reject(action, no_such_step(action.step));
       if (!record && !state_exists(action.step)) return reject(action, no_such_state(action.step));
       std::int64_t* cell = nullptr;
       const std::string problem = slot_of(cell);
@@ -264,10 +270,7 @@ bool ScheduleChecker::feed(const Action& action) {
     }
     case ActionKind::reverse:
     case ActionKind::reverse_stored: {
-      if (!(0 <= action.step && action.step < steps_)) {
-        return reject(action, "steps are 0.." + std::to_string(steps_ - 1) + ", not " +
-                                  std::to_string(action.step));
-      }
+      if (!step_exists(action.step)) return reject(action, no_such_step(action.step));
       if (action.step != unreversed_ - 1) {
         return reject(action, unreversed_ == 0 ? std::string("every step is already reversed")
                                                : "the next step to reverse is " +
