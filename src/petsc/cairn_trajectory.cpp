@@ -260,9 +260,8 @@ PetscErrorCode TSTrajectorySet_Cairn(TSTrajectory tj, TS ts, PetscInt stepnum, P
       // step): stages are not worth their memory, and the plan falls back to Revolve in as many
       // checkpoints as were asked for.
       t.mixed = false;
-      const std::int64_t c = std::min(t.options.max_cps_ram, t.offline_steps);
       try {
-        t.schedule = OfflinePlan(t, t.offline_steps, c, 0, &t.planned_forward);
+        t.schedule = OfflinePlan(t, t.offline_steps, t.mixed_checkpoints, 0, &t.planned_forward);
       } catch (const std::exception& e) {
         SETERRQ(comm_of(tj), PETSC_ERR_LIB, "cairn: cannot plan the schedule: %s", e.what());
       }
@@ -580,8 +579,7 @@ PetscErrorCode TSTrajectoryView_Cairn(TSTrajectory tj, PetscViewer viewer) {
         "  Cairn schedule: stage-aware (mixed), %lld steps, the memory of %lld checkpoints with "
         "their stages: %lld vectors (x_0 kept in one), a solution taking 1 and a step's "
         "solution and stages %lld\n",
-        static_cast<long long>(t.offline_steps),
-        static_cast<long long>(t.ram_slots / (1 + t.stage_count)),
+        static_cast<long long>(t.offline_steps), static_cast<long long>(t.mixed_checkpoints),
         static_cast<long long>(t.ram_slots), static_cast<long long>(1 + t.stage_count)));
   } else if (t.kind == "multilevel") {
     PetscCall(PetscViewerASCIIPrintf(

@@ -25,11 +25,16 @@ bool HoldsSegmentStart(const Trajectory& t, int level, std::int64_t slot) {
 
 // The slots of `level` that hold no segment's first state (at most 4096 are handed out: more than
 // any plan over the steps of one segment uses for long), after `first` if it is >= 0.
+// The RAM slots segments may use: a stage-aware run, once cut into segments, counts checkpoints
+// again (Trajectory::cut).
+std::int64_t SegmentRamSlots(const Trajectory& t) {
+  return t.mixed && t.cut ? t.mixed_checkpoints : t.ram_slots;
+}
+
 std::vector<std::int64_t> FreeSlots(const Trajectory& t, int level, std::int64_t first) {
   std::vector<std::int64_t> slots;
   if (first >= 0) slots.push_back(first);
-  const std::int64_t ram = t.mixed && t.cut ? t.mixed_checkpoints : t.ram_slots;
-  const std::int64_t total = level == ram_level ? ram : t.disk_slots;
+  const std::int64_t total = level == ram_level ? SegmentRamSlots(t) : t.disk_slots;
   for (std::int64_t j = 0; j < total && slots.size() < 4096; ++j)
     if (!HoldsSegmentStart(t, level, j)) slots.push_back(j);
   return slots;
@@ -207,13 +212,12 @@ PetscErrorCode StartSegment(TSTrajectory tj, TS ts, std::int64_t m, bool after_e
   const auto ram = static_cast<std::int64_t>(s.slot_map[ram_level].size());
   const auto disk = static_cast<std::int64_t>(s.slot_map[disk_level].size());
   if (ram + disk == 0) {
-    PetscCheck(
-        !after_event, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
-        "cairn: a TS event at step %lld needs a checkpoint for the state after it, but "
-        "all %lld hold x_0 and the states after earlier events; give "
-        "-ts_trajectory_max_cps_ram at least the number of events + 2",
-        static_cast<long long>(m),
-        static_cast<long long>((t.mixed ? t.mixed_checkpoints : t.ram_slots) + t.disk_slots));
+    PetscCheck(!after_event, comm_of(tj), PETSC_ERR_ARG_OUTOFRANGE,
+               "cairn: a TS event at step %lld needs a checkpoint for the state after it, but "
+               "all %lld hold x_0 and the states after earlier events; give "
+               "-ts_trajectory_max_cps_ram at least the number of events + 2",
+               static_cast<long long>(m),
+               static_cast<long long>(SegmentRamSlots(t) + t.disk_slots));
     // Nothing more is stored; the adjoint replans the whole run from x_0.
     t.placing = false;
     t.reverse_parts.clear();
