@@ -237,18 +237,16 @@ void add_problem_options(CLI::App& command, Problem& problem, bool with_schedule
                        "--schedule multilevel (or, with --online, the online one over RAM and "
                        "disk)");
     add_cost_options(command, problem);
-    command.add_option("--adjoint-units", problem.adjoint_units_text,
-                       "--schedule mixed: the size of one step's adjoint data in states (default "
-                       "1; e.g. 4 for rk4's stage inputs); --slots is then the units of storage");
     command.add_option("--max-table-bytes", problem.max_table_text,
                        "the most memory the multilevel planner may take for its tables (default "
                        "2^30 = 1073741824)");
   } else {
     slots->required();
-    command.add_option("--adjoint-units", problem.adjoint_units_text,
-                       "the size of one step's adjoint data (store_adjoint) in units of a state "
-                       "(default 1); --slots then counts units");
   }
+  command.add_option("--adjoint-units", problem.adjoint_units_text,
+                     "the size of one step's adjoint data (store_adjoint; --schedule mixed) in "
+                     "units of a state (default 1; e.g. 4 for rk4's stage inputs); --slots then "
+                     "counts units");
 }
 
 void add_format_option(CLI::App& command, std::string& format,

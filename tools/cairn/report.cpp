@@ -13,6 +13,18 @@ std::string format_cost(double value) {
   return text;
 }
 
+namespace {
+
+// A level's count added over all levels, e.g. &cairn::LevelCosts::peak_slots.
+std::int64_t over_levels(const cairn::ScheduleCosts& costs,
+                         std::int64_t cairn::LevelCosts::*count) {
+  std::int64_t total = 0;
+  for (const auto& level : costs.levels) total += level.*count;
+  return total;
+}
+
+}  // namespace
+
 void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
   j["actions"] = costs.actions;
   j["advances"] = costs.advances;
@@ -21,9 +33,7 @@ void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
   j["reverses"] = costs.reverses;
   j["stores"] = costs.stores();
   j["restores"] = costs.restores();
-  std::int64_t peak = 0;
-  for (const auto& level : costs.levels) peak += level.peak_slots;
-  j["peak_slots"] = peak;
+  j["peak_slots"] = over_levels(costs, &cairn::LevelCosts::peak_slots);
   nlohmann::ordered_json levels = nlohmann::ordered_json::object();
   for (std::size_t k = 0; k < costs.levels.size(); ++k) {
     const auto& level = costs.levels[k];
@@ -39,9 +49,7 @@ void add_costs(nlohmann::ordered_json& j, const cairn::ScheduleCosts& costs) {
     j["stored_reverses"] = costs.stored_reverses;
     j["taped_steps"] = costs.taped_steps();
     j["forward_evaluations"] = costs.forward_evaluations();
-    std::int64_t units = 0;
-    for (const auto& level : costs.levels) units += level.peak_units;
-    j["peak_units"] = units;
+    j["peak_units"] = over_levels(costs, &cairn::LevelCosts::peak_units);
   }
 }
 
