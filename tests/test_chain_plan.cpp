@@ -106,14 +106,14 @@ cairn::GraphPlan planned(const Graph& chain, std::uint64_t budget, bool full,
   return plan;
 }
 
-}  // namespace
-
-TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[chain_plan]") {
-  std::mt19937_64 random(2101);
+// Every budget from the least to store-all's peak: the planner's cost is the cheapest stream of
+// the class that fits; returns the number of instances.
+int compare_with_class(std::mt19937_64& random, int chains, bool workspaces) {
   int instances = 0;
-  for (int trial = 0; trial < 240; ++trial) {
+  for (int trial = 0; trial < chains; ++trial) {
     const int n = 1 + trial % 7;
-    const Graph chain = cairn::testing::random_chain(random, n);
+    Graph chain = cairn::testing::random_chain(random, n);
+    if (workspaces) chain = cairn::testing::with_workspaces(random, chain);
     // The class's streams, judged by check_plan alone.
     std::vector<std::pair<std::uint64_t, double>> judged;  // (peak, cost)
     ClassStreams streams(n);
@@ -126,6 +126,7 @@ TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[c
     for (const auto& [peak, cost] : judged) least_peak = std::min(least_peak, peak);
     const std::uint64_t least = cairn::chain_min_budget(chain);
     CHECK(least == least_peak);
+    CHECK_THROWS_AS(cairn::plan_chain(chain, least - 1), std::invalid_argument);
     const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
     for (std::uint64_t budget = least; budget <= top + 1; ++budget) {
       double cheapest = 1e300;
@@ -137,8 +138,23 @@ TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[c
       ++instances;
     }
   }
-  CAPTURE(instances);
+  return instances;
+}
+
+}  // namespace
+
+TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[chain_plan]") {
+  std::mt19937_64 random(2101);
+  const int instances = compare_with_class(random, 240, false);
   CHECK(instances == 2805);
+}
+
+// Workspaces (scratch held only while a node's forward or backward runs) move the peaks of
+// records, sweeps and backwards; the recursion's memory formulas must still be check_plan's.
+TEST_CASE("plan_chain with forward and backward workspaces, against its class", "[chain_plan]") {
+  std::mt19937_64 random(2102);
+  const int instances = compare_with_class(random, 240, true);
+  CHECK(instances == 2671);
 }
 
 // Outside the class: streams that free a checkpoint before its segment is reversed, and
@@ -178,6 +194,36 @@ TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_pla
   CHECK(instances == 1504);
   CHECK(differ == 17);
   CHECK(worst_gap < 0.197);
+}
+
+// With workspaces too the planner is never below the true optimum (every legal stream), and
+// store-all's budget gives store-all's cost.
+TEST_CASE("plan_chain with workspaces against every legal stream", "[chain_plan]") {
+  std::mt19937_64 random(22);
+  int instances = 0, differ = 0;
+  for (int trial = 0; trial < 100; ++trial) {
+    const int n = 1 + trial % 6;
+    const Graph chain =
+        cairn::testing::with_workspaces(random, cairn::testing::random_chain(random, n));
+    const std::uint64_t least = cairn::chain_min_budget(chain);
+    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+    REQUIRE(least <= top);
+    for (std::uint64_t budget = least; budget <= top; ++budget) {
+      ChainPlanReport report;
+      const auto plan = planned(chain, budget, true, report);
+      const auto best = cairn::plan_exhaustive(chain, budget);
+      ++instances;
+      REQUIRE(plan.cost >= best.cost);
+      if (plan.cost != best.cost) ++differ;
+    }
+    ChainPlanReport report;
+    const auto all = planned(chain, top, true, report);
+    CHECK(all.cost == sum_costs(chain));
+    CHECK(all.peak_bytes == top);
+  }
+  CAPTURE(instances, differ);
+  CHECK(instances == 778);
+  CHECK(differ == 6);  // outside the class, rarely cheaper (as without workspaces)
 }
 
 // The bounded split search is not proven, and with unequal sizes it is not exact: it is compared

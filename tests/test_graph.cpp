@@ -95,13 +95,33 @@ TEST_CASE("check_plan enforces every rule of the model, with the reason", "[grap
                          return more;
                        }()),
              Catch::Contains("already complete"));
+
+  // Workspaces count only while their action runs: a forward workspace of 6 bytes on node 1
+  // makes record(1) the peak (5 held + 1 + 1 + 6); a backward workspace of 3 on node 2 then
+  // makes backward(2) the peak (12 + 3), and the actions after it hold what they held before.
+  Graph scratch;
+  scratch.add(GraphNode{1, 1, 2, 3, "a"});
+  scratch.add(GraphNode{1, 1, 1, 1, "b", 6, 0}, {0});
+  const auto forward_peak = cairn::check_plan(scratch, cairn::plan_store_all(scratch).actions);
+  CHECK(forward_peak.peak_bytes == 5 + 1 + 1 + 6);
+  CHECK(forward_peak.peak_action_index == 1);
+  Graph both;
+  both.add(GraphNode{1, 1, 2, 3, "a"});
+  both.add(GraphNode{1, 1, 1, 1, "b", 6, 0}, {0});
+  both.add(GraphNode{1, 1, 1, 0, "c", 0, 3}, {0, 1});
+  const auto with = cairn::check_plan(both, plan.actions);
+  REQUIRE(with.legal);
+  CHECK(with.peak_bytes == 12 + 3);
+  CHECK(with.peak_action_index == 3);
+  CHECK(with.cost == costs.cost);
 }
 
 TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]") {
   std::mt19937_64 random(21);
   int instances = 0;
   for (int trial = 0; trial < 150; ++trial) {
-    const Graph graph = cairn::testing::random_dag(random, 2 + trial % 5);
+    Graph graph = cairn::testing::random_dag(random, 2 + trial % 5);
+    if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
     const auto store_all = cairn::plan_store_all(graph);
     double least = 0;
     for (std::int64_t v = 0; v < graph.size(); ++v) {
@@ -182,7 +202,8 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
   // a prefix; the peak is then recomputed from the states before and after each action.
   std::mt19937_64 random(2112);
   for (int trial = 0; trial < 120; ++trial) {
-    const Graph graph = cairn::testing::random_dag(random, 2 + trial % 6);
+    Graph graph = cairn::testing::random_dag(random, 2 + trial % 6);
+    if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
     const auto n = static_cast<std::size_t>(graph.size());
     std::vector<char> output(n, 0), tape(n, 0), done(n, 0);
     std::vector<GraphAction> stream;
@@ -206,11 +227,11 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
       switch (next.kind) {
         case compute:
           output[i] = 1;
-          peak = std::max(peak, recount(graph, output, tape, done));
+          peak = std::max(peak, recount(graph, output, tape, done) + node.forward_workspace_bytes);
           break;
         case record:
           output[i] = tape[i] = 1;
-          peak = std::max(peak, recount(graph, output, tape, done));
+          peak = std::max(peak, recount(graph, output, tape, done) + node.forward_workspace_bytes);
           break;
         case free_:
           output[i] = 0;
@@ -219,7 +240,7 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
           // Allocated: the input buffers that did not exist, and the loss's buffer for the last.
           done[i] = 1;
           tape[i] = 0;
-          std::uint64_t allocated = 0;
+          std::uint64_t allocated = node.backward_workspace_bytes;
           if (next.node == graph.size() - 1) allocated += node.output_bytes;
           for (const std::int64_t u : graph.inputs(next.node)) {
             bool had = false;

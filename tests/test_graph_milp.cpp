@@ -155,6 +155,22 @@ TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", 
   CHECK(tally.class_budget_above == 0);
 }
 
+// Workspaces enter the evaluation rows (forward) and the stage's backward row (backward); the
+// model's peak must still be check_plan's (compare() requires it of every plan).
+TEST_CASE("plan_milp with forward and backward workspaces, against the exhaustive optimum",
+          "[graph_milp]") {
+  std::mt19937_64 random(2124);
+  Tally tally;
+  for (int trial = 0; trial < 60; ++trial) {
+    const Graph base = trial % 2 == 0 ? cairn::testing::random_chain(random, 1 + trial % 8)
+                                      : cairn::testing::random_dag(random, 2 + trial % 6);
+    compare(cairn::testing::with_workspaces(random, base), tally);
+  }
+  print("with workspaces (chains, 1..8 nodes; one-order DAGs, 2..7)", tally);
+  CHECK(tally.cheaper_exhaustive == 0);
+  CHECK(tally.class_budget_above == 0);
+}
+
 TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhaustive optimum",
           "[graph_milp]") {
   std::mt19937_64 random(2122);

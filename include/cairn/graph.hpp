@@ -22,6 +22,12 @@ struct GraphNode {
   /// operation (intermediate activations, masks, its own output where the backward reads it).
   std::uint64_t tape_bytes = 0;
   std::string name;  ///< for messages, plots and the Python front end; may be empty
+  /// Scratch its forward allocates and frees before it returns (a block's inner activations, a
+  /// convolution's im2col buffer): held only while the node is computed or recorded.
+  std::uint64_t forward_workspace_bytes = 0;
+  /// The same for its backward (inner gradients, weight-gradient temporaries, workspaces),
+  /// beyond the gradient buffers it leaves for its inputs.
+  std::uint64_t backward_workspace_bytes = 0;
 };
 
 /// A directed acyclic graph of GraphNodes, numbered in a topological order by construction:
@@ -108,8 +114,9 @@ struct GraphPlanCosts {
 ///    released by the caller and does not matter.
 /// Memory held = outputs held + tapes held + gradient buffers (the one of the last node exists
 /// from its backward on). The peak of an action is what is held before it plus what it
-/// allocates (the output and tape of compute/record, the new gradient buffers of backward),
-/// before it releases anything; peak_bytes is the largest over the stream.
+/// allocates (the output and tape of compute/record and its forward workspace, the new gradient
+/// buffers of backward and its backward workspace), before it releases anything; peak_bytes is
+/// the largest over the stream. A workspace is released when its action ends.
 /// An incomplete stream is reported illegal ("the stream ended before ...") with
 /// first_illegal_index = the number of actions. Throws std::invalid_argument if the graph fails
 /// validate().

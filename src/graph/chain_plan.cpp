@@ -37,6 +37,8 @@ std::uint64_t unit_of(const Graph& chain, const ChainPlanOptions& options) {
   for (std::int64_t v = 0; v < chain.size(); ++v) {
     unit = std::gcd(unit, chain.node(v).output_bytes);
     unit = std::gcd(unit, chain.node(v).tape_bytes);
+    unit = std::gcd(unit, chain.node(v).forward_workspace_bytes);
+    unit = std::gcd(unit, chain.node(v).backward_workspace_bytes);
   }
   return unit;  // >= 1: every output takes a byte
 }
@@ -53,6 +55,8 @@ ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
     c.backward.push_back(node.backward_cost);
     c.output.push_back(units(node.output_bytes, unit));
     c.tape.push_back(units(node.tape_bytes, unit));
+    c.forward_workspace.push_back(units(node.forward_workspace_bytes, unit));
+    c.backward_workspace.push_back(units(node.backward_workspace_bytes, unit));
   }
   return c;
 }
@@ -82,13 +86,13 @@ class Emitter {
       const std::int64_t inner = emit(s + 1, t, m - in - tp);
       push(GraphActionKind::free, s);
       push(GraphActionKind::backward, s);
-      return std::max({in + g + chain_.output[at(s)] + tp, in + tp + inner, chain_.record_need(s)});
+      return std::max({chain_.record_peak(s, t), in + tp + inner, chain_.record_need(s)});
     }
     const std::int64_t k = s + code;
-    std::int64_t sweep = chain_.output[at(s)];
+    std::int64_t sweep = chain_.sweep_step(s, s);
     push(GraphActionKind::compute, s);
     for (std::int64_t j = s + 1; j < k; ++j) {
-      sweep = std::max(sweep, chain_.output[at(j - 1)] + chain_.output[at(j)]);
+      sweep = std::max(sweep, chain_.sweep_step(s, j));
       push(GraphActionKind::compute, j);
       push(GraphActionKind::free, j - 1);
     }
@@ -147,9 +151,16 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
       return all;
     }
   }
-  // A cheap necessary condition first (the tables of an infeasible budget are wasted time).
+  // A cheap necessary condition first (the tables of an infeasible budget are wasted time): any
+  // stream records every node with its input held, and runs it backward with its input, tape and
+  // gradient held (the last node's gradient appears there) and its input's gradient created.
   std::int64_t necessary = 0;
-  for (std::int64_t t = 0; t < c.size(); ++t) necessary = std::max(necessary, c.single_need(t));
+  for (std::int64_t t = 0; t < c.size(); ++t) {
+    const std::int64_t in = c.input(t), a = c.output[at(t)], tp = c.tape[at(t)];
+    const std::int64_t last = t + 1 == c.size() ? a : 0;
+    necessary = std::max({necessary, in + a + tp + c.forward_workspace[at(t)],
+                          2 * in + a + tp + last + c.backward_workspace[at(t)]});
+  }
   if (memory < necessary) below_least(c, budget_bytes, unit, options.max_table_bytes);
 
   GraphPlan plan;

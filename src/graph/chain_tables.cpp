@@ -19,13 +19,13 @@ std::size_t at(std::int64_t i) {
 }
 
 // W(s, k): the most the forward sweep s..k - 1 (no tapes, keeping in(s) and only the newest
-// output) holds beside in(s) and g(t): compute(s) adds a_s, compute(j) adds a_j to a_{j-1}.
-// Returns W(s, k) for k = s + 1 .. L - 1 in sweep[k].
+// output) holds beside in(s) and g(t): compute(s) adds a_s, compute(j) adds a_j to a_{j-1}, each
+// with its forward workspace. Returns W(s, k) for k = s + 1 .. L - 1 in sweep[k].
 void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64_t>& sweep) {
   const std::int64_t L = chain.size();
-  std::int64_t w = chain.output[at(s)];
+  std::int64_t w = chain.sweep_step(s, s);
   for (std::int64_t k = s + 1; k < L; ++k) {
-    if (k - 1 > s) w = std::max(w, chain.output[at(k - 2)] + chain.output[at(k - 1)]);
+    if (k - 1 > s) w = std::max(w, chain.sweep_step(s, k - 1));
     sweep[at(k)] = w;
   }
 }
@@ -34,12 +34,15 @@ void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64
 
 std::int64_t ChainUnits::single_need(std::int64_t t) const noexcept {
   const std::int64_t in = input(t), a = output[at(t)], tp = tape[at(t)];
-  if (t + 1 == size()) return 2 * in + 2 * a + tp;
-  return std::max(in + 2 * a + tp, 2 * in + a + tp);
+  const std::int64_t fw = forward_workspace[at(t)], bw = backward_workspace[at(t)];
+  // record (with g(t) held but for the last node), then backward (the last node's own gradient
+  // buffer appears there).
+  if (t + 1 == size()) return std::max(in + a + tp + fw, 2 * in + 2 * a + tp + bw);
+  return std::max(in + 2 * a + tp + fw, 2 * in + a + tp + bw);
 }
 
 std::int64_t ChainUnits::record_need(std::int64_t s) const noexcept {
-  return 2 * input(s) + tape[at(s)] + output[at(s)];
+  return 2 * input(s) + tape[at(s)] + output[at(s)] + backward_workspace[at(s)];
 }
 
 std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes) {
@@ -61,11 +64,11 @@ std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes) {
         continue;
       }
       const std::int64_t g = chain.gradient(t);
-      std::int64_t best =
-          std::max(chain.record_need(s), in + chain.tape[at(s)] + need[at((s + 1) * L + t)]);
-      std::int64_t sweep = chain.output[at(s)];  // W(s, k), grown with k
+      std::int64_t best = std::max({chain.record_need(s), chain.record_peak(s, t),
+                                    in + chain.tape[at(s)] + need[at((s + 1) * L + t)]});
+      std::int64_t sweep = chain.sweep_step(s, s);  // W(s, k), grown with k
       for (std::int64_t k = s + 1; k <= t; ++k) {
-        if (k - 1 > s) sweep = std::max(sweep, chain.output[at(k - 2)] + chain.output[at(k - 1)]);
+        if (k - 1 > s) sweep = std::max(sweep, chain.sweep_step(s, k - 1));
         const std::int64_t n =
             std::max({in + g + sweep, in + need[at(k * L + t)], need[at(s * L + k - 1)]});
         best = std::min(best, n);
@@ -80,7 +83,8 @@ std::int64_t store_all_memory(const ChainUnits& chain) {
   const std::int64_t L = chain.size();
   std::int64_t need = chain.single_need(L - 1);
   for (std::int64_t s = L - 2; s >= 0; --s) {
-    need = std::max(chain.record_need(s), chain.input(s) + chain.tape[at(s)] + need);
+    need = std::max({chain.record_need(s), chain.record_peak(s, L - 1),
+                     chain.input(s) + chain.tape[at(s)] + need});
   }
   return need;
 }
@@ -277,7 +281,7 @@ void ChainTables::fill_plane(std::int64_t m) {
             }
           }
         }
-        if (record_fits) {
+        if (record_fits && m >= chain_.record_peak(s, t)) {
           const double c = record_cost + record_row[next + at(t - s - 1)];
           if (c < best) {
             best = c;

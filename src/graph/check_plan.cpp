@@ -109,8 +109,9 @@ GraphPlanCosts check_plan(const Graph& graph, const std::vector<GraphAction>& ac
         break;
       case GraphActionKind::backward:
         costs.backward_cost += node.backward_cost;
-        // The buffers it creates stay; its tape and its own buffer go (the peak counted them).
-        held = peak - node.tape_bytes;
+        // The buffers it creates stay; its tape, its workspace and its own buffer go (the peak
+        // counted them).
+        held = peak - node.tape_bytes - node.backward_workspace_bytes;
         if (detail::has_gradient(graph, state, action.node) || v + 1 == n) {
           held -= node.output_bytes;
         }

@@ -77,19 +77,20 @@ bool has_gradient(const Graph& graph, const State& state, std::int64_t u) {
   return false;
 }
 
-/// Bytes a legal action allocates before it releases anything.
+/// Bytes a legal action allocates before it releases anything, its workspace included.
 template <class State>
 std::uint64_t allocated_bytes(const Graph& graph, const State& state, GraphAction action) {
   const GraphNode& node = graph.node(action.node);
   switch (action.kind) {
     case GraphActionKind::compute:
-      return node.output_bytes;
+      return node.output_bytes + node.forward_workspace_bytes;
     case GraphActionKind::record:
-      return node.output_bytes + node.tape_bytes;
+      return node.output_bytes + node.tape_bytes + node.forward_workspace_bytes;
     case GraphActionKind::free:
       return 0;
     case GraphActionKind::backward: {
-      std::uint64_t bytes = action.node == graph.size() - 1 ? node.output_bytes : 0;
+      std::uint64_t bytes = node.backward_workspace_bytes;
+      if (action.node == graph.size() - 1) bytes += node.output_bytes;
       for (const std::int64_t u : graph.inputs(action.node)) {
         if (!has_gradient(graph, state, u)) bytes += graph.node(u).output_bytes;
       }

@@ -58,11 +58,16 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
   for (std::int64_t v = 0; v < n; ++v) {
     unit = std::gcd(unit, g.node(v).output_bytes);
     unit = std::gcd(unit, g.node(v).tape_bytes);
+    unit = std::gcd(unit, g.node(v).forward_workspace_bytes);
+    unit = std::gcd(unit, g.node(v).backward_workspace_bytes);
   }
   m.unit = unit;
   const auto bytes = [&](std::uint64_t b) { return static_cast<double>(b / unit); };
   const auto out = [&](std::int64_t v) { return bytes(g.node(v).output_bytes); };
   const auto tape = [&](std::int64_t v) { return bytes(g.node(v).tape_bytes); };
+  const auto forward_workspace = [&](std::int64_t v) {
+    return bytes(g.node(v).forward_workspace_bytes);
+  };
   const auto top = [&](std::int64_t s) { return n - 1 - s; };
   const double budget = min_peak ? 0 : static_cast<double>(budget_bytes / unit);
   for (std::int64_t v = 0; v < n; ++v) m.objective_offset += g.node(v).backward_cost;
@@ -172,7 +177,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       }
     };
     // The peak of evaluating position k: what is held after the frees of position k - 1 plus
-    // k's output and tape.
+    // k's output, tape and forward workspace.
     for (std::int64_t k = 0; k <= top(s); ++k) {
       std::vector<std::pair<int, double>> terms;
       for (std::int64_t w = 0; w <= top(s); ++w) {
@@ -181,19 +186,21 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       }
       for (std::int64_t i = 0; i < k; ++i) terms.push_back({m.a(s, i, k - 1), out(i)});
       for (std::int64_t i = k; i < top(s); ++i) terms.push_back({S(s, i), out(i)});
-      terms.push_back({C(s, k), out(k)});
-      terms.push_back({R(s, k), out(k)});
+      terms.push_back({C(s, k), out(k) + forward_workspace(k)});
+      terms.push_back({R(s, k), out(k) + forward_workspace(k)});
       memory_row(terms, gradients);
     }
     // The peak of the stage's backward: what is held at the end of the stage plus the new
-    // gradient buffers (the network's output, which the loss reads, is held at its backward).
+    // gradient buffers and its workspace (the network's output, which the loss reads, is held
+    // at its backward).
     std::vector<std::pair<int, double>> terms;
     for (std::int64_t w = 0; w <= top(s); ++w) {
       terms.push_back({T(s, w), tape(w)});
       terms.push_back({R(s, w), tape(w)});
     }
     for (std::int64_t i = 0; i < top(s); ++i) terms.push_back({end(s, i), out(i)});
-    memory_row(terms, gradients + new_gradients + (s == 0 ? out(n - 1) : 0));
+    memory_row(terms, gradients + new_gradients + (s == 0 ? out(n - 1) : 0) +
+                          bytes(g.node(top(s)).backward_workspace_bytes));
   }
   return m;
 }
