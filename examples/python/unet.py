@@ -80,7 +80,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=16, help="image side, a multiple of 2^levels")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--fraction", type=float, default=0.7,
+    parser.add_argument("--fraction", type=float, default=0.9,
                         help="budget as a fraction of store-all's peak")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -82,6 +82,30 @@ def test_executor_peak_is_check_plans_prediction_when_the_profile_is_exact(slots
     assert plan.measured_peak_bytes == costs.peak_bytes
 
 
+def test_workspaces_are_profiled_and_counted():
+    # A convolution's backward computes its weight and bias gradients as temporaries (a training
+    # step adds them into .grad and frees them): its backward scratch is at least their bytes.
+    # Where the profiler has no memory events (or on an old PyTorch) the workspaces are 0.
+    torch.manual_seed(6)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 8, 3, padding=1), torch.nn.Tanh(),
+                                torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.Tanh()).double()
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    plan = cairn.torch.plan_sequential(model, x, slots=0)
+    convs = [p for p in plan.profile if "Conv2d" in p.name]
+    if all(p.backward_workspace_bytes == 0 for p in plan.profile):
+        pytest.skip("no allocator or profiler memory events in this PyTorch")
+    for p, conv in zip(convs, (model[0], model[2])):
+        grads = sum(q.numel() * q.element_size() for q in conv.parameters())
+        assert p.backward_workspace_bytes >= grads, p
+    graph = plan.graph
+    assert [graph.node(v).backward_workspace_bytes for v in range(len(graph))] == \
+        [p.backward_workspace_bytes for p in plan.profile]
+    # The executor's count adds the profiled scratch of the node it runs: check_plan's peak.
+    y = cairn.torch.checkpoint_sequential(model, x, slots=0, debug_memory=True)
+    y.sum().backward()
+    assert 0 < plan.measured_peak_bytes <= plan.predicted_peak_bytes
+
+
 def test_executor_peak_never_exceeds_the_prediction():
     # Linear + tanh: the tape (tanh's output) is the output's storage, which the model counts
     # twice while both are held; the executor counts each storage once.

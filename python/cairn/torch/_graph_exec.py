@@ -132,11 +132,15 @@ class Executor:
     """Runs one plan's actions over a Program. debug=True counts the bytes of the distinct
     storages the executor holds (outputs, tapes with the tensors autograd saved, gradient
     buffers; the parameters and the network input excluded), at each action after what it
-    allocates and before what it releases: the quantity check_plan() predicts as peak_bytes."""
+    allocates and before what it releases, plus the profiled scratch of the node the action
+    runs (workspaces[v] = (forward, backward) bytes, which no held tensor shows): the quantity
+    check_plan() predicts as peak_bytes."""
 
     def __init__(self, program: Program, actions: Sequence[Tuple[int, int]], *,
-                 preserve_rng_state: bool = True, debug: bool = False) -> None:
+                 preserve_rng_state: bool = True, debug: bool = False,
+                 workspaces: Optional[Sequence[Tuple[int, int]]] = None) -> None:
         self.program = program
+        self.workspaces = list(workspaces) if workspaces is not None else [(0, 0)] * program.size
         self.actions = [(int(k), int(v)) for k, v in actions]
         self.preserve_rng_state = preserve_rng_state
         self.debug = debug
@@ -231,7 +235,7 @@ class Executor:
                     f"cairn.torch: node {v} ({self.program.names[v]!r}) modified its input in "
                     "place; a plan recomputes layers from inputs it keeps, so layers must leave "
                     "their inputs unchanged (e.g. nn.ReLU(inplace=False))")
-            self._measure(run)
+            self._measure(run, self.workspaces[v][0])
         elif kind == RECORD:
             u = self.fusable[v]
             if u is not None and run.attached[u] and run.tapes[u] is not None:
@@ -256,7 +260,7 @@ class Executor:
                 run.result = out
             with torch.enable_grad():
                 run.tapes[v] = (_anchor(out), {} if fused else leaves, saved)
-            self._measure(run)
+            self._measure(run, self.workspaces[v][0])
         elif kind == FREE:
             self._measure(run)
             run.outputs[v] = None
@@ -282,13 +286,13 @@ class Executor:
                     run.x_grad = g if run.x_grad is None else run.x_grad + g
                 else:
                     run.grads[s] = g if run.grads[s] is None else run.grads[s] + g
-            self._measure(run)
+            self._measure(run, self.workspaces[v][1])
             run.tapes[v] = None
             run.grads[v] = None
         else:
             raise ValueError(f"cairn.torch: action {i} has kind {kind}, not 0..3")
 
-    def _measure(self, run: Run) -> None:
+    def _measure(self, run: Run, scratch: int = 0) -> None:
         if not self.debug:
             return
         live: Dict[int, int] = {}
@@ -307,7 +311,7 @@ class Executor:
                     add(t)
         for g in run.grads:
             add(g)
-        total = sum(live.values())
+        total = sum(live.values()) + scratch
         run.trace.append(total)
         run.peak_bytes = max(run.peak_bytes, total)
 

@@ -33,7 +33,8 @@ class TrainingPlan:
     graph: the cairn.Graph of the profile; plan: the cairn.GraphPlan run; budget_bytes: the
     budget planned for; least_bytes: for chains, the least budget any plan needs
     (cairn.chain_min_budget), else None; predicted_peak_bytes = plan.peak_bytes;
-    measured_peak_bytes: the executor's count of the last step run with debug_memory=True."""
+    measured_peak_bytes: the executor's count of the last step run with debug_memory=True (the
+    tensors it held, plus the profiled scratch of the node running)."""
 
     def __init__(self, program: Program, profile: Sequence[LayerProfile], plan: "cairn.GraphPlan",
                  graph: "cairn.Graph", budget_bytes: Optional[int], least_bytes: Optional[int],
@@ -61,9 +62,12 @@ class TrainingPlan:
         if not debug:
             return self.executor
         if self.debug_executor is None:
+            scratch = [(int(self.graph.node(v).forward_workspace_bytes),
+                        int(self.graph.node(v).backward_workspace_bytes))
+                       for v in range(len(self.graph))]
             self.debug_executor = Executor(self.program, self.executor.actions,
                                            preserve_rng_state=self.executor.preserve_rng_state,
-                                           debug=True)
+                                           debug=True, workspaces=scratch)
         return self.debug_executor
 
     def __repr__(self) -> str:
@@ -79,7 +83,9 @@ def chain_plan(graph: "cairn.Graph", budget: int, memory_unit: Optional[int]) ->
     if memory_unit is not None:
         return cairn.plan_chain(graph, budget, memory_unit=memory_unit)
     sizes = [graph.node(v).output_bytes for v in range(len(graph))]
-    sizes += [graph.node(v).tape_bytes for v in range(len(graph)) if graph.node(v).tape_bytes]
+    sizes += [b for v in range(len(graph))
+              for b in (graph.node(v).tape_bytes, graph.node(v).forward_workspace_bytes,
+                        graph.node(v).backward_workspace_bytes) if b]
     g = 0
     for s in sizes:
         g = math.gcd(g, s)

@@ -2,11 +2,17 @@
 time, its output's bytes, the bytes autograd saves for its backward beyond its inputs and
 parameters) and run backward at once (backward time), so that a pass holds one tape at a time,
 not all. A first pass warms up (allocator, caches, kernels' first calls) and is not counted; the
-times are the medians of the passes after it. Buffers and random state are restored after."""
+times are the medians of the passes after it. One more pass, untimed, measures each node's
+scratch: what its forward (with and without a tape) and its backward hold at their peak beyond
+what they leave allocated (inner activations, a convolution's im2col buffer, weight-gradient
+temporaries): on CUDA from the caching allocator's peak, on the CPU from the profiler's memory
+events (0 where the installed PyTorch has neither). Buffers and random state are restored
+after."""
+import functools
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 
@@ -20,12 +26,16 @@ from ._graph_exec import (INPUT, Program, _leaf, _rng_state, _set_rng_state, sto
 class LayerProfile:
     """What one node of a network costs: seconds per forward and backward evaluation, bytes of
     its output and of its tape (the tensors autograd saves beyond its inputs and parameters,
-    counted once per storage)."""
+    counted once per storage), and the scratch its forward and its backward hold only while they
+    run (the parameters' gradient temporaries count as backward scratch: a training step adds
+    them into existing .grad buffers and frees them)."""
     name: str
     forward_seconds: float
     backward_seconds: float
     output_bytes: int
     tape_bytes: int
+    forward_workspace_bytes: int = 0
+    backward_workspace_bytes: int = 0
 
 
 def _sync(device: torch.device) -> None:
@@ -35,6 +45,37 @@ def _sync(device: torch.device) -> None:
 
 def _bytes(t: Any) -> int:
     return storage_of(t)[1] if isinstance(t, torch.Tensor) else 0
+
+
+def _peak_beyond_start(call: Callable[[], Any], device: torch.device) -> Tuple[Any, int]:
+    """call()'s result and the most it had allocated at once beyond what was allocated when it
+    began (0 where that cannot be measured)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        result = call()
+        torch.cuda.synchronize(device)
+        return result, max(0, torch.cuda.max_memory_allocated(device) - before)
+    try:
+        recorder = torch.autograd.profiler.profile(profile_memory=True)
+        recorder.__enter__()
+    except (AttributeError, RuntimeError, TypeError):
+        return call(), 0
+    try:
+        result = call()
+    finally:
+        recorder.__exit__(None, None, None)
+    try:
+        events = [e for e in recorder.kineto_results.events() if e.name() == "[memory]"
+                  and str(e.device_type()).endswith("CPU")]
+    except (AttributeError, RuntimeError):
+        return result, 0
+    live = peak = 0
+    for e in sorted(events, key=lambda e: e.start_us()):  # stable: ties keep their order
+        live += e.nbytes()
+        peak = max(peak, live)
+    return result, peak
 
 
 # Timed passes after the warm-up. The first pass alone overstated the small layers most (their
@@ -56,6 +97,7 @@ def profile_program(program: Program, x: torch.Tensor,
     rng = _rng_state(x)
     try:
         runs = [_one_pass(program, x) for _ in range(passes + 1)][1:]
+        scratch = _one_pass(program, x, scratch=True)
     finally:
         _set_rng_state(x, rng)
         with torch.no_grad():
@@ -65,12 +107,14 @@ def profile_program(program: Program, x: torch.Tensor,
                          statistics.median(r[v].forward_seconds for r in runs),
                          statistics.median(r[v].backward_seconds for r in runs),
                          max(r[v].output_bytes for r in runs),
-                         max(r[v].tape_bytes for r in runs))
+                         max(r[v].tape_bytes for r in runs),
+                         scratch[v].forward_workspace_bytes, scratch[v].backward_workspace_bytes)
             for v, first in enumerate(runs[0])]
 
 
-def _one_pass(program: Program, x: torch.Tensor) -> List[LayerProfile]:
-    """One measured pass over the program with input x (parameters' .grad untouched)."""
+def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[LayerProfile]:
+    """One measured pass over the program with input x (parameters' .grad untouched); with
+    scratch, the workspaces are measured too (and the times are not to be used)."""
     graph_module = getattr(torch.autograd, "graph", None)
     hooks = hasattr(graph_module, "saved_tensors_hooks")
     held: Dict[int, Any] = {}
@@ -92,15 +136,23 @@ def _one_pass(program: Program, x: torch.Tensor) -> List[LayerProfile]:
                 saved[ptr] = size
             return t.detach()
 
-        _sync(x.device)
-        t0 = time.perf_counter()
-        try:
+        args = [leaves[s] for s in program.sources[v]]
+
+        def taped() -> Any:
             with torch.enable_grad():
                 if hooks:
                     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-                        out = fn(*[leaves[s] for s in program.sources[v]])
-                else:
-                    out = fn(*[leaves[s] for s in program.sources[v]])
+                        return fn(*args)
+                return fn(*args)
+
+        _sync(x.device)
+        t0 = time.perf_counter()
+        forward_peak = 0
+        try:
+            if scratch:
+                out, forward_peak = _peak_beyond_start(taped, x.device)
+            else:
+                out = taped()
         except RuntimeError as e:
             hint = ("; a plan recomputes layers from inputs it keeps, so layers must leave their "
                     "inputs unchanged (e.g. nn.ReLU(inplace=False))" if "in-place" in str(e)
@@ -114,18 +166,39 @@ def _one_pass(program: Program, x: torch.Tensor) -> List[LayerProfile]:
             tape = sum(size for ptr, size in saved.items() if ptr not in excluded)
         else:  # no hooks (PyTorch < 1.10): the output stands for what the backward keeps
             tape = out_bytes
+        # Scratch of the forward: beyond the output and tape it leaves (taped), or beyond the
+        # output alone (without a tape, where what a tape would keep is freed inside the call).
+        forward_scratch = max(0, forward_peak - out_bytes - tape) if scratch else 0
+        if scratch:
+            with torch.no_grad():
+                untaped, untaped_peak = _peak_beyond_start(functools.partial(fn, *args),
+                                                           x.device)
+            forward_scratch = max(forward_scratch, untaped_peak - _bytes(untaped))
+            del untaped
         backward = 0.0
+        backward_scratch = 0
         if isinstance(out, torch.Tensor) and out.requires_grad:
-            wrt = [t for t in leaves.values()
-                   if isinstance(t, torch.Tensor) and t.requires_grad]
-            wrt += [p for p in params if p.requires_grad]
+            inputs = [t for t in leaves.values()
+                      if isinstance(t, torch.Tensor) and t.requires_grad]
+            wrt = inputs + [p for p in params if p.requires_grad]
             seed = torch.ones_like(out)
             _sync(x.device)
             t2 = time.perf_counter()
-            torch.autograd.grad(out, wrt, seed, allow_unused=True)
+            if scratch:
+                grads, backward_peak = _peak_beyond_start(
+                    functools.partial(torch.autograd.grad, out, wrt, seed, allow_unused=True),
+                    x.device)
+                # What stays is the inputs' gradient buffers (the model's); the parameters'
+                # gradients are temporaries of a training step, counted as scratch.
+                kept = sum(_bytes(g) for g in grads[:len(inputs)])
+                backward_scratch = max(0, backward_peak - kept)
+                del grads
+            else:
+                torch.autograd.grad(out, wrt, seed, allow_unused=True)
             _sync(x.device)
             backward = time.perf_counter() - t2
-        profile.append(LayerProfile(program.names[v], t1 - t0, backward, out_bytes, tape))
+        profile.append(LayerProfile(program.names[v], t1 - t0, backward, out_bytes, tape,
+                                    forward_scratch, backward_scratch))
         held[v] = out.detach() if isinstance(out, torch.Tensor) else out
         del out, leaves
         for u in program.unique[v]:
@@ -144,6 +217,8 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
         node = cairn.GraphNode(forward_cost=max(0.0, float(p.forward_seconds)),
                                backward_cost=max(0.0, float(p.backward_seconds)),
                                output_bytes=max(1, int(p.output_bytes)),
-                               tape_bytes=max(0, int(p.tape_bytes)), name=p.name)
+                               tape_bytes=max(0, int(p.tape_bytes)), name=p.name,
+                               forward_workspace_bytes=max(0, int(p.forward_workspace_bytes)),
+                               backward_workspace_bytes=max(0, int(p.backward_workspace_bytes)))
         graph.add(node, program.graph_inputs(v))
     return graph
