@@ -123,6 +123,9 @@ class Run:
         self.x_grad: Optional[torch.Tensor] = None
         self.rng: List[Any] = [None] * size
         self.attached: List[bool] = [False] * size  # outputs[v] is record(v)'s, in the graph
+        # linked[v]: the node whose attached output record(v) read (its backward runs on into
+        # that node's), or None.
+        self.linked: List[Optional[int]] = [None] * size
         self.position = 0
         self.peak_bytes = 0
         self.trace: List[int] = []
@@ -212,7 +215,13 @@ class Executor:
         if not self.preserve_rng_state:
             return fn(*args)
         if run.rng[v] is None:  # the first evaluation: the state later ones replay
-            run.rng[v] = _rng_state(run.x)
+            before = _rng_state(run.x)
+            out = fn(*args)
+            # A layer that drew no random numbers keeps no state (5 KB on the CPU per layer,
+            # 1 MB for 192 layers, which no plan counts) and replays without setting one.
+            run.rng[v] = _NO_DRAW if _same_rng_state(before, _rng_state(run.x)) else before
+            return out
+        if run.rng[v] is _NO_DRAW:
             return fn(*args)
         saved = _rng_state(run.x)
         _set_rng_state(run.x, run.rng[v])
@@ -256,6 +265,7 @@ class Executor:
                     out = self._call(run, v, [leaves[s] for s in srcs])
             run.outputs[v] = out
             run.attached[v] = isinstance(out, torch.Tensor) and out.requires_grad
+            run.linked[v] = u if fused else None
             if v == self.program.size - 1 and run.result is None:
                 run.result = out
             with torch.enable_grad():
@@ -275,6 +285,14 @@ class Executor:
             if grad is not None and anchor is not None:
                 anchor[1].append(grad)
                 del grad
+                # The nodes this call runs backward with v: nothing reads their outputs again
+                # (each fed only the next), and the plan frees them one by one as their turn
+                # comes; held through the call they would add to its peak what the model does
+                # not. Their storages stay while a tape saved them, as the model says.
+                u = run.linked[v]
+                while u is not None:
+                    run.outputs[u] = None
+                    u = run.linked[u]
                 run.grads[v] = None if not self.debug else run.grads[v]
                 torch.autograd.backward(anchor[0], torch.empty_like(anchor[0]),
                                         retain_graph=self.debug)
@@ -314,6 +332,14 @@ class Executor:
         total = sum(live.values()) + scratch
         run.trace.append(total)
         run.peak_bytes = max(run.peak_bytes, total)
+
+
+_NO_DRAW = ("no random numbers drawn",)
+
+
+def _same_rng_state(a: Any, b: Any) -> bool:
+    return all((p is None and q is None) or (p is not None and q is not None and torch.equal(p, q))
+               for p, q in zip(a, b))
 
 
 def _rng_state(x: torch.Tensor) -> Any:
