@@ -41,14 +41,16 @@ inline Graph random_chain(std::mt19937_64& random, std::int64_t n) {
   return Graph::chain(layers);
 }
 
-/// The same graph with random workspaces: forward 0..3 bytes, backward 0..4 (each zero half
-/// the time, so that nodes with and without scratch mix).
+/// The same graph with random workspaces: compute and record 0..3 bytes, backward 0..4 (each
+/// zero half the time, so that nodes with and without scratch mix).
 inline Graph with_workspaces(std::mt19937_64& random, const Graph& graph) {
   std::uniform_int_distribution<int> forward(0, 3), backward(0, 4), coin(0, 1);
   Graph out;
   for (std::int64_t v = 0; v < graph.size(); ++v) {
     GraphNode node = graph.node(v);
-    node.forward_workspace_bytes =
+    node.compute_workspace_bytes =
+        coin(random) != 0 ? static_cast<std::uint64_t>(forward(random)) : 0;
+    node.record_workspace_bytes =
         coin(random) != 0 ? static_cast<std::uint64_t>(forward(random)) : 0;
     node.backward_workspace_bytes =
         coin(random) != 0 ? static_cast<std::uint64_t>(backward(random)) : 0;

@@ -151,10 +151,11 @@ TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[c
 
 // Workspaces (scratch held only while a node's forward or backward runs) move the peaks of
 // records, sweeps and backwards; the recursion's memory formulas must still be check_plan's.
-TEST_CASE("plan_chain with forward and backward workspaces, against its class", "[chain_plan]") {
+TEST_CASE("plan_chain with compute, record and backward workspaces, against its class",
+          "[chain_plan]") {
   std::mt19937_64 random(2102);
   const int instances = compare_with_class(random, 240, true);
-  CHECK(instances == 2671);
+  CHECK(instances == 2595);
 }
 
 // Outside the class: streams that free a checkpoint before its segment is reversed, and
@@ -222,8 +223,8 @@ TEST_CASE("plan_chain with workspaces against every legal stream", "[chain_plan]
     CHECK(all.peak_bytes == top);
   }
   CAPTURE(instances, differ);
-  CHECK(instances == 778);
-  CHECK(differ == 6);  // outside the class, rarely cheaper (as without workspaces)
+  CHECK(instances == 855);
+  CHECK(differ == 5);  // outside the class, rarely cheaper (as without workspaces)
 }
 
 // The bounded split search is not proven, and with unequal sizes it is not exact: it is compared

@@ -96,19 +96,19 @@ TEST_CASE("check_plan enforces every rule of the model, with the reason", "[grap
                        }()),
              Catch::Contains("already complete"));
 
-  // Workspaces count only while their action runs: a forward workspace of 6 bytes on node 1
+  // Workspaces count only while their action runs: a record workspace of 6 bytes on node 1
   // makes record(1) the peak (5 held + 1 + 1 + 6); a backward workspace of 3 on node 2 then
   // makes backward(2) the peak (12 + 3), and the actions after it hold what they held before.
   Graph scratch;
   scratch.add(GraphNode{1, 1, 2, 3, "a"});
-  scratch.add(GraphNode{1, 1, 1, 1, "b", 6, 0}, {0});
+  scratch.add(GraphNode{1, 1, 1, 1, "b", 0, 6, 0}, {0});
   const auto forward_peak = cairn::check_plan(scratch, cairn::plan_store_all(scratch).actions);
   CHECK(forward_peak.peak_bytes == 5 + 1 + 1 + 6);
   CHECK(forward_peak.peak_action_index == 1);
   Graph both;
   both.add(GraphNode{1, 1, 2, 3, "a"});
-  both.add(GraphNode{1, 1, 1, 1, "b", 6, 0}, {0});
-  both.add(GraphNode{1, 1, 1, 0, "c", 0, 3}, {0, 1});
+  both.add(GraphNode{1, 1, 1, 1, "b", 9, 6, 0}, {0});  // (no compute in store-all: 9 unused)
+  both.add(GraphNode{1, 1, 1, 0, "c", 0, 0, 3}, {0, 1});
   const auto with = cairn::check_plan(both, plan.actions);
   REQUIRE(with.legal);
   CHECK(with.peak_bytes == 12 + 3);
@@ -227,11 +227,11 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
       switch (next.kind) {
         case compute:
           output[i] = 1;
-          peak = std::max(peak, recount(graph, output, tape, done) + node.forward_workspace_bytes);
+          peak = std::max(peak, recount(graph, output, tape, done) + node.compute_workspace_bytes);
           break;
         case record:
           output[i] = tape[i] = 1;
-          peak = std::max(peak, recount(graph, output, tape, done) + node.forward_workspace_bytes);
+          peak = std::max(peak, recount(graph, output, tape, done) + node.record_workspace_bytes);
           break;
         case free_:
           output[i] = 0;

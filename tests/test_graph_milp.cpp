@@ -157,7 +157,7 @@ TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", 
 
 // Workspaces enter the evaluation rows (forward) and the stage's backward row (backward); the
 // model's peak must still be check_plan's (compare() requires it of every plan).
-TEST_CASE("plan_milp with forward and backward workspaces, against the exhaustive optimum",
+TEST_CASE("plan_milp with compute, record and backward workspaces, against the exhaustive optimum",
           "[graph_milp]") {
   std::mt19937_64 random(2124);
   Tally tally;

@@ -9,7 +9,7 @@
 // and the stream may hold m units beyond what the caller holds outside (in(s) and g(t) count
 // against m). It ends with in(s) and the gradient of s - 1 held. The recursion (Rotor's, derived
 // again for this model; Beaumont, Eyraud-Dubois, Herrmann, Joly & Shilova 2019):
-// With fw_i, bw_i the forward and backward workspaces of layer i (0 unless given):
+// With cw_i, fw_i, bw_i the compute, record and backward workspaces of layer i (0 unless given):
 //   Opt(t, t, m) = f_t + b_t                     if m >= single(t), else infinite
 //       single(t) = max(in + 2 a_t + tp_t + fw_t, 2 in + a_t + tp_t + bw_t)  (record, free,
 //                   backward)
@@ -22,7 +22,7 @@
 //     (b) for s < k <= t, sweep s..k-1 without tapes keeping in(s) and in(k), reverse k..t, free
 //         in(k), reverse s..k-1: F(s, k) + Opt(k, t, m - in(s)) + Opt(s, k - 1, m),
 //         if in(s) + g(t) + W(s, k) <= m,
-//         W(s, k) = max(a_s + fw_s, max_{s<j<k} a_{j-1} + a_j + fw_j).
+//         W(s, k) = max(a_s + cw_s, max_{s<j<k} a_{j-1} + a_j + cw_j).
 // The plan is Opt(0, L - 1, budget). (a) repeated is a segment whose tapes are all held at once
 // (as torch keeps one); (b) nests checkpoints as Revolve does (several recomputations). When the
 // budget allows store-all, (a) everywhere costs sum f + sum b, the least any plan can.
@@ -35,8 +35,8 @@
 //
 // How exact (tests/test_chain_plan.cpp, random chains of 1..7 layers, outputs 1..3, tapes 0..4,
 // integer costs, every budget from chain_min_budget to store-all's peak; the same again with
-// random workspaces, 2,671 instances of 240 chains against the class and 778 of 100 against
-// every legal stream, 6 of them cheaper outside the class):
+// random workspaces, 2,595 instances of 240 chains against the class and 855 of 100 against
+// every legal stream, 5 of them cheaper outside the class):
 //  - Within the class, checked by enumeration: every stream of the class (all choices of (a) or
 //    (b) and k at every level) is judged by check_plan; the full search's cost is the cheapest
 //    that fits, in all 2,805 instances of 240 chains, and chain_min_budget is the least peak.

@@ -22,9 +22,12 @@ struct GraphNode {
   /// operation (intermediate activations, masks, its own output where the backward reads it).
   std::uint64_t tape_bytes = 0;
   std::string name;  ///< for messages, plots and the Python front end; may be empty
-  /// Scratch its forward allocates and frees before it returns (a block's inner activations, a
-  /// convolution's im2col buffer): held only while the node is computed or recorded.
-  std::uint64_t forward_workspace_bytes = 0;
+  /// Scratch its forward allocates and frees before it returns, held only while it runs: when
+  /// computed without a tape (a block's inner activations, which no tape keeps then; a
+  /// convolution's im2col buffer) ...
+  std::uint64_t compute_workspace_bytes = 0;
+  /// ... and when recorded, beyond the tape it keeps.
+  std::uint64_t record_workspace_bytes = 0;
   /// The same for its backward (inner gradients, weight-gradient temporaries, workspaces),
   /// beyond the gradient buffers it leaves for its inputs.
   std::uint64_t backward_workspace_bytes = 0;
@@ -114,10 +117,10 @@ struct GraphPlanCosts {
 ///    released by the caller and does not matter.
 /// Memory held = outputs held + tapes held + gradient buffers (the one of the last node exists
 /// from its backward on). The peak of an action is what is held before it plus what it
-/// allocates (the output and tape of compute/record and its forward workspace, the new gradient
-/// buffers of backward and its backward workspace), before it releases anything; peak_bytes is
-/// the largest over the stream. A workspace is released when its action ends.
-/// An incomplete stream is reported illegal ("the stream ended before ...") with
+/// allocates (the output of compute and its compute workspace, the output and tape of record and
+/// its record workspace, the new gradient buffers of backward and its backward workspace), before
+/// it releases anything; peak_bytes is the largest over the stream. A workspace is released when
+/// its action ends. An incomplete stream is reported illegal ("the stream ended before ...") with
 /// first_illegal_index = the number of actions. Throws std::invalid_argument if the graph fails
 /// validate().
 GraphPlanCosts check_plan(const Graph& graph, const std::vector<GraphAction>& actions);

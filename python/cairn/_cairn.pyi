@@ -214,13 +214,15 @@ HAS_MILP: bool
 class GraphNode:
     def __init__(self, forward_cost: float = 1.0, backward_cost: float = 1.0,
                  output_bytes: int = 1, tape_bytes: int = 0, name: str = "", *,
-                 forward_workspace_bytes: int = 0, backward_workspace_bytes: int = 0) -> None: ...
+                 compute_workspace_bytes: int = 0, record_workspace_bytes: int = 0,
+                 backward_workspace_bytes: int = 0) -> None: ...
     forward_cost: float
     backward_cost: float
     output_bytes: int
     tape_bytes: int
     name: str
-    forward_workspace_bytes: int
+    compute_workspace_bytes: int
+    record_workspace_bytes: int
     backward_workspace_bytes: int
 
 class Graph:

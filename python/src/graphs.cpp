@@ -116,8 +116,11 @@ std::string node_repr(const GraphNode& n) {
          ", output_bytes=" + std::to_string(n.output_bytes) +
          ", tape_bytes=" + std::to_string(n.tape_bytes) +
          ", name=" + py::repr(py::str(n.name)).cast<std::string>() +
-         (n.forward_workspace_bytes != 0
-              ? ", forward_workspace_bytes=" + std::to_string(n.forward_workspace_bytes)
+         (n.compute_workspace_bytes != 0
+              ? ", compute_workspace_bytes=" + std::to_string(n.compute_workspace_bytes)
+              : std::string()) +
+         (n.record_workspace_bytes != 0
+              ? ", record_workspace_bytes=" + std::to_string(n.record_workspace_bytes)
               : std::string()) +
          (n.backward_workspace_bytes != 0
               ? ", backward_workspace_bytes=" + std::to_string(n.backward_workspace_bytes)
@@ -134,20 +137,28 @@ void bind_model(py::module_& m) {
                         "One operation of a forward pass: forward and backward costs, the bytes "
                         "of its output and of its autograd tape beyond its inputs, and the "
                         "scratch its forward and its backward hold only while they run.")
-      .def(
-          py::init([](double f, double b, std::uint64_t a, std::uint64_t tape, std::string name,
-                      std::uint64_t forward_workspace, std::uint64_t backward_workspace) {
-            return GraphNode{f, b, a, tape, std::move(name), forward_workspace, backward_workspace};
-          }),
-          "forward_cost"_a = 1.0, "backward_cost"_a = 1.0, "output_bytes"_a = 1, "tape_bytes"_a = 0,
-          "name"_a = "", py::kw_only(), "forward_workspace_bytes"_a = 0,
-          "backward_workspace_bytes"_a = 0)
+      .def(py::init([](double f, double b, std::uint64_t a, std::uint64_t tape, std::string name,
+                       std::uint64_t compute_workspace, std::uint64_t record_workspace,
+                       std::uint64_t backward_workspace) {
+             return GraphNode{f,
+                              b,
+                              a,
+                              tape,
+                              std::move(name),
+                              compute_workspace,
+                              record_workspace,
+                              backward_workspace};
+           }),
+           "forward_cost"_a = 1.0, "backward_cost"_a = 1.0, "output_bytes"_a = 1,
+           "tape_bytes"_a = 0, "name"_a = "", py::kw_only(), "compute_workspace_bytes"_a = 0,
+           "record_workspace_bytes"_a = 0, "backward_workspace_bytes"_a = 0)
       .def_readwrite("forward_cost", &GraphNode::forward_cost)
       .def_readwrite("backward_cost", &GraphNode::backward_cost)
       .def_readwrite("output_bytes", &GraphNode::output_bytes)
       .def_readwrite("tape_bytes", &GraphNode::tape_bytes)
       .def_readwrite("name", &GraphNode::name)
-      .def_readwrite("forward_workspace_bytes", &GraphNode::forward_workspace_bytes)
+      .def_readwrite("compute_workspace_bytes", &GraphNode::compute_workspace_bytes)
+      .def_readwrite("record_workspace_bytes", &GraphNode::record_workspace_bytes)
       .def_readwrite("backward_workspace_bytes", &GraphNode::backward_workspace_bytes)
       .def("__repr__", &node_repr);
 

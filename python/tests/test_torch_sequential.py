@@ -105,8 +105,10 @@ def test_workspaces_are_profiled_and_counted():
     for p in plan.profile:
         unit = math.gcd(math.gcd(unit, p.output_bytes), p.tape_bytes)
     for v, p in enumerate(plan.profile):
-        for measured, planned in ((p.forward_workspace_bytes,
-                                   graph.node(v).forward_workspace_bytes),
+        for measured, planned in ((p.compute_workspace_bytes,
+                                   graph.node(v).compute_workspace_bytes),
+                                  (p.record_workspace_bytes,
+                                   graph.node(v).record_workspace_bytes),
                                   (p.backward_workspace_bytes,
                                    graph.node(v).backward_workspace_bytes)):
             assert planned % unit == 0 and 0 <= planned - measured < unit

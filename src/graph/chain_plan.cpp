@@ -37,7 +37,8 @@ std::uint64_t unit_of(const Graph& chain, const ChainPlanOptions& options) {
   for (std::int64_t v = 0; v < chain.size(); ++v) {
     unit = std::gcd(unit, chain.node(v).output_bytes);
     unit = std::gcd(unit, chain.node(v).tape_bytes);
-    unit = std::gcd(unit, chain.node(v).forward_workspace_bytes);
+    unit = std::gcd(unit, chain.node(v).compute_workspace_bytes);
+    unit = std::gcd(unit, chain.node(v).record_workspace_bytes);
     unit = std::gcd(unit, chain.node(v).backward_workspace_bytes);
   }
   return unit;  // >= 1: every output takes a byte
@@ -55,7 +56,8 @@ ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
     c.backward.push_back(node.backward_cost);
     c.output.push_back(units(node.output_bytes, unit));
     c.tape.push_back(units(node.tape_bytes, unit));
-    c.forward_workspace.push_back(units(node.forward_workspace_bytes, unit));
+    c.compute_workspace.push_back(units(node.compute_workspace_bytes, unit));
+    c.record_workspace.push_back(units(node.record_workspace_bytes, unit));
     c.backward_workspace.push_back(units(node.backward_workspace_bytes, unit));
   }
   return c;
@@ -158,7 +160,7 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   for (std::int64_t t = 0; t < c.size(); ++t) {
     const std::int64_t in = c.input(t), a = c.output[at(t)], tp = c.tape[at(t)];
     const std::int64_t last = t + 1 == c.size() ? a : 0;
-    necessary = std::max({necessary, in + a + tp + c.forward_workspace[at(t)],
+    necessary = std::max({necessary, in + a + tp + c.record_workspace[at(t)],
                           2 * in + a + tp + last + c.backward_workspace[at(t)]});
   }
   if (memory < necessary) below_least(c, budget_bytes, unit, options.max_table_bytes);

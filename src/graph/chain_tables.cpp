@@ -20,7 +20,7 @@ std::size_t at(std::int64_t i) {
 
 // W(s, k): the most the forward sweep s..k - 1 (no tapes, keeping in(s) and only the newest
 // output) holds beside in(s) and g(t): compute(s) adds a_s, compute(j) adds a_j to a_{j-1}, each
-// with its forward workspace. Returns W(s, k) for k = s + 1 .. L - 1 in sweep[k].
+// with its compute workspace. Returns W(s, k) for k = s + 1 .. L - 1 in sweep[k].
 void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64_t>& sweep) {
   const std::int64_t L = chain.size();
   std::int64_t w = chain.sweep_step(s, s);
@@ -34,7 +34,7 @@ void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64
 
 std::int64_t ChainUnits::single_need(std::int64_t t) const noexcept {
   const std::int64_t in = input(t), a = output[at(t)], tp = tape[at(t)];
-  const std::int64_t fw = forward_workspace[at(t)], bw = backward_workspace[at(t)];
+  const std::int64_t fw = record_workspace[at(t)], bw = backward_workspace[at(t)];
   // record (with g(t) held but for the last node), then backward (the last node's own gradient
   // buffer appears there).
   if (t + 1 == size()) return std::max(in + a + tp + fw, 2 * in + 2 * a + tp + bw);

@@ -15,8 +15,8 @@ namespace cairn::detail {
 struct ChainUnits {
   std::vector<double> forward, backward;
   std::vector<std::int64_t> output, tape;
-  // Scratch held only while a node is evaluated (forward) or run backward (backward).
-  std::vector<std::int64_t> forward_workspace, backward_workspace;
+  // Scratch held only while a node is computed, recorded, or run backward.
+  std::vector<std::int64_t> compute_workspace, record_workspace, backward_workspace;
 
   std::int64_t size() const noexcept { return static_cast<std::int64_t>(output.size()); }
   /// in(s): the output of s - 1 (the network's input, s = 0, is the caller's and costs nothing).
@@ -35,16 +35,16 @@ struct ChainUnits {
   /// workspace and the new gradient buffer.
   std::int64_t record_need(std::int64_t s) const noexcept;
   /// The peak of record(s) in option (a) for the segment [s, t]: in(s) and g(t) held, s's
-  /// output, tape and forward workspace allocated.
+  /// output, tape and record workspace allocated.
   std::int64_t record_peak(std::int64_t s, std::int64_t t) const noexcept {
     const auto i = static_cast<std::size_t>(s);
-    return input(s) + gradient(t) + output[i] + tape[i] + forward_workspace[i];
+    return input(s) + gradient(t) + output[i] + tape[i] + record_workspace[i];
   }
   /// What compute(j) adds in a forward sweep beyond in(s) and g(t): its output and workspace
   /// beside the output of j - 1 that it reads (j > s), or beside nothing (j = s).
   std::int64_t sweep_step(std::int64_t s, std::int64_t j) const noexcept {
     const auto i = static_cast<std::size_t>(j);
-    return (j > s ? output[i - 1] : 0) + output[i] + forward_workspace[i];
+    return (j > s ? output[i - 1] : 0) + output[i] + compute_workspace[i];
   }
 };
 

@@ -83,9 +83,9 @@ std::uint64_t allocated_bytes(const Graph& graph, const State& state, GraphActio
   const GraphNode& node = graph.node(action.node);
   switch (action.kind) {
     case GraphActionKind::compute:
-      return node.output_bytes + node.forward_workspace_bytes;
+      return node.output_bytes + node.compute_workspace_bytes;
     case GraphActionKind::record:
-      return node.output_bytes + node.tape_bytes + node.forward_workspace_bytes;
+      return node.output_bytes + node.tape_bytes + node.record_workspace_bytes;
     case GraphActionKind::free:
       return 0;
     case GraphActionKind::backward: {

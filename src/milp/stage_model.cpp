@@ -58,15 +58,19 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
   for (std::int64_t v = 0; v < n; ++v) {
     unit = std::gcd(unit, g.node(v).output_bytes);
     unit = std::gcd(unit, g.node(v).tape_bytes);
-    unit = std::gcd(unit, g.node(v).forward_workspace_bytes);
+    unit = std::gcd(unit, g.node(v).compute_workspace_bytes);
+    unit = std::gcd(unit, g.node(v).record_workspace_bytes);
     unit = std::gcd(unit, g.node(v).backward_workspace_bytes);
   }
   m.unit = unit;
   const auto bytes = [&](std::uint64_t b) { return static_cast<double>(b / unit); };
   const auto out = [&](std::int64_t v) { return bytes(g.node(v).output_bytes); };
   const auto tape = [&](std::int64_t v) { return bytes(g.node(v).tape_bytes); };
-  const auto forward_workspace = [&](std::int64_t v) {
-    return bytes(g.node(v).forward_workspace_bytes);
+  const auto compute_workspace = [&](std::int64_t v) {
+    return bytes(g.node(v).compute_workspace_bytes);
+  };
+  const auto record_workspace = [&](std::int64_t v) {
+    return bytes(g.node(v).record_workspace_bytes);
   };
   const auto top = [&](std::int64_t s) { return n - 1 - s; };
   const double budget = min_peak ? 0 : static_cast<double>(budget_bytes / unit);
@@ -177,7 +181,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       }
     };
     // The peak of evaluating position k: what is held after the frees of position k - 1 plus
-    // k's output, tape and forward workspace.
+    // k's output, tape and workspace (of a compute or of a record).
     for (std::int64_t k = 0; k <= top(s); ++k) {
       std::vector<std::pair<int, double>> terms;
       for (std::int64_t w = 0; w <= top(s); ++w) {
@@ -186,8 +190,8 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       }
       for (std::int64_t i = 0; i < k; ++i) terms.push_back({m.a(s, i, k - 1), out(i)});
       for (std::int64_t i = k; i < top(s); ++i) terms.push_back({S(s, i), out(i)});
-      terms.push_back({C(s, k), out(k) + forward_workspace(k)});
-      terms.push_back({R(s, k), out(k) + forward_workspace(k)});
+      terms.push_back({C(s, k), out(k) + compute_workspace(k)});
+      terms.push_back({R(s, k), out(k) + record_workspace(k)});
       memory_row(terms, gradients);
     }
     // The peak of the stage's backward: what is held at the end of the stage plus the new

@@ -136,14 +136,14 @@ class Executor:
     storages the executor holds (outputs, tapes with the tensors autograd saved, gradient
     buffers; the parameters and the network input excluded), at each action after what it
     allocates and before what it releases, plus the profiled scratch of the node the action
-    runs (workspaces[v] = (forward, backward) bytes, which no held tensor shows): the quantity
-    check_plan() predicts as peak_bytes."""
+    runs (workspaces[v] = (compute, record, backward) bytes, which no held tensor shows): the
+    quantity check_plan() predicts as peak_bytes."""
 
     def __init__(self, program: Program, actions: Sequence[Tuple[int, int]], *,
                  preserve_rng_state: bool = True, debug: bool = False,
-                 workspaces: Optional[Sequence[Tuple[int, int]]] = None) -> None:
+                 workspaces: Optional[Sequence[Tuple[int, int, int]]] = None) -> None:
         self.program = program
-        self.workspaces = list(workspaces) if workspaces is not None else [(0, 0)] * program.size
+        self.workspaces = list(workspaces) if workspaces is not None else [(0, 0, 0)] * program.size
         self.actions = [(int(k), int(v)) for k, v in actions]
         self.preserve_rng_state = preserve_rng_state
         self.debug = debug
@@ -270,7 +270,7 @@ class Executor:
                 run.result = out
             with torch.enable_grad():
                 run.tapes[v] = (_anchor(out), {} if fused else leaves, saved)
-            self._measure(run, self.workspaces[v][0])
+            self._measure(run, self.workspaces[v][1])
         elif kind == FREE:
             self._measure(run)
             run.outputs[v] = None
@@ -304,7 +304,7 @@ class Executor:
                     run.x_grad = g if run.x_grad is None else run.x_grad + g
                 else:
                     run.grads[s] = g if run.grads[s] is None else run.grads[s] + g
-            self._measure(run, self.workspaces[v][1])
+            self._measure(run, self.workspaces[v][2])
             run.tapes[v] = None
             run.grads[v] = None
         else:

@@ -62,7 +62,8 @@ class TrainingPlan:
         if not debug:
             return self.executor
         if self.debug_executor is None:
-            scratch = [(int(self.graph.node(v).forward_workspace_bytes),
+            scratch = [(int(self.graph.node(v).compute_workspace_bytes),
+                        int(self.graph.node(v).record_workspace_bytes),
                         int(self.graph.node(v).backward_workspace_bytes))
                        for v in range(len(self.graph))]
             self.debug_executor = Executor(self.program, self.executor.actions,
@@ -84,7 +85,8 @@ def chain_plan(graph: "cairn.Graph", budget: int, memory_unit: Optional[int]) ->
         return cairn.plan_chain(graph, budget, memory_unit=memory_unit)
     sizes = [graph.node(v).output_bytes for v in range(len(graph))]
     sizes += [b for v in range(len(graph))
-              for b in (graph.node(v).tape_bytes, graph.node(v).forward_workspace_bytes,
+              for b in (graph.node(v).tape_bytes, graph.node(v).compute_workspace_bytes,
+                        graph.node(v).record_workspace_bytes,
                         graph.node(v).backward_workspace_bytes) if b]
     g = 0
     for s in sizes:

@@ -3,12 +3,13 @@ time, its output's bytes, the bytes autograd saves for its backward beyond its i
 parameters) and run backward at once (backward time), so that a pass holds one tape at a time,
 not all. A first pass warms up (allocator, caches, kernels' first calls) and is not counted; the
 times are the medians of the passes after it. One more pass, untimed, measures each node's
-scratch: what its forward (with and without a tape) and its backward hold at their peak beyond
-what they leave allocated (inner activations, a convolution's im2col buffer, weight-gradient
-temporaries): on CUDA from the caching allocator's peak, on the CPU from the profiler's memory
-events (0 where the installed PyTorch has neither). Buffers and random state are restored
-after."""
+scratch: what its forward (without a tape, and with one beyond the tape) and its backward hold
+at their peak beyond what they leave allocated (inner activations, a convolution's im2col
+buffer, weight-gradient temporaries): on CUDA from the caching allocator's peak, on the CPU
+from the profiler's memory events (0 where the installed PyTorch has neither). Buffers and
+random state are restored after."""
 import functools
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -26,15 +27,17 @@ from ._graph_exec import (INPUT, Program, _leaf, _rng_state, _set_rng_state, sto
 class LayerProfile:
     """What one node of a network costs: seconds per forward and backward evaluation, bytes of
     its output and of its tape (the tensors autograd saves beyond its inputs and parameters,
-    counted once per storage), and the scratch its forward and its backward hold only while they
-    run (the parameters' gradient temporaries count as backward scratch: a training step adds
-    them into existing .grad buffers and frees them)."""
+    counted once per storage), and the scratch its forward (without a tape: compute; with one:
+    record) and its backward hold only while they run (the parameters' gradient temporaries
+    count as backward scratch: a training step adds them into existing .grad buffers and frees
+    them)."""
     name: str
     forward_seconds: float
     backward_seconds: float
     output_bytes: int
     tape_bytes: int
-    forward_workspace_bytes: int = 0
+    compute_workspace_bytes: int = 0
+    record_workspace_bytes: int = 0
     backward_workspace_bytes: int = 0
 
 
@@ -108,7 +111,8 @@ def profile_program(program: Program, x: torch.Tensor,
                          statistics.median(r[v].backward_seconds for r in runs),
                          max(r[v].output_bytes for r in runs),
                          max(r[v].tape_bytes for r in runs),
-                         scratch[v].forward_workspace_bytes, scratch[v].backward_workspace_bytes)
+                         scratch[v].compute_workspace_bytes, scratch[v].record_workspace_bytes,
+                         scratch[v].backward_workspace_bytes)
             for v, first in enumerate(runs[0])]
 
 
@@ -147,10 +151,10 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
 
         _sync(x.device)
         t0 = time.perf_counter()
-        forward_peak = 0
+        record_peak = 0
         try:
             if scratch:
-                out, forward_peak = _peak_beyond_start(taped, x.device)
+                out, record_peak = _peak_beyond_start(taped, x.device)
             else:
                 out = taped()
         except RuntimeError as e:
@@ -166,14 +170,15 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
             tape = sum(size for ptr, size in saved.items() if ptr not in excluded)
         else:  # no hooks (PyTorch < 1.10): the output stands for what the backward keeps
             tape = out_bytes
-        # Scratch of the forward: beyond the output and tape it leaves (taped), or beyond the
-        # output alone (without a tape, where what a tape would keep is freed inside the call).
-        forward_scratch = max(0, forward_peak - out_bytes - tape) if scratch else 0
+        # Scratch of the forward: taped, beyond the output and the tape it leaves; without a
+        # tape, beyond the output alone (what a tape would keep is freed inside the call then).
+        record_scratch = max(0, record_peak - out_bytes - tape) if scratch else 0
+        compute_scratch = 0
         if scratch:
             with torch.no_grad():
                 untaped, untaped_peak = _peak_beyond_start(functools.partial(fn, *args),
                                                            x.device)
-            forward_scratch = max(forward_scratch, untaped_peak - _bytes(untaped))
+            compute_scratch = max(0, untaped_peak - _bytes(untaped))
             del untaped
         backward = 0.0
         backward_scratch = 0
@@ -198,7 +203,7 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
             _sync(x.device)
             backward = time.perf_counter() - t2
         profile.append(LayerProfile(program.names[v], t1 - t0, backward, out_bytes, tape,
-                                    forward_scratch, backward_scratch))
+                                    compute_scratch, record_scratch, backward_scratch))
         held[v] = out.detach() if isinstance(out, torch.Tensor) else out
         del out, leaves
         for u in program.unique[v]:
@@ -212,13 +217,24 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
     if len(profile) != program.size:
         raise ValueError(f"cairn.torch: the profile has {len(profile)} layers, the network "
                          f"{program.size}")
+    # Workspaces are allocator counts, any number of bytes; rounded up to the tensors' common
+    # unit they keep the planners' exact unit coarse (a byte-sized gcd would make their tables
+    # as large as the budget in bytes), at a cost of less than one unit each.
+    unit = 0
+    for p in profile:
+        unit = math.gcd(math.gcd(unit, max(1, int(p.output_bytes))), max(0, int(p.tape_bytes)))
+
+    def rounded(nbytes: int) -> int:
+        return -(-max(0, int(nbytes)) // unit) * unit
+
     graph = cairn.Graph()
     for v, p in enumerate(profile):
         node = cairn.GraphNode(forward_cost=max(0.0, float(p.forward_seconds)),
                                backward_cost=max(0.0, float(p.backward_seconds)),
                                output_bytes=max(1, int(p.output_bytes)),
                                tape_bytes=max(0, int(p.tape_bytes)), name=p.name,
-                               forward_workspace_bytes=max(0, int(p.forward_workspace_bytes)),
-                               backward_workspace_bytes=max(0, int(p.backward_workspace_bytes)))
+                               compute_workspace_bytes=rounded(p.compute_workspace_bytes),
+                               record_workspace_bytes=rounded(p.record_workspace_bytes),
+                               backward_workspace_bytes=rounded(p.backward_workspace_bytes))
         graph.add(node, program.graph_inputs(v))
     return graph
