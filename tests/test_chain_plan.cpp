@@ -141,6 +141,47 @@ int compare_with_class(std::mt19937_64& random, int chains, bool workspaces) {
   return instances;
 }
 
+struct ExhaustiveTally {
+  int instances = 0, differ = 0;
+  double worst_gap = 0;
+};
+
+// Every budget from the least to store-all's peak, the planner against plan_exhaustive: never
+// cheaper than the best stream; how often and by how much a stream outside the class is cheaper.
+ExhaustiveTally against_every_stream(std::mt19937_64& random, int chains, int longest,
+                                     bool workspaces) {
+  ExhaustiveTally tally;
+  for (int trial = 0; trial < chains; ++trial) {
+    const int n = 1 + trial % longest;
+    Graph chain = cairn::testing::random_chain(random, n);
+    if (workspaces) chain = cairn::testing::with_workspaces(random, chain);
+    const std::uint64_t least = cairn::chain_min_budget(chain);
+    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
+    REQUIRE(least <= top);
+    // No stream at all fits below the class's least budget (in every instance without
+    // workspaces; not asserted with them).
+    if (!workspaces) {
+      CHECK_THROWS_AS(cairn::plan_exhaustive(chain, least - 1), std::invalid_argument);
+    }
+    for (std::uint64_t budget = least; budget <= top; ++budget) {
+      ChainPlanReport report;
+      const auto plan = planned(chain, budget, true, report);
+      const auto best = cairn::plan_exhaustive(chain, budget);
+      ++tally.instances;
+      REQUIRE(plan.cost >= best.cost);
+      if (plan.cost != best.cost) {
+        ++tally.differ;
+        tally.worst_gap = std::max(tally.worst_gap, plan.cost / best.cost - 1);
+      }
+    }
+    ChainPlanReport report;
+    const auto all = planned(chain, top, true, report);
+    CHECK(all.cost == sum_costs(chain));
+    CHECK(all.peak_bytes == top);
+  }
+  return tally;
+}
+
 }  // namespace
 
 TEST_CASE("plan_chain is the cheapest stream of its class, at every budget", "[chain_plan]") {
@@ -165,66 +206,21 @@ TEST_CASE("plan_chain with compute, record and backward workspaces, against its 
 // how rare the gap is.
 TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_plan]") {
   std::mt19937_64 random(21);
-  int instances = 0, differ = 0;
-  double worst_gap = 0;
-  for (int trial = 0; trial < 150; ++trial) {
-    const int n = 1 + trial % 7;
-    const Graph chain = cairn::testing::random_chain(random, n);
-    const std::uint64_t least = cairn::chain_min_budget(chain);
-    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
-    REQUIRE(least <= top);
-    // No stream at all fits below the class's least budget (in every instance here).
-    CHECK_THROWS_AS(cairn::plan_exhaustive(chain, least - 1), std::invalid_argument);
-    for (std::uint64_t budget = least; budget <= top; ++budget) {
-      ChainPlanReport report;
-      const auto plan = planned(chain, budget, true, report);
-      const auto best = cairn::plan_exhaustive(chain, budget);
-      ++instances;
-      REQUIRE(plan.cost >= best.cost);
-      if (plan.cost != best.cost) {
-        ++differ;
-        worst_gap = std::max(worst_gap, plan.cost / best.cost - 1);
-      }
-    }
-    ChainPlanReport report;
-    const auto all = planned(chain, top, true, report);
-    CHECK(all.cost == sum_costs(chain));
-    CHECK(all.peak_bytes == top);
-  }
-  CAPTURE(instances, differ, worst_gap);
-  CHECK(instances == 1504);
-  CHECK(differ == 17);
-  CHECK(worst_gap < 0.197);
+  const ExhaustiveTally tally = against_every_stream(random, 150, 7, false);
+  CAPTURE(tally.instances, tally.differ, tally.worst_gap);
+  CHECK(tally.instances == 1504);
+  CHECK(tally.differ == 17);
+  CHECK(tally.worst_gap < 0.197);
 }
 
 // With workspaces too the planner is never below the true optimum (every legal stream), and
 // store-all's budget gives store-all's cost.
 TEST_CASE("plan_chain with workspaces against every legal stream", "[chain_plan]") {
   std::mt19937_64 random(22);
-  int instances = 0, differ = 0;
-  for (int trial = 0; trial < 100; ++trial) {
-    const int n = 1 + trial % 6;
-    const Graph chain =
-        cairn::testing::with_workspaces(random, cairn::testing::random_chain(random, n));
-    const std::uint64_t least = cairn::chain_min_budget(chain);
-    const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
-    REQUIRE(least <= top);
-    for (std::uint64_t budget = least; budget <= top; ++budget) {
-      ChainPlanReport report;
-      const auto plan = planned(chain, budget, true, report);
-      const auto best = cairn::plan_exhaustive(chain, budget);
-      ++instances;
-      REQUIRE(plan.cost >= best.cost);
-      if (plan.cost != best.cost) ++differ;
-    }
-    ChainPlanReport report;
-    const auto all = planned(chain, top, true, report);
-    CHECK(all.cost == sum_costs(chain));
-    CHECK(all.peak_bytes == top);
-  }
-  CAPTURE(instances, differ);
-  CHECK(instances == 855);
-  CHECK(differ == 5);  // outside the class, rarely cheaper (as without workspaces)
+  const ExhaustiveTally tally = against_every_stream(random, 100, 6, true);
+  CAPTURE(tally.instances, tally.differ);
+  CHECK(tally.instances == 855);
+  CHECK(tally.differ == 5);  // outside the class, rarely cheaper (as without workspaces)
 }
 
 // The bounded split search is not proven, and with unequal sizes it is not exact: it is compared
