@@ -59,4 +59,21 @@ inline Graph with_workspaces(std::mt19937_64& random, const Graph& graph) {
   return out;
 }
 
+/// The same graph with tape_holds_output set on about half its nodes, their tapes then without
+/// the output (as a profile reports them: the output's bytes taken out, at least 0).
+inline Graph with_outputs_in_tapes(std::mt19937_64& random, const Graph& graph) {
+  std::uniform_int_distribution<int> coin(0, 1);
+  Graph out;
+  for (std::int64_t v = 0; v < graph.size(); ++v) {
+    GraphNode node = graph.node(v);
+    if (coin(random) != 0) {
+      node.tape_holds_output = true;
+      node.tape_bytes =
+          node.tape_bytes > node.output_bytes ? node.tape_bytes - node.output_bytes : 0;
+    }
+    out.add(node, graph.inputs(v));
+  }
+  return out;
+}
+
 }  // namespace cairn::testing

@@ -114,6 +114,22 @@ TEST_CASE("check_plan enforces every rule of the model, with the reason", "[grap
   CHECK(with.peak_bytes == 12 + 3);
   CHECK(with.peak_action_index == 3);
   CHECK(with.cost == costs.cost);
+
+  // A tape that keeps its node's output (tape_holds_output): that output may not be freed
+  // while the tape is held, and store-all frees it after the node's backward instead.
+  Graph kept;
+  kept.add(GraphNode{1, 1, 2, 3, "a"});
+  GraphNode tanh_like{1, 1, 1, 0, "b"};
+  tanh_like.tape_holds_output = true;
+  kept.add(tanh_like, {0});
+  kept.add(GraphNode{1, 1, 1, 0, "c"}, {1});
+  CHECK_THAT(reason_of(kept, {act(record, 0), act(record, 1), act(free_, 1)}),
+             Catch::Contains("its own tape keeps it (tape_holds_output) until node 1"));
+  const auto kept_plan = cairn::plan_store_all(kept);
+  const auto kept_costs = cairn::check_plan(kept, kept_plan.actions);
+  REQUIRE(kept_costs.legal);
+  CHECK(kept_plan.actions[5] == act(backward, 1));
+  CHECK(kept_plan.actions[6] == act(free_, 1));
 }
 
 TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]") {
@@ -122,6 +138,7 @@ TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]")
   for (int trial = 0; trial < 150; ++trial) {
     Graph graph = cairn::testing::random_dag(random, 2 + trial % 5);
     if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
+    if (trial % 3 == 2) graph = cairn::testing::with_outputs_in_tapes(random, graph);
     const auto store_all = cairn::plan_store_all(graph);
     double least = 0;
     for (std::int64_t v = 0; v < graph.size(); ++v) {
@@ -204,6 +221,7 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
   for (int trial = 0; trial < 120; ++trial) {
     Graph graph = cairn::testing::random_dag(random, 2 + trial % 6);
     if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
+    if (trial % 3 == 2) graph = cairn::testing::with_outputs_in_tapes(random, graph);
     const auto n = static_cast<std::size_t>(graph.size());
     std::vector<char> output(n, 0), tape(n, 0), done(n, 0);
     std::vector<GraphAction> stream;

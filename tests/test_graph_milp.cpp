@@ -171,6 +171,24 @@ TEST_CASE("plan_milp with compute, record and backward workspaces, against the e
   CHECK(tally.class_budget_above == 0);
 }
 
+// Tapes that keep their node's output: held at the stage's start and through it while the tape
+// is, and at the node's own backward.
+TEST_CASE("plan_milp with tapes that keep outputs, against the exhaustive optimum",
+          "[graph_milp]") {
+  std::mt19937_64 random(2125);
+  Tally tally;
+  for (int trial = 0; trial < 60; ++trial) {
+    const Graph base = trial % 2 == 0 ? cairn::testing::random_chain(random, 1 + trial % 8)
+                                      : cairn::testing::random_dag(random, 2 + trial % 6);
+    compare(cairn::testing::with_outputs_in_tapes(random,
+                                                  cairn::testing::with_workspaces(random, base)),
+            tally);
+  }
+  print("with tapes that keep outputs", tally);
+  CHECK(tally.cheaper_exhaustive == 0);
+  CHECK(tally.class_budget_above == 0);
+}
+
 TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhaustive optimum",
           "[graph_milp]") {
   std::mt19937_64 random(2122);

@@ -31,6 +31,10 @@ struct GraphNode {
   /// The same for its backward (inner gradients, weight-gradient temporaries, workspaces),
   /// beyond the gradient buffers it leaves for its inputs.
   std::uint64_t backward_workspace_bytes = 0;
+  /// Whether its tape keeps its own output (a backward that reads its result: tanh, sigmoid,
+  /// ReLU, exp). tape_bytes then leaves the output out, and the output may not be freed while
+  /// the tape is held (freeing it would release nothing): it goes after the node's backward.
+  bool tape_holds_output = false;
 };
 
 /// A directed acyclic graph of GraphNodes, numbered in a topological order by construction:
@@ -107,8 +111,9 @@ struct GraphPlanCosts {
 ///    also requires that v has no tape held and has not been run backward. Then v's output is
 ///    held (a_v bytes), and for record v's tape too (tape_bytes).
 ///  - free(v): v's output is held, and no node reading v holds a tape (a tape keeps the inputs it
-///    saved alive, so freeing one would free nothing); the last node's output (which the loss
-///    reads) only after its backward. Then it is released.
+///    saved alive, so freeing one would free nothing), nor v itself when its tape holds its
+///    output (tape_holds_output); the last node's output (which the loss reads) only after its
+///    backward. Then it is released.
 ///  - backward(v): v has not been run backward, every consumer of v has (the last node: its
 ///    gradient comes from the loss), and v's tape is held. Then a gradient buffer of a_u bytes
 ///    is added for each input u that has none yet, and v's tape and v's own gradient buffer are

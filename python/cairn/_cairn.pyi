@@ -215,7 +215,7 @@ class GraphNode:
     def __init__(self, forward_cost: float = 1.0, backward_cost: float = 1.0,
                  output_bytes: int = 1, tape_bytes: int = 0, name: str = "", *,
                  compute_workspace_bytes: int = 0, record_workspace_bytes: int = 0,
-                 backward_workspace_bytes: int = 0) -> None: ...
+                 backward_workspace_bytes: int = 0, tape_holds_output: bool = False) -> None: ...
     forward_cost: float
     backward_cost: float
     output_bytes: int
@@ -224,6 +224,7 @@ class GraphNode:
     compute_workspace_bytes: int
     record_workspace_bytes: int
     backward_workspace_bytes: int
+    tape_holds_output: bool
 
 class Graph:
     def __init__(self) -> None: ...

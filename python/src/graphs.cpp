@@ -125,7 +125,7 @@ std::string node_repr(const GraphNode& n) {
          (n.backward_workspace_bytes != 0
               ? ", backward_workspace_bytes=" + std::to_string(n.backward_workspace_bytes)
               : std::string()) +
-         ")";
+         (n.tape_holds_output ? std::string(", tape_holds_output=True") : std::string()) + ")";
 }
 
 std::string action_repr(const GraphAction& a) {
@@ -135,23 +135,23 @@ std::string action_repr(const GraphAction& a) {
 void bind_model(py::module_& m) {
   py::class_<GraphNode>(m, "GraphNode",
                         "One operation of a forward pass: forward and backward costs, the bytes "
-                        "of its output and of its autograd tape beyond its inputs, and the "
-                        "scratch its forward and its backward hold only while they run.")
+                        "of its output and of its autograd tape beyond its inputs, the scratch "
+                        "its forward and its backward hold only while they run, and whether "
+                        "its tape keeps its output.")
       .def(py::init([](double f, double b, std::uint64_t a, std::uint64_t tape, std::string name,
                        std::uint64_t compute_workspace, std::uint64_t record_workspace,
-                       std::uint64_t backward_workspace) {
-             return GraphNode{f,
-                              b,
-                              a,
-                              tape,
-                              std::move(name),
-                              compute_workspace,
-                              record_workspace,
-                              backward_workspace};
+                       std::uint64_t backward_workspace, bool tape_holds_output) {
+             GraphNode node{f, b, a, tape, std::move(name)};
+             node.compute_workspace_bytes = compute_workspace;
+             node.record_workspace_bytes = record_workspace;
+             node.backward_workspace_bytes = backward_workspace;
+             node.tape_holds_output = tape_holds_output;
+             return node;
            }),
            "forward_cost"_a = 1.0, "backward_cost"_a = 1.0, "output_bytes"_a = 1,
            "tape_bytes"_a = 0, "name"_a = "", py::kw_only(), "compute_workspace_bytes"_a = 0,
-           "record_workspace_bytes"_a = 0, "backward_workspace_bytes"_a = 0)
+           "record_workspace_bytes"_a = 0, "backward_workspace_bytes"_a = 0,
+           "tape_holds_output"_a = false)
       .def_readwrite("forward_cost", &GraphNode::forward_cost)
       .def_readwrite("backward_cost", &GraphNode::backward_cost)
       .def_readwrite("output_bytes", &GraphNode::output_bytes)
@@ -160,6 +160,7 @@ void bind_model(py::module_& m) {
       .def_readwrite("compute_workspace_bytes", &GraphNode::compute_workspace_bytes)
       .def_readwrite("record_workspace_bytes", &GraphNode::record_workspace_bytes)
       .def_readwrite("backward_workspace_bytes", &GraphNode::backward_workspace_bytes)
+      .def_readwrite("tape_holds_output", &GraphNode::tape_holds_output)
       .def("__repr__", &node_repr);
 
   py::class_<Graph>(m, "Graph",

@@ -7,7 +7,7 @@ from torch import nn
 
 
 def mlp(widths: Sequence[int], dtype: torch.dtype) -> nn.Sequential:
-    """Linear + tanh layers (tanh saves its output: the profile counts it in the tape)."""
+    """Linear + tanh layers (tanh saves its output: the profile says its tape keeps it)."""
     layers = [nn.Sequential(nn.Linear(a, b), nn.Tanh()) for a, b in zip(widths, widths[1:])]
     return nn.Sequential(*layers).to(dtype)
 

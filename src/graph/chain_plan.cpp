@@ -59,6 +59,7 @@ ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
     c.compute_workspace.push_back(units(node.compute_workspace_bytes, unit));
     c.record_workspace.push_back(units(node.record_workspace_bytes, unit));
     c.backward_workspace.push_back(units(node.backward_workspace_bytes, unit));
+    c.holds_output.push_back(node.tape_holds_output ? 1 : 0);
   }
   return c;
 }
@@ -75,10 +76,12 @@ class Emitter {
     const std::int64_t L = chain_.size();
     const std::int64_t in = chain_.input(s), g = chain_.gradient(t);
     if (s == t) {
+      // The output goes before the backward, unless the loss or the node's own tape keeps it.
+      const bool kept = t + 1 == L || chain_.holds_output[at(t)] != 0;
       push(GraphActionKind::record, t);
-      if (t + 1 < L) push(GraphActionKind::free, t);
+      if (!kept) push(GraphActionKind::free, t);
       push(GraphActionKind::backward, t);
-      if (t + 1 == L && t > 0) push(GraphActionKind::free, t);  // (after the last backward: none)
+      if (kept && t > 0) push(GraphActionKind::free, t);  // (node 0's backward ends the stream)
       return chain_.single_need(t);
     }
     const std::uint16_t code = tables_.decision(s, t, m);
@@ -86,8 +89,13 @@ class Emitter {
       const std::int64_t tp = chain_.tape[at(s)];
       push(GraphActionKind::record, s);
       const std::int64_t inner = emit(s + 1, t, m - in - tp);
-      push(GraphActionKind::free, s);
-      push(GraphActionKind::backward, s);
+      if (chain_.holds_output[at(s)] != 0) {
+        push(GraphActionKind::backward, s);
+        if (s > 0) push(GraphActionKind::free, s);  // (node 0's backward ends the stream)
+      } else {
+        push(GraphActionKind::free, s);
+        push(GraphActionKind::backward, s);
+      }
       return std::max({chain_.record_peak(s, t), in + tp + inner, chain_.record_need(s)});
     }
     const std::int64_t k = s + code;
@@ -159,7 +167,8 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   std::int64_t necessary = 0;
   for (std::int64_t t = 0; t < c.size(); ++t) {
     const std::int64_t in = c.input(t), a = c.output[at(t)], tp = c.tape[at(t)];
-    const std::int64_t last = t + 1 == c.size() ? a : 0;
+    // The output is held at the backward too when it is the network's or the tape keeps it.
+    const std::int64_t last = t + 1 == c.size() || c.holds_output[at(t)] != 0 ? a : 0;
     necessary = std::max({necessary, in + a + tp + c.record_workspace[at(t)],
                           2 * in + a + tp + last + c.backward_workspace[at(t)]});
   }

@@ -38,11 +38,13 @@ std::int64_t ChainUnits::single_need(std::int64_t t) const noexcept {
   // record (with g(t) held but for the last node), then backward (the last node's own gradient
   // buffer appears there).
   if (t + 1 == size()) return std::max(in + a + tp + fw, 2 * in + 2 * a + tp + bw);
-  return std::max(in + 2 * a + tp + fw, 2 * in + a + tp + bw);
+  // A tape that keeps the output keeps it through the backward (freed after it).
+  return std::max(in + 2 * a + tp + fw, 2 * in + a + tp + bw + holds_output[at(t)] * a);
 }
 
 std::int64_t ChainUnits::record_need(std::int64_t s) const noexcept {
-  return 2 * input(s) + tape[at(s)] + output[at(s)] + backward_workspace[at(s)];
+  return 2 * input(s) + tape[at(s)] + output[at(s)] * (1 + holds_output[at(s)]) +
+         backward_workspace[at(s)];
 }
 
 std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes) {

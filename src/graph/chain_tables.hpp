@@ -17,6 +17,8 @@ struct ChainUnits {
   std::vector<std::int64_t> output, tape;
   // Scratch held only while a node is computed, recorded, or run backward.
   std::vector<std::int64_t> compute_workspace, record_workspace, backward_workspace;
+  // 1 where the tape keeps the node's output (tape_holds_output): held until its backward.
+  std::vector<std::int64_t> holds_output;
 
   std::int64_t size() const noexcept { return static_cast<std::int64_t>(output.size()); }
   /// in(s): the output of s - 1 (the network's input, s = 0, is the caller's and costs nothing).

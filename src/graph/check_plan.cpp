@@ -29,6 +29,8 @@ std::string describe(const Graph& graph, GraphAction action, Violation violation
     case Violation::pinned_by_tape:
       return "the tape of its consumer " + other + " keeps it alive until " + other +
              " is run backward";
+    case Violation::pinned_by_own_tape:
+      return "its own tape keeps it (tape_holds_output) until " + self + " is run backward";
     case Violation::output_before_backward:
       return self + " is the network's output, which the loss reads until its backward (node " +
              std::to_string(graph.size() - 1) + ")";

@@ -53,6 +53,10 @@ std::vector<GraphAction> with_early_frees(const Graph& graph,
     }
     produced_at[idx(a.node)] = p;
     free_after[idx(p)] = std::max(free_after[idx(p)], p);
+    // A recorded output its own tape keeps stays until the node's backward.
+    if (a.kind == GraphActionKind::record && graph.node(a.node).tape_holds_output) {
+      free_after[idx(p)] = std::max(free_after[idx(p)], backward_at[idx(a.node)]);
+    }
   }
   std::vector<std::vector<std::int64_t>> frees(idx(m));
   for (std::int64_t p = 0; p < m; ++p) {

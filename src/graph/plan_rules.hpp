@@ -21,6 +21,7 @@ struct Violation {
     already_backward,
     output_not_held,
     pinned_by_tape,
+    pinned_by_own_tape,
     output_before_backward,
     consumer_not_backward,
     no_tape,
@@ -50,6 +51,9 @@ Violation violation(const Graph& graph, const State& state, GraphAction action) 
       if (!state.output(v)) return {Violation::output_not_held, -1};
       for (const std::int64_t w : graph.consumers(v)) {
         if (state.tape(w)) return {Violation::pinned_by_tape, w};
+      }
+      if (graph.node(v).tape_holds_output && state.tape(v)) {
+        return {Violation::pinned_by_own_tape, -1};
       }
       if (v == graph.size() - 1 && !state.backward_done(v)) {
         return {Violation::output_before_backward, -1};

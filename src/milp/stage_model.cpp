@@ -162,7 +162,16 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       }
       // What the next stage holds at its start, this one held at its end.
       if (s + 1 < n && i < top(s + 1)) b.row({{S(s + 1, i), 1}, {end(s, i), -1}}, -inf, 0);
+      // A tape that keeps its node's output keeps it held: at the stage's start and through it
+      // (held outputs only go, so its end is enough).
+      if (g.node(i).tape_holds_output) {
+        if (s >= 1) b.row({{S(s, i), 1}, {T(s, i), -1}}, 0, inf);
+        b.row({{end(s, i), 1}, {T(s, i), -1}, {R(s, i), -1}}, 0, inf);
+      }
     }
+    // The stage's top node, run backward at its end, holds its output there when its tape keeps
+    // it (its tape is held then), and through the stage if that tape is from an earlier one.
+    const bool top_kept = g.node(top(s)).tape_holds_output && top(s) != n - 1;
     // Gradient buffers are fixed by the backward order: u's exists in stage s once a consumer
     // has run backward (consumers > top(s)) and until u's own backward.
     double gradients = 0, new_gradients = s == 0 ? out(n - 1) : 0;
@@ -192,6 +201,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
       for (std::int64_t i = k; i < top(s); ++i) terms.push_back({S(s, i), out(i)});
       terms.push_back({C(s, k), out(k) + compute_workspace(k)});
       terms.push_back({R(s, k), out(k) + record_workspace(k)});
+      if (top_kept && s >= 1) terms.push_back({T(s, top(s)), out(top(s))});
       memory_row(terms, gradients);
     }
     // The peak of the stage's backward: what is held at the end of the stage plus the new
@@ -204,6 +214,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
     }
     for (std::int64_t i = 0; i < top(s); ++i) terms.push_back({end(s, i), out(i)});
     memory_row(terms, gradients + new_gradients + (s == 0 ? out(n - 1) : 0) +
+                          (top_kept ? out(top(s)) : 0) +
                           bytes(g.node(top(s)).backward_workspace_bytes));
   }
   return m;
@@ -235,6 +246,9 @@ std::vector<double> least_completion(const Graph& g, const StageModel& m,
     for (std::int64_t i = top(s) - 1; i >= 0; --i) {
       double need = 0;
       if (s + 1 < n && i < top(s + 1)) need = val(m.S[at(s + 1)][at(i)]);
+      if (g.node(i).tape_holds_output) {  // its own tape keeps it through the stage
+        need = std::max(need, val(m.T[at(s)][at(i)]) + val(m.R[at(s)][at(i)]));
+      }
       for (const std::int64_t w : g.consumers(i)) {
         if (w <= top(s)) need = std::max(need, val(m.T[at(s)][at(w)]) + val(m.R[at(s)][at(w)]));
       }
@@ -254,6 +268,7 @@ std::vector<double> least_completion(const Graph& g, const StageModel& m,
         for (const std::int64_t w : g.consumers(i)) {
           if (w <= top(s)) held = std::max(held, val(m.T[at(s)][at(w)]));
         }
+        if (g.node(i).tape_holds_output) held = std::max(held, val(m.T[at(s)][at(i)]));
         y[at(m.S[at(s)][at(i)])] = held;
       }
     }

@@ -33,10 +33,11 @@ cairn::Graph graph_from(Bytes& in) {
       if ((skips >> u) & 1U) inputs.push_back(u);
     }
     if (v > 0) inputs.push_back(v - 1);  // every node reaches the last one
-    // The bytes' spare bits give the workspaces (compute and record 0..1, backward 0..3).
+    // The bytes' spare bits give the workspaces (compute and record 0..1, backward 0..3) and
+    // whether the tape keeps the output.
     graph.add(cairn::GraphNode{static_cast<double>(costs % 8), static_cast<double>(costs / 8 % 8),
                                1 + sizes % 4, sizes / 4 % 8, "", sizes / 32 % 2, sizes / 64 % 2,
-                               costs / 64 % 4},
+                               costs / 64 % 4, sizes / 128 != 0},
               inputs);
   }
   return graph;

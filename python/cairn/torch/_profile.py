@@ -27,7 +27,8 @@ from ._graph_exec import (INPUT, Program, _leaf, _rng_state, _set_rng_state, sto
 class LayerProfile:
     """What one node of a network costs: seconds per forward and backward evaluation, bytes of
     its output and of its tape (the tensors autograd saves beyond its inputs and parameters,
-    counted once per storage), and the scratch its forward (without a tape: compute; with one:
+    counted once per storage; without the output's own storage when the tape keeps it,
+    tape_holds_output), and the scratch its forward (without a tape: compute; with one:
     record) and its backward hold only while they run (the parameters' gradient temporaries
     count as backward scratch: a training step adds them into existing .grad buffers and frees
     them)."""
@@ -39,6 +40,7 @@ class LayerProfile:
     compute_workspace_bytes: int = 0
     record_workspace_bytes: int = 0
     backward_workspace_bytes: int = 0
+    tape_holds_output: bool = False
 
 
 def _sync(device: torch.device) -> None:
@@ -112,7 +114,8 @@ def profile_program(program: Program, x: torch.Tensor,
                          max(r[v].output_bytes for r in runs),
                          max(r[v].tape_bytes for r in runs),
                          scratch[v].compute_workspace_bytes, scratch[v].record_workspace_bytes,
-                         scratch[v].backward_workspace_bytes)
+                         scratch[v].backward_workspace_bytes,
+                         any(r[v].tape_holds_output for r in runs))
             for v, first in enumerate(runs[0])]
 
 
@@ -166,8 +169,13 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
         _sync(x.device)
         t1 = time.perf_counter()
         out_bytes = _bytes(out)
+        # A backward that reads the node's result (tanh, sigmoid, ReLU) saves the output: the
+        # model then counts that storage once, as the output, held until the backward.
+        out_ptr = storage_of(out)[0] if isinstance(out, torch.Tensor) else None
+        holds_output = hooks and out_ptr is not None and out_ptr in saved
         if hooks:
-            tape = sum(size for ptr, size in saved.items() if ptr not in excluded)
+            tape = sum(size for ptr, size in saved.items()
+                       if ptr not in excluded and ptr != out_ptr)
         else:  # no hooks (PyTorch < 1.10): the output stands for what the backward keeps
             tape = out_bytes
         # Scratch of the forward: taped, beyond the output and the tape it leaves; without a
@@ -203,7 +211,8 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
             _sync(x.device)
             backward = time.perf_counter() - t2
         profile.append(LayerProfile(program.names[v], t1 - t0, backward, out_bytes, tape,
-                                    compute_scratch, record_scratch, backward_scratch))
+                                    compute_scratch, record_scratch, backward_scratch,
+                                    bool(holds_output)))
         held[v] = out.detach() if isinstance(out, torch.Tensor) else out
         del out, leaves
         for u in program.unique[v]:
@@ -235,6 +244,7 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
                                tape_bytes=max(0, int(p.tape_bytes)), name=p.name,
                                compute_workspace_bytes=rounded(p.compute_workspace_bytes),
                                record_workspace_bytes=rounded(p.record_workspace_bytes),
-                               backward_workspace_bytes=rounded(p.backward_workspace_bytes))
+                               backward_workspace_bytes=rounded(p.backward_workspace_bytes),
+                               tape_holds_output=bool(p.tape_holds_output))
         graph.add(node, program.graph_inputs(v))
     return graph
