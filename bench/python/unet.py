@@ -188,7 +188,8 @@ def optimal_planner(graph: Any, max_states: int) -> Dict[str, Any]:
     """Which planner gives the optimal plan here, or why none does."""
     import cairn
     if getattr(cairn, "HAS_MILP", False):
-        return dict(planner="milp", plan=lambda b: cairn.plan_milp(graph, b), why="")
+        return dict(planner="milp", plan=lambda b: cairn.plan_milp(graph, b), why="",
+                    least=lambda: int(cairn.milp_min_budget(graph)))
     if len(graph) > 20:
         return dict(planner=None, why=f"cairn was built without CBC (no plan_milp) and "
                     f"plan_exhaustive takes at most 20 nodes, this graph has {len(graph)}")
@@ -256,6 +257,11 @@ def main() -> None:
             least = min(budgets)
             for i in range(1, below + 1):  # down to where no plan fits
                 budgets.append(int(least * (1 - 0.25 * i)))
+            # The optimal planner's own least budget, where it lies below the baselines' (the
+            # fractions above may all miss it).
+            lowest = optimal["least"]() if below > 0 and "least" in optimal else None
+            if lowest is not None and lowest < least and lowest not in budgets:
+                budgets.append(lowest)
             for budget in budgets:
                 made = try_plan(optimal, budget)
                 if made["plan"] is None:
