@@ -155,38 +155,34 @@ TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", 
   CHECK(tally.class_budget_above == 0);
 }
 
-// Workspaces enter the evaluation rows (forward) and the stage's backward row (backward); the
-// model's peak must still be check_plan's (compare() requires it of every plan).
-TEST_CASE("plan_milp with compute, record and backward workspaces, against the exhaustive optimum",
-          "[graph_milp]") {
-  std::mt19937_64 random(2124);
+// Random chains and one-order DAGs with random workspaces, and (outputs_in_tapes) tapes that
+// keep their node's output, against the exhaustive optimum.
+Tally with_scratch(std::uint64_t seed, bool outputs_in_tapes) {
+  std::mt19937_64 random(seed);
   Tally tally;
   for (int trial = 0; trial < 60; ++trial) {
     const Graph base = trial % 2 == 0 ? cairn::testing::random_chain(random, 1 + trial % 8)
                                       : cairn::testing::random_dag(random, 2 + trial % 6);
-    compare(cairn::testing::with_workspaces(random, base), tally);
+    Graph graph = cairn::testing::with_workspaces(random, base);
+    if (outputs_in_tapes) graph = cairn::testing::with_outputs_in_tapes(random, graph);
+    compare(graph, tally);
   }
-  print("with workspaces (chains, 1..8 nodes; one-order DAGs, 2..7)", tally);
-  CHECK(tally.cheaper_exhaustive == 0);
-  CHECK(tally.class_budget_above == 0);
+  return tally;
 }
 
-// Tapes that keep their node's output: held at the stage's start and through it while the tape
-// is, and at the node's own backward.
-TEST_CASE("plan_milp with tapes that keep outputs, against the exhaustive optimum",
+// Workspaces enter the evaluation rows (compute, record) and the stage's backward row
+// (backward); a tape that keeps its node's output keeps it held at the stage's start and through
+// it, and at the node's own backward. The model's peak must still be check_plan's (compare()
+// requires it of every plan), and the optimum the exhaustive one.
+TEST_CASE("plan_milp with workspaces and tapes that keep outputs, against the exhaustive optimum",
           "[graph_milp]") {
-  std::mt19937_64 random(2125);
-  Tally tally;
-  for (int trial = 0; trial < 60; ++trial) {
-    const Graph base = trial % 2 == 0 ? cairn::testing::random_chain(random, 1 + trial % 8)
-                                      : cairn::testing::random_dag(random, 2 + trial % 6);
-    compare(cairn::testing::with_outputs_in_tapes(random,
-                                                  cairn::testing::with_workspaces(random, base)),
-            tally);
+  for (const bool outputs_in_tapes : {false, true}) {
+    const Tally tally = with_scratch(outputs_in_tapes ? 2125 : 2124, outputs_in_tapes);
+    print(outputs_in_tapes ? "with workspaces and tapes that keep outputs" : "with workspaces",
+          tally);
+    CHECK(tally.cheaper_exhaustive == 0);
+    CHECK(tally.class_budget_above == 0);
   }
-  print("with tapes that keep outputs", tally);
-  CHECK(tally.cheaper_exhaustive == 0);
-  CHECK(tally.class_budget_above == 0);
 }
 
 TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhaustive optimum",
