@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <limits>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "chain_tables.hpp"
+#include "plan_rules.hpp"
 
 namespace cairn {
 
@@ -32,16 +32,7 @@ void require_chain(const Graph& chain, const char* who) {
 }
 
 std::uint64_t unit_of(const Graph& chain, const ChainPlanOptions& options) {
-  if (options.memory_unit != 0) return options.memory_unit;
-  std::uint64_t unit = 0;
-  for (std::int64_t v = 0; v < chain.size(); ++v) {
-    unit = std::gcd(unit, chain.node(v).output_bytes);
-    unit = std::gcd(unit, chain.node(v).tape_bytes);
-    unit = std::gcd(unit, chain.node(v).compute_workspace_bytes);
-    unit = std::gcd(unit, chain.node(v).record_workspace_bytes);
-    unit = std::gcd(unit, chain.node(v).backward_workspace_bytes);
-  }
-  return unit;  // >= 1: every output takes a byte
+  return options.memory_unit != 0 ? options.memory_unit : detail::exact_unit(chain);
 }
 
 std::int64_t units(std::uint64_t bytes, std::uint64_t unit) {
@@ -168,9 +159,9 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
   for (std::int64_t t = 0; t < c.size(); ++t) {
     const std::int64_t in = c.input(t), a = c.output[at(t)], tp = c.tape[at(t)];
     // The output is held at the backward too when it is the network's or the tape keeps it.
-    const std::int64_t last = t + 1 == c.size() || c.holds_output[at(t)] != 0 ? a : 0;
+    const std::int64_t held_output = t + 1 == c.size() || c.holds_output[at(t)] != 0 ? a : 0;
     necessary = std::max({necessary, in + a + tp + c.record_workspace[at(t)],
-                          2 * in + a + tp + last + c.backward_workspace[at(t)]});
+                          2 * in + a + tp + held_output + c.backward_workspace[at(t)]});
   }
   if (memory < necessary) below_least(c, budget_bytes, unit, options.max_table_bytes);
 

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <numeric>
 #include <stdexcept>
+
+#include "graph/plan_rules.hpp"
 
 namespace cairn::detail {
 
@@ -54,14 +55,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
   StageModel m;
   const std::int64_t n = g.size();
   m.n = n;
-  std::uint64_t unit = 0;
-  for (std::int64_t v = 0; v < n; ++v) {
-    unit = std::gcd(unit, g.node(v).output_bytes);
-    unit = std::gcd(unit, g.node(v).tape_bytes);
-    unit = std::gcd(unit, g.node(v).compute_workspace_bytes);
-    unit = std::gcd(unit, g.node(v).record_workspace_bytes);
-    unit = std::gcd(unit, g.node(v).backward_workspace_bytes);
-  }
+  const std::uint64_t unit = detail::exact_unit(g);
   m.unit = unit;
   const auto bytes = [&](std::uint64_t b) { return static_cast<double>(b / unit); };
   const auto out = [&](std::int64_t v) { return bytes(g.node(v).output_bytes); };

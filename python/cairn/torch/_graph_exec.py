@@ -248,7 +248,7 @@ class Executor:
         elif kind == RECORD:
             u = self.fusable[v]
             tape_u = run.tapes[u] if u is not None else None
-            if u is not None and run.attached[u] and tape_u is not None:
+            if tape_u is not None and run.attached[u]:
                 leaves = {u: run.outputs[u]}  # attached: backward(v) runs on into u's backward
                 fused = True
                 # u's backward now runs inside v's call, never from u's stand-in node: drop it
