@@ -33,9 +33,13 @@ warm-up step, zeroed in place, never freed) and the batch: what the planners' mo
 Time: in the parent process with the default allocator, the configurations interleaved (each of
 --repeat rounds times one step of each in turn, so that the load of a shared machine falls on all
 alike); the median over the rounds after a warm-up step (forward, loss and backward; synchronized
-on CUDA). Gradients: every configuration's gradients (parameters and input)
-against plain autograd on the same model and batch in the same process, as
-max |g - g_ref| / max |g_ref| over all of them.
+on CUDA). In each round a configuration runs one untimed step just before its timed one, as in a
+training loop, where the step before is the same one: glibc's malloc adapts its mmap and trim
+thresholds to what was freed last, and a step timed right after another configuration's paid for
+that configuration's pattern (on the CPU U-Net, one plan timed 1.08-1.33x slower than the same
+action stream under another configuration's name, because of its place in the round).
+Gradients: every configuration's gradients (parameters and input) against plain autograd on the
+same model and batch in the same process, as max |g - g_ref| / max |g_ref| over all of them.
 """
 import argparse
 import atexit
@@ -56,6 +60,9 @@ SKIP = 77
 # the smallest tensors of the benchmarks are larger; anything below is the interpreter's).
 MMAP_THRESHOLD = 16384
 CHILD_MARK = "DEEP_BENCH_RESULT "
+# Untimed steps of a configuration just before each of its timed ones (the module's docstring
+# says why).
+SETTLE_STEPS = 1
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -259,8 +266,9 @@ def memory_of(script: str, spec: Dict[str, Any], in_process: bool,
 def times_of(specs: Sequence[Dict[str, Any]], make: Callable[[Dict[str, Any]], Workload],
              repeat: int) -> List[Dict[str, Any]]:
     """Seconds per training step of every configuration, in this process, interleaved: each
-    round times one step of each configuration in turn, so that a change in the machine's load
-    (it is shared) falls on all of them alike; the median over the rounds, after a warm-up."""
+    round times one step of each configuration in turn (after SETTLE_STEPS untimed ones of the
+    same), so that a change in the machine's load (it is shared) falls on all of them alike; the
+    median over the rounds, after a warm-up."""
     works = [make(spec) for spec in specs]
     for work in works:
         _zero_grads(work)
@@ -268,6 +276,9 @@ def times_of(specs: Sequence[Dict[str, Any]], make: Callable[[Dict[str, Any]], W
     seconds: List[List[float]] = [[] for _ in works]
     for _ in range(repeat):
         for work, out in zip(works, seconds):
+            for _ in range(SETTLE_STEPS):
+                _zero_grads(work)
+                work.step(work.batch)
             _zero_grads(work)
             _sync(work)
             start = time.perf_counter()
