@@ -118,13 +118,14 @@ cairn::GraphPlan planned(const Graph& chain, std::uint64_t budget, bool full,
 // Every budget from the least to store-all's peak: the planner's cost is the cheapest stream of
 // the class that fits; returns the number of instances.
 int compare_with_class(std::mt19937_64& random, int chains, bool workspaces,
-                       bool outputs_in_tapes = false) {
+                       bool outputs_in_tapes = false, bool gradient_held = false) {
   int instances = 0;
   for (int trial = 0; trial < chains; ++trial) {
     const int n = 1 + trial % 7;
     Graph chain = cairn::testing::random_chain(random, n);
     if (workspaces) chain = cairn::testing::with_workspaces(random, chain);
     if (outputs_in_tapes) chain = cairn::testing::with_outputs_in_tapes(random, chain);
+    chain.set_output_gradient_held(gradient_held);
     // The class's streams, judged by check_plan alone.
     std::vector<std::pair<std::uint64_t, double>> judged;  // (peak, cost)
     ClassStreams streams(chain);
@@ -160,13 +161,15 @@ struct ExhaustiveTally {
 // Every budget from the least to store-all's peak, the planner against plan_exhaustive: never
 // cheaper than the best stream; how often and by how much a stream outside the class is cheaper.
 ExhaustiveTally against_every_stream(std::mt19937_64& random, int chains, int longest,
-                                     bool workspaces, bool outputs_in_tapes = false) {
+                                     bool workspaces, bool outputs_in_tapes = false,
+                                     bool gradient_held = false) {
   ExhaustiveTally tally;
   for (int trial = 0; trial < chains; ++trial) {
     const int n = 1 + trial % longest;
     Graph chain = cairn::testing::random_chain(random, n);
     if (workspaces) chain = cairn::testing::with_workspaces(random, chain);
     if (outputs_in_tapes) chain = cairn::testing::with_outputs_in_tapes(random, chain);
+    chain.set_output_gradient_held(gradient_held);
     const std::uint64_t least = cairn::chain_min_budget(chain);
     const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
     REQUIRE(least <= top);
@@ -231,6 +234,25 @@ TEST_CASE("plan_chain with tapes that keep outputs, against every legal stream",
   CAPTURE(tally.instances, tally.differ);
   CHECK(tally.instances == 599);
   CHECK(tally.differ == 8);  // outside the class, rarely cheaper
+}
+
+// A caller that keeps the network output's gradient to the end (Graph::output_gradient_held, as
+// cairn.torch's one autograd function does): every backward after the last node's, and the
+// segments reversed after it, hold that gradient too.
+TEST_CASE("plan_chain with the output gradient held to the end, against its class",
+          "[chain_plan]") {
+  std::mt19937_64 random(2104);
+  const int instances = compare_with_class(random, 240, true, true, true);
+  CHECK(instances == 1864);
+}
+
+TEST_CASE("plan_chain with the output gradient held to the end, against every legal stream",
+          "[chain_plan]") {
+  std::mt19937_64 random(24);
+  const ExhaustiveTally tally = against_every_stream(random, 100, 6, true, true, true);
+  CAPTURE(tally.instances, tally.differ);
+  CHECK(tally.instances == 536);
+  CHECK(tally.differ == 8);  // outside the class, rarely cheaper (as without the flag)
 }
 
 TEST_CASE("plan_chain against every legal stream (plan_exhaustive)", "[chain_plan]") {
@@ -369,8 +391,8 @@ TEST_CASE("plan_chain with room for everything is store-all", "[chain_plan]") {
 }
 
 // Threads fill the memory planes in a pipeline (chain_tables.cpp); what they compute is the same
-// whatever their number, so the plan must be too: stream for stream, in both searches, and with
-// the first layer's tape empty (row 0 then reads its own plane).
+// whatever their number, so the plan must be too: stream for stream, in both searches, with the
+// first layer's tape empty (row 0 then reads its own plane) and with the output gradient held.
 TEST_CASE("plan_chain's plan does not depend on the number of threads", "[chain_plan]") {
   std::mt19937_64 random(13);
   int compared = 0;
@@ -384,6 +406,9 @@ TEST_CASE("plan_chain's plan does not depend on the number of threads", "[chain_
         layers[0].tape_bytes = 0;
         chain = Graph::chain(layers);
       }
+      // With the output gradient held, the segments ending at the last layer read their left
+      // parts from an older plane, which another thread may have filled.
+      chain.set_output_gradient_held(trial % 2 == 0);
       const std::uint64_t least = cairn::chain_min_budget(chain);
       const std::uint64_t top = cairn::plan_store_all(chain).peak_bytes;
       for (const std::uint64_t budget : {least, least + (top - least) / 3, top}) {

@@ -132,6 +132,34 @@ TEST_CASE("check_plan enforces every rule of the model, with the reason", "[grap
   CHECK(kept_plan.actions[6] == act(free_, 1));
 }
 
+TEST_CASE("check_plan keeps the output gradient to the end where the caller holds it", "[graph]") {
+  // Node 0 (output 5) -> node 1 (output 3); node 0's backward needs 10 bytes of workspace.
+  GraphNode first{1, 1, 5, 0, "first"};
+  first.backward_workspace_bytes = 10;
+  Graph chain = Graph::chain({first, GraphNode{1, 1, 3, 0, "second"}});
+  const std::vector<GraphAction> stream{act(record, 0), act(record, 1), act(backward, 1),
+                                        act(free_, 1), act(backward, 0)};
+  // backward(1) peaks at 5 + 3 held + 3 (its gradient, from the loss) + 5 (node 0's): 16; then
+  // node 0's output and gradient are held, 10, and backward(0) adds its workspace: 20.
+  const auto dropped = cairn::check_plan(chain, stream);
+  REQUIRE(dropped.legal);
+  CHECK(dropped.peak_bytes == 20);
+  CHECK(dropped.peak_action_index == 4);
+  // Held to the end, the 3 bytes of node 1's gradient are still there at backward(0).
+  chain.set_output_gradient_held(true);
+  const auto held = cairn::check_plan(chain, stream);
+  REQUIRE(held.legal);
+  CHECK(held.peak_bytes == 23);
+  CHECK(held.cost == dropped.cost);
+  // Freeing node 0's output first, no stream goes below 5 + 3 + 10 at backward(0) (16 at
+  // backward(1) without the held gradient).
+  CHECK(cairn::plan_store_all(chain).peak_bytes == 18);
+  CHECK(cairn::plan_exhaustive(chain, 18).cost == 4);
+  CHECK_THROWS_AS(cairn::plan_exhaustive(chain, 17), std::invalid_argument);
+  chain.set_output_gradient_held(false);
+  CHECK(cairn::plan_store_all(chain).peak_bytes == 16);
+}
+
 TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]") {
   std::mt19937_64 random(21);
   int instances = 0;
@@ -139,6 +167,7 @@ TEST_CASE("Store-all and the exhaustive search agree on random DAGs", "[graph]")
     Graph graph = cairn::testing::random_dag(random, 2 + trial % 5);
     if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
     if (trial % 3 == 2) graph = cairn::testing::with_outputs_in_tapes(random, graph);
+    graph.set_output_gradient_held(trial % 4 == 3);
     const auto store_all = cairn::plan_store_all(graph);
     double least = 0;
     for (std::int64_t v = 0; v < graph.size(); ++v) {
@@ -209,6 +238,8 @@ std::uint64_t recount(const Graph& graph, const std::vector<char>& output,
     for (const std::int64_t w : graph.consumers(v)) gradient |= done[static_cast<std::size_t>(w)];
     if (gradient && !done[i]) bytes += graph.node(v).output_bytes;
   }
+  const auto top = static_cast<std::size_t>(graph.size() - 1);
+  if (graph.output_gradient_held() && done[top]) bytes += graph.node(graph.size() - 1).output_bytes;
   return bytes;
 }
 
@@ -222,6 +253,7 @@ TEST_CASE("check_plan's running count equals a recount from scratch on random wa
     Graph graph = cairn::testing::random_dag(random, 2 + trial % 6);
     if (trial % 2 == 1) graph = cairn::testing::with_workspaces(random, graph);
     if (trial % 3 == 2) graph = cairn::testing::with_outputs_in_tapes(random, graph);
+    graph.set_output_gradient_held(trial % 4 == 3);
     const auto n = static_cast<std::size_t>(graph.size());
     std::vector<char> output(n, 0), tape(n, 0), done(n, 0);
     std::vector<GraphAction> stream;

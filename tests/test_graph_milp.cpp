@@ -157,7 +157,7 @@ TEST_CASE("plan_milp equals the exhaustive optimum on chains and small U-Nets", 
 
 // Random chains and one-order DAGs with random workspaces, and (outputs_in_tapes) tapes that
 // keep their node's output, against the exhaustive optimum.
-Tally with_scratch(std::uint64_t seed, bool outputs_in_tapes) {
+Tally with_scratch(std::uint64_t seed, bool outputs_in_tapes, bool gradient_held = false) {
   std::mt19937_64 random(seed);
   Tally tally;
   for (int trial = 0; trial < 60; ++trial) {
@@ -165,6 +165,7 @@ Tally with_scratch(std::uint64_t seed, bool outputs_in_tapes) {
                                       : cairn::testing::random_dag(random, 2 + trial % 6);
     Graph graph = cairn::testing::with_workspaces(random, base);
     if (outputs_in_tapes) graph = cairn::testing::with_outputs_in_tapes(random, graph);
+    graph.set_output_gradient_held(gradient_held);
     compare(graph, tally);
   }
   return tally;
@@ -183,6 +184,16 @@ TEST_CASE("plan_milp with workspaces and tapes that keep outputs, against the ex
     CHECK(tally.cheaper_exhaustive == 0);
     CHECK(tally.class_budget_above == 0);
   }
+}
+
+// A caller that keeps the network output's gradient to the end (Graph::output_gradient_held):
+// every stage after the first holds it, in each of its rows.
+TEST_CASE("plan_milp with the output gradient held to the end, against the exhaustive optimum",
+          "[graph_milp]") {
+  const Tally tally = with_scratch(2126, true, true);
+  print("with workspaces, tapes that keep outputs and the output gradient held", tally);
+  CHECK(tally.cheaper_exhaustive == 0);
+  CHECK(tally.class_budget_above == 0);
 }
 
 TEST_CASE("plan_milp on random DAGs with parallel branches, against the exhaustive optimum",

@@ -156,8 +156,13 @@ def profile_chain(spec: Dict[str, Any], path: str) -> Dict[str, Any]:
     with open(path, "w") as f:
         json.dump([dataclasses.asdict(p) for p in trained.profile], f)
     graph = trained.graph
+    least = int(cairn.chain_min_budget(graph))  # Cairn's, with the output gradient kept
+    # Plain autograd and torch's checkpoint_sequential free the output's gradient at the last
+    # layer's backward; Cairn's one autograd function gets it from the engine, which keeps it
+    # (graph.output_gradient_held, set by cairn.torch): their predictions go without it.
+    graph.output_gradient_held = False
     return dict(graph=graph, layers=len(graph), profile_seconds=seconds,
-                store_all=cairn.plan_store_all(graph), least=int(cairn.chain_min_budget(graph)),
+                store_all=cairn.plan_store_all(graph), least=least,
                 has_segments=hasattr(cairn, "plan_segments"))
 
 

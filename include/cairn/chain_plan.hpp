@@ -26,6 +26,10 @@
 // A layer whose tape keeps its output (tape_holds_output, h = 1) frees that output after its
 // backward rather than before: the backward parts of single(t) and of (a) gain h a (2 in + a +
 // tp + bw + h a), tp leaving the output out.
+// Where the caller keeps the output's gradient to the end (Graph::output_gradient_held, h_g =
+// a_{L-1}): every segment ending before L - 1 is reversed after backward(L - 1), beside it, so a
+// segment ending at L - 1 reads its left parts as Opt(s, k - 1, m - h_g) and needs m >= 2 in(s) +
+// tp_s + a_s + bw_s + h_g for (a)'s backward(s); nothing else changes.
 // The plan is Opt(0, L - 1, budget). (a) repeated is a segment whose tapes are all held at once
 // (as torch keeps one); (b) nests checkpoints as Revolve does (several recomputations). When the
 // budget allows store-all, (a) everywhere costs sum f + sum b, the least any plan can.
@@ -40,7 +44,8 @@
 // integer costs, every budget from chain_min_budget to store-all's peak; the same again with
 // random workspaces, 2,595 instances of 240 chains against the class and 855 of 100 against
 // every legal stream, 5 of them cheaper outside the class; with workspaces and tapes that keep
-// outputs, 2,111 and 599, 8 cheaper outside):
+// outputs, 2,111 and 599, 8 cheaper outside; with both and the output gradient held, 1,864
+// and 536, 8 cheaper outside):
 //  - Within the class, checked by enumeration: every stream of the class (all choices of (a) or
 //    (b) and k at every level) is judged by check_plan; the full search's cost is the cheapest
 //    that fits, in all 2,805 instances of 240 chains, and chain_min_budget is the least peak.

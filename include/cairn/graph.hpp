@@ -64,10 +64,19 @@ class Graph {
   /// one (a node whose output nobody uses has no gradient and no place in a training step).
   void validate() const;
 
+  /// Whether the gradient of the network's output stays held from the last node's backward to
+  /// the end of the stream. False by default: it goes at that backward, as plain autograd frees
+  /// it. An executor that runs the whole backward inside one autograd function (cairn.torch)
+  /// receives that gradient from the engine, which keeps it until the function returns: its
+  /// graphs say true, and every planner counts the buffer to the end.
+  bool output_gradient_held() const noexcept { return output_gradient_held_; }
+  void set_output_gradient_held(bool held) noexcept { output_gradient_held_ = held; }
+
  private:
   std::vector<GraphNode> nodes_;
   std::vector<std::vector<std::int64_t>> inputs_;
   std::vector<std::vector<std::int64_t>> consumers_;
+  bool output_gradient_held_ = false;
 };
 
 /// What a graph plan asks the executor to do with node `node`.
@@ -117,7 +126,7 @@ struct GraphPlanCosts {
 ///  - backward(v): v has not been run backward, every consumer of v has (the last node: its
 ///    gradient comes from the loss), and v's tape is held. Then a gradient buffer of a_u bytes
 ///    is added for each input u that has none yet, and v's tape and v's own gradient buffer are
-///    released.
+///    released (the last node's stays to the end where graph.output_gradient_held()).
 ///  - The stream is complete when every node has been run backward; what is still held then is
 ///    released by the caller and does not matter.
 /// Memory held = outputs held + tapes held + gradient buffers (the one of the last node exists

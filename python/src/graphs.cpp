@@ -177,6 +177,11 @@ void bind_model(py::module_& m) {
       .def("consumers", &Graph::consumers, "v"_a, py::return_value_policy::copy)
       .def("is_chain", &Graph::is_chain)
       .def("validate", &Graph::validate)
+      .def_property("output_gradient_held", &Graph::output_gradient_held,
+                    &Graph::set_output_gradient_held,
+                    "Whether the network output's gradient stays held from the last node's "
+                    "backward to the end of the stream (cairn.torch's graphs: the autograd "
+                    "engine keeps it while the plan's one function runs); False by default.")
       .def("__repr__", [](const Graph& g) {
         return "Graph(size=" + std::to_string(g.size()) +
                (g.is_chain() ? ", chain)" : std::string(")"));

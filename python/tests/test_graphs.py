@@ -28,6 +28,20 @@ def test_graph_accessors():
         g.node(6)
 
 
+def test_output_gradient_held_counts_to_the_end():
+    # The chain of tests/test_graph.cpp: node 0's backward peaks with the output's gradient.
+    chain = cairn.Graph.chain([cairn.GraphNode(1.0, 1.0, 5, 0, backward_workspace_bytes=10),
+                               cairn.GraphNode(1.0, 1.0, 3, 0)])
+    assert chain.output_gradient_held is False
+    assert cairn.plan_store_all(chain).peak_bytes == 16
+    chain.output_gradient_held = True
+    assert cairn.plan_store_all(chain).peak_bytes == 18
+    assert cairn.chain_min_budget(chain) == 18
+    assert cairn.plan_chain(chain, 18).peak_bytes == 18
+    with pytest.raises(ValueError, match="below the least"):
+        cairn.plan_chain(chain, 17)
+
+
 def test_bad_graphs_are_value_errors():
     g = cairn.Graph()
     with pytest.raises(ValueError, match="inputs must be earlier nodes"):

@@ -52,6 +52,7 @@ ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
     c.backward_workspace.push_back(units(node.backward_workspace_bytes, unit));
     c.holds_output.push_back(node.tape_holds_output ? 1 : 0);
   }
+  if (chain.output_gradient_held()) c.held_gradient = c.output.back();
   return c;
 }
 
@@ -87,7 +88,8 @@ class Emitter {
         push(GraphActionKind::free, s);
         push(GraphActionKind::backward, s);
       }
-      return std::max({chain_.record_peak(s, t), in + tp + inner, chain_.record_need(s)});
+      return std::max({chain_.record_peak(s, t), in + tp + inner,
+                       chain_.record_need(s) + chain_.kept_gradient(t)});
     }
     const std::int64_t k = s + code;
     std::int64_t sweep = chain_.sweep_step(s, s);
@@ -99,7 +101,8 @@ class Emitter {
     }
     const std::int64_t right = emit(k, t, m - in);
     push(GraphActionKind::free, k - 1);
-    const std::int64_t left = emit(s, k - 1, m);
+    const std::int64_t kept = chain_.kept_gradient(t);
+    const std::int64_t left = emit(s, k - 1, m - kept) + kept;
     return std::max({in + g + sweep, in + right, left});
   }
 
@@ -160,8 +163,10 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
     const std::int64_t in = c.input(t), a = c.output[at(t)], tp = c.tape[at(t)];
     // The output is held at the backward too when it is the network's or the tape keeps it.
     const std::int64_t held_output = t + 1 == c.size() || c.holds_output[at(t)] != 0 ? a : 0;
+    // Every backward but the last node's comes after that one, beside the kept gradient.
+    const std::int64_t kept = t + 1 < c.size() ? c.held_gradient : 0;
     necessary = std::max({necessary, in + a + tp + c.record_workspace[at(t)],
-                          2 * in + a + tp + held_output + c.backward_workspace[at(t)]});
+                          2 * in + a + tp + held_output + c.backward_workspace[at(t)] + kept});
   }
   if (memory < necessary) below_least(c, budget_bytes, unit, options.max_table_bytes);
 

@@ -65,14 +65,14 @@ std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes) {
         need[at(s * L + t)] = chain.single_need(t);
         continue;
       }
-      const std::int64_t g = chain.gradient(t);
-      std::int64_t best = std::max({chain.record_need(s), chain.record_peak(s, t),
+      const std::int64_t g = chain.gradient(t), kept = chain.kept_gradient(t);
+      std::int64_t best = std::max({chain.record_need(s) + kept, chain.record_peak(s, t),
                                     in + chain.tape[at(s)] + need[at((s + 1) * L + t)]});
       std::int64_t sweep = chain.sweep_step(s, s);  // W(s, k), grown with k
       for (std::int64_t k = s + 1; k <= t; ++k) {
         if (k - 1 > s) sweep = std::max(sweep, chain.sweep_step(s, k - 1));
         const std::int64_t n =
-            std::max({in + g + sweep, in + need[at(k * L + t)], need[at(s * L + k - 1)]});
+            std::max({in + g + sweep, in + need[at(k * L + t)], need[at(s * L + k - 1)] + kept});
         best = std::min(best, n);
       }
       need[at(s * L + t)] = best;
@@ -85,7 +85,7 @@ std::int64_t store_all_memory(const ChainUnits& chain) {
   const std::int64_t L = chain.size();
   std::int64_t need = chain.single_need(L - 1);
   for (std::int64_t s = L - 2; s >= 0; --s) {
-    need = std::max({chain.record_need(s), chain.record_peak(s, L - 1),
+    need = std::max({chain.record_need(s) + chain.held_gradient, chain.record_peak(s, L - 1),
                      chain.input(s) + chain.tape[at(s)] + need});
   }
   return need;
@@ -107,7 +107,7 @@ ChainTables::ChainTables(const ChainUnits& chain, std::int64_t memory, std::size
   }
   threads_ = static_cast<unsigned>(std::min<std::size_t>(threads, planes));
   // A plane reads the planes up to `lookback` below it; each further thread fills one more.
-  std::int64_t lookback = 0;
+  std::int64_t lookback = chain.held_gradient;  // the left parts of segments ending at L - 1
   for (std::int64_t s = 0; s < length_; ++s) {
     lookback = std::max(lookback, chain.input(s) + chain.tape[at(s)]);
   }
@@ -212,7 +212,12 @@ void ChainTables::fill_plane(std::int64_t m) {
     const double* const record_row = m - in - tp >= 0 ? by_row(m - in - tp) : nullptr;
     const double* const right_plane = m - in >= 0 ? by_row(m - in) : nullptr;
     const double* const right_columns = bounded_ || m - in < 0 ? nullptr : by_column(m - in);
+    // Segments ending at the last node: their left parts and option (a)'s backward(s) come
+    // after that node's backward, beside the output gradient the caller may keep.
+    const std::int64_t kept = chain_.held_gradient;
+    const double* const top_left = m >= kept ? by_row(m - kept) : nullptr;
     const bool record_fits = m >= chain_.record_need(s) && record_row != nullptr;
+    const bool top_record_fits = record_fits && m >= chain_.record_need(s) + kept;
     const double record_cost = f[at(s)] + b[at(s)];
     const double base = -prefix_[at(s)];
     const std::int32_t* const farthest = farthest_.data() + at(s) * planes;
@@ -220,11 +225,14 @@ void ChainTables::fill_plane(std::int64_t m) {
       double best = infinity;
       std::uint16_t code = 0;
       std::int32_t best_split = -1;
+      const bool top = t + 1 == L;
+      // left_row[here + k - 1 - s] = the left part Opt(s, k - 1, m - kept_gradient(t)).
+      const double* const left_row = top ? top_left : row;
       if (s == t) {
         if (m >= chain_.single_need(t)) best = f[at(t)] + b[at(t)];
       } else {
         const std::int64_t w = m - in - chain_.gradient(t);
-        if (w >= 0) {
+        if (w >= 0 && left_row != nullptr) {
           const std::int64_t cap = std::min<std::int64_t>(t, farthest[w]);
           if (cap > s) {
             std::int64_t best_k = -1;
@@ -248,7 +256,7 @@ void ChainTables::fill_plane(std::int64_t m) {
               hi = std::min(hi, cap);
               // right: Opt(k, t, m - in(s)).
               const auto consider = [&](std::int64_t k, double right) {
-                const double c = base + prefix_[at(k)] + right + row[here + at(k - 1 - s)];
+                const double c = base + prefix_[at(k)] + right + left_row[here + at(k - 1 - s)];
                 if (c < best) {
                   best = c;
                   best_k = k;
@@ -268,7 +276,7 @@ void ChainTables::fill_plane(std::int64_t m) {
               }
             } else {
               const double* const right = right_columns + column_start_[at(t)];
-              const double* const left = row + here;  // left[k - s - 1] = Opt(s, k - 1, m)
+              const double* const left = left_row + here;  // left[k - s - 1]: the left part
               for (std::int64_t k = s + 1; k <= cap; ++k) {
                 const double c = base + prefix_[at(k)] + right[k] + left[k - s - 1];
                 if (c < best) {
@@ -283,7 +291,7 @@ void ChainTables::fill_plane(std::int64_t m) {
             }
           }
         }
-        if (record_fits && m >= chain_.record_peak(s, t)) {
+        if ((top ? top_record_fits : record_fits) && m >= chain_.record_peak(s, t)) {
           const double c = record_cost + record_row[next + at(t - s - 1)];
           if (c < best) {
             best = c;

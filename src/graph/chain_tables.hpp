@@ -19,6 +19,9 @@ struct ChainUnits {
   std::vector<std::int64_t> compute_workspace, record_workspace, backward_workspace;
   // 1 where the tape keeps the node's output (tape_holds_output): held until its backward.
   std::vector<std::int64_t> holds_output;
+  // The network output's gradient, where the caller keeps it from the last node's backward to
+  // the end (Graph::output_gradient_held), else 0.
+  std::int64_t held_gradient = 0;
 
   std::int64_t size() const noexcept { return static_cast<std::int64_t>(output.size()); }
   /// in(s): the output of s - 1 (the network's input, s = 0, is the caller's and costs nothing).
@@ -29,6 +32,12 @@ struct ChainUnits {
   /// node's, which exists only from its backward on).
   std::int64_t gradient(std::int64_t t) const noexcept {
     return t + 1 < size() ? output[static_cast<std::size_t>(t)] : 0;
+  }
+  /// What a segment ending at t holds beyond in(s) and g(t) once its last node has been run
+  /// backward: the kept output gradient for a segment ending at the last node. A segment ending
+  /// earlier is reversed after that backward, so its caller has taken the gradient out of its m.
+  std::int64_t kept_gradient(std::int64_t t) const noexcept {
+    return t + 1 == size() ? held_gradient : 0;
   }
   /// The peak of reversing the one-node segment [t, t]: record, free (the last node's output
   /// may not be freed before its backward), backward.

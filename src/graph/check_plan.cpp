@@ -114,7 +114,8 @@ GraphPlanCosts check_plan(const Graph& graph, const std::vector<GraphAction>& ac
         // The buffers it creates stay; its tape, its workspace and its own buffer go (the peak
         // counted them).
         held = peak - node.tape_bytes - node.backward_workspace_bytes;
-        if (detail::has_gradient(graph, state, action.node) || v + 1 == n) {
+        if (detail::has_gradient(graph, state, action.node) ||
+            (v + 1 == n && !graph.output_gradient_held())) {
           held -= node.output_bytes;
         }
         state.tapes[v] = 0;

@@ -36,7 +36,7 @@ std::uint64_t held_bytes(const Graph& graph, const BitState& state) {
     if (state.tape(v)) bytes += node.tape_bytes;
     if (detail::has_gradient(graph, state, v)) bytes += node.output_bytes;
   }
-  return bytes;
+  return bytes + detail::held_output_gradient(graph, state);
 }
 
 std::uint64_t after(const BitState& state, GraphAction action) {

@@ -82,6 +82,15 @@ bool has_gradient(const Graph& graph, const State& state, std::int64_t u) {
   return false;
 }
 
+/// The bytes of the network output's gradient that stay held after the last node's backward
+/// (Graph::output_gradient_held): its output's, once that backward has run; else 0.
+template <class State>
+std::uint64_t held_output_gradient(const Graph& graph, const State& state) {
+  const std::int64_t top = graph.size() - 1;
+  return graph.output_gradient_held() && state.backward_done(top) ? graph.node(top).output_bytes
+                                                                  : 0;
+}
+
 /// Bytes a legal action allocates before it releases anything, its workspace included.
 template <class State>
 std::uint64_t allocated_bytes(const Graph& graph, const State& state, GraphAction action) {

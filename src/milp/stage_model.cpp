@@ -172,6 +172,8 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
     for (std::int64_t u = 0; u <= top(s); ++u) {
       if (!g.consumers(u).empty() && g.consumers(u).back() > top(s)) gradients += out(u);
     }
+    // The network output's, from its backward (stage 0's end) on, where the caller keeps it.
+    if (g.output_gradient_held() && s >= 1) gradients += out(n - 1);
     for (const std::int64_t u : g.inputs(top(s))) {
       if (g.consumers(u).back() == top(s)) new_gradients += out(u);
     }

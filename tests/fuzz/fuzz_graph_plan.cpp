@@ -1,6 +1,7 @@
 // Fuzz target C: the deep-network model (include/cairn/graph.hpp). The input picks a graph of up
-// to 8 nodes (costs 0..7, outputs 1..4 bytes, tapes 0..7, random skip inputs) and then, byte by
-// byte, one of the actions check_plan accepts as a prefix (or, now and then, any action).
+// to 8 nodes (costs 0..7, outputs 1..4 bytes, tapes 0..7, random skip inputs, the output gradient
+// held to the end or not) and then, byte by byte, one of the actions check_plan accepts as a
+// prefix (or, now and then, any action).
 //
 // Invariants: check_plan never throws on a valid graph; an illegal verdict names an index inside
 // the stream; a complete legal stream costs its recount, at least store-all's sum(f) + sum(b),
@@ -25,7 +26,9 @@ struct Bytes {
 
 cairn::Graph graph_from(Bytes& in) {
   cairn::Graph graph;
-  const int n = 1 + static_cast<int>(in.next() % 8);
+  const unsigned head = in.next();  // the node count, and whether the output gradient is held
+  const int n = 1 + static_cast<int>(head % 8);
+  graph.set_output_gradient_held(head / 8 % 2 != 0);
   for (int v = 0; v < n; ++v) {
     const unsigned costs = in.next(), sizes = in.next(), skips = in.next();
     std::vector<std::int64_t> inputs;

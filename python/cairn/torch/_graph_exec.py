@@ -120,6 +120,10 @@ class Run:
         self.tapes: List[Optional[Tuple[Any, Dict[int, Any], list]]] = [None] * size
         self.result: Any = None  # the last node's output, returned to the caller
         self.grads: List[Optional[torch.Tensor]] = [None] * size
+        # The network output's gradient after the last node's backward: the engine keeps its
+        # own until PlanFunction.backward returns (Graph.output_gradient_held); the debug count
+        # holds this copy for it.
+        self.output_grad: Optional[torch.Tensor] = None
         self.x_grad: Optional[torch.Tensor] = None
         self.rng: List[Any] = [None] * size
         self.attached: List[bool] = [False] * size  # outputs[v] is record(v)'s, in the graph
@@ -136,8 +140,10 @@ class Executor:
     storages the executor holds (outputs, tapes with the tensors autograd saved, gradient
     buffers; the parameters and the network input excluded), at each action after what it
     allocates and before what it releases, plus the profiled scratch of the node the action
-    runs (workspaces[v] = (compute, record, backward) bytes, which no held tensor shows): the
-    quantity check_plan() predicts as peak_bytes."""
+    runs (workspaces[v] = (compute, record, backward) bytes, which no held tensor shows), and
+    from the last node's backward on the network output's gradient, which the autograd engine
+    keeps while the plan's backward runs: the quantity check_plan() predicts as peak_bytes on a
+    graph with output_gradient_held (cairn.torch's graphs)."""
 
     def __init__(self, program: Program, actions: Sequence[Tuple[int, int]], *,
                  preserve_rng_state: bool = True, debug: bool = False,
@@ -197,7 +203,7 @@ class Executor:
         x_grad, run.x_grad = run.x_grad, None
         run.outputs = [None] * self.program.size
         run.tapes = [None] * self.program.size
-        run.x, run.rng = None, []
+        run.x, run.rng, run.output_grad = None, [], None
         return x_grad
 
     # -- the actions --
@@ -310,6 +316,8 @@ class Executor:
                     run.grads[s] = g if run.grads[s] is None else run.grads[s] + g
             self._measure(run, self.workspaces[v][2])
             run.tapes[v] = None
+            if v == self.program.size - 1 and self.debug:
+                run.output_grad = run.grads[v]
             run.grads[v] = None
         else:
             raise ValueError(f"cairn.torch: action {i} has kind {kind}, not 0..3")
@@ -333,6 +341,7 @@ class Executor:
                     add(t)
         for g in run.grads:
             add(g)
+        add(run.output_grad)
         total = sum(live.values()) + scratch
         run.trace.append(total)
         run.peak_bytes = max(run.peak_bytes, total)

@@ -247,4 +247,7 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
                                backward_workspace_bytes=rounded(p.backward_workspace_bytes),
                                tape_holds_output=bool(p.tape_holds_output))
         graph.add(node, program.graph_inputs(v))
+    # The plan's backward runs inside one autograd function (PlanFunction), whose incoming
+    # gradient, the network output's, the engine keeps until the function returns.
+    graph.output_gradient_held = True
     return graph
