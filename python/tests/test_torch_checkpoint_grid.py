@@ -8,7 +8,14 @@ import cairn  # noqa: E402
 from cairn import _cairn  # noqa: E402
 from cairn.torch import checkpoint_grid  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """These tests build their cells in float64; others in the same pytest run must not."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 class Counted(torch.nn.Module):
