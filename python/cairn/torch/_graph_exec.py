@@ -7,7 +7,8 @@ run over torch callables with the memory model's semantics (include/cairn/graph.
 - free(v): the executor drops its reference to v's output. The tape does not keep the output's
   storage (only what autograd saved): it holds an anchor, a zero-size tensor whose backward
   hands the output's gradient to the output's grad_fn, as the memory model says free releases
-  the output whether or not a tape is held.
+  the output whether or not a tape is held. The anchor is made there, when a taped output is
+  freed; one held to its backward (and one a consumer was recorded on, below) needs none.
 - backward(v): torch.autograd.backward on v's taped output with v's accumulated gradient; the
   gradients of the detached inputs are added into the inputs' gradient buffers; v's tape and
   buffer are released. Parameter gradients accumulate in .grad as plain autograd's do.
@@ -130,6 +131,7 @@ class Run:
         # linked[v]: the node whose attached output record(v) read (its backward runs on into
         # that node's), or None.
         self.linked: List[Optional[int]] = [None] * size
+        self.fused_into: List[bool] = [False] * size  # some record(w) read outputs[v] attached
         self.position = 0
         self.peak_bytes = 0
         self.trace: List[int] = []
@@ -257,9 +259,9 @@ class Executor:
             if tape_u is not None and run.attached[u]:
                 leaves = {u: run.outputs[u]}  # attached: backward(v) runs on into u's backward
                 fused = True
-                # u's backward now runs inside v's call, never from u's stand-in node: drop it
+                # u's backward now runs inside v's call, never from a stand-in node: u gets none
                 # (about 1.2 KB of autograd and Python objects per recorded layer).
-                run.tapes[u] = (None, tape_u[1], tape_u[2])
+                run.fused_into[u] = True
             else:
                 leaves = {s: _leaf(self._value(run, s),
                                    run.x.requires_grad if s == INPUT else True)
@@ -278,11 +280,14 @@ class Executor:
             run.linked[v] = u if fused else None
             if v == self.program.size - 1 and run.result is None:
                 run.result = out
-            with torch.enable_grad():
-                run.tapes[v] = (_anchor(out), {} if fused else leaves, saved)
+            run.tapes[v] = (None, {} if fused else leaves, saved)
             self._measure(run, self.workspaces[v][1])
         elif kind == FREE:
             self._measure(run)
+            tape = run.tapes[v]
+            if tape is not None and tape[0] is None and run.attached[v] and not run.fused_into[v]:
+                with torch.enable_grad():  # (inside PlanFunction.forward, grad is off)
+                    run.tapes[v] = (_anchor(run.outputs[v]), tape[1], tape[2])
             run.outputs[v] = None
             run.attached[v] = False
         elif kind == BACKWARD:
@@ -292,6 +297,12 @@ class Executor:
                                    "tape")
             anchor, leaves, _ = tape
             grad = run.grads[v]
+            if anchor is None and run.attached[v] and not run.fused_into[v]:
+                # Held to its backward: the anchor is made now, so that the gradient is handed
+                # over inside the call (a reference kept by this frame would hold it through
+                # every linked node's backward).
+                with torch.enable_grad():
+                    anchor = _anchor(run.outputs[v])
             if grad is not None and anchor is not None:
                 anchor[1].append(grad)
                 del grad

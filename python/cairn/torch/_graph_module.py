@@ -82,6 +82,7 @@ class GraphModule(torch.nn.Module):
         self.debug_memory = debug_memory
         self.profile: Optional[Sequence[LayerProfile]] = None
         self._plans: Dict[Tuple, TrainingPlan] = {}
+        self._every_parameter: Optional[List[torch.Tensor]] = None
 
     def _reaches_output(self, names: List[str]) -> None:
         used = [False] * self.program.size
@@ -98,14 +99,17 @@ class GraphModule(torch.nn.Module):
                              "the last one")
 
     def _params(self) -> List[torch.Tensor]:
-        seen: set = set()
-        out = []
-        for p in list(self.parameters()) + [t for fn in self.program.functions
-                                            for t in tensor_parameters(fn)]:
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
-        return out
+        # Every parameter, collected once (walking the modules each step costs what a small
+        # block does), filtered per call by requires_grad.
+        if self._every_parameter is None:
+            seen: set = set()
+            self._every_parameter = []
+            for p in list(self.parameters()) + [t for fn in self.program.functions
+                                                for t in tensor_parameters(fn)]:
+                if isinstance(p, torch.Tensor) and id(p) not in seen:
+                    seen.add(id(p))
+                    self._every_parameter.append(p)
+        return [p for p in self._every_parameter if p.requires_grad]
 
     def plan_for(self, x: torch.Tensor) -> TrainingPlan:
         """The (cached) profile and plan for inputs like x."""

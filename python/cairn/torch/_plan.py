@@ -197,13 +197,16 @@ def check_budget_args(memory: Optional[int], slots: Optional[int], who: str,
             raise ValueError(f"{who}: {name} must be an integer >= 0, not {value!r}")
 
 
-def parameters_of(functions: Sequence[Callable]) -> List[torch.Tensor]:
+def parameters_of(functions: Sequence[Callable],
+                  trainable_only: bool = True) -> List[torch.Tensor]:
+    """The functions' parameters, each once (those that require grad unless trainable_only is
+    False)."""
     seen: set = set()
     out: List[torch.Tensor] = []
     for fn in functions:
         if hasattr(fn, "parameters"):
             for p in fn.parameters():
-                if p.requires_grad and id(p) not in seen:
+                if (p.requires_grad or not trainable_only) and id(p) not in seen:
                     seen.add(id(p))
                     out.append(p)
     return out

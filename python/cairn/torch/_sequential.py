@@ -13,6 +13,9 @@ from ._profile import LayerProfile, profile_program
 _WHO = "cairn.torch.checkpoint_sequential"
 _CACHE: "OrderedDict[Tuple, Tuple[List[Any], TrainingPlan]]" = OrderedDict()
 _PROFILES: "OrderedDict[Tuple, Tuple[List[Any], List[LayerProfile]]]" = OrderedDict()
+# Every parameter of the functions, whether it requires grad or not (filtered per call): walking
+# the modules for them took 4 ms a step on a 192-layer chain, 3% of the step.
+_PARAMETERS: "OrderedDict[Tuple, Tuple[List[Any], List[torch.Tensor]]]" = OrderedDict()
 _CACHE_SIZE = 64
 
 
@@ -103,7 +106,12 @@ def checkpoint_sequential(functions: Any, input: torch.Tensor, *, memory: Option
     check_budget_args(memory, slots, _WHO, required=True)
     if not isinstance(input, torch.Tensor):
         raise ValueError(f"{_WHO}: input must be one tensor, not {type(input).__name__}")
-    params = parameters_of(fns)
+    key = tuple(id(f) for f in fns)
+    every = _lookup(_PARAMETERS, key, fns)
+    if every is None:
+        every = parameters_of(fns, trainable_only=False)
+        _store(_PARAMETERS, key, fns, every)
+    params = [p for p in every if p.requires_grad]
     if not torch.is_grad_enabled() or not (input.requires_grad or params):
         out = input
         for fn in fns:
