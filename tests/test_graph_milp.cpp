@@ -219,6 +219,21 @@ TEST_CASE("plan_milp on U-Net and DenseNet shapes: legal, checked, no costlier t
     CHECK(r.plan.cost <= baseline.cost);
     CHECK(r.plan.peak_bytes <= baseline.peak_bytes);
   }
+  // At store-all's peak the incumbent (store-all, the cheapest baseline that fits) is optimal:
+  // CBC, asked for a cheaper plan, proves there is none, and the incumbent is the answer; without
+  // the warm start CBC finds the same cost itself.
+  const GraphPlan all = cairn::plan_store_all(u);
+  for (const bool warm : {true, false}) {
+    cairn::MilpOptions options;
+    options.warm_start = warm;
+    const cairn::MilpReport r = cairn::plan_milp_report(u, all.peak_bytes, options);
+    CAPTURE(warm);
+    CHECK(r.proven_optimal);
+    CHECK(r.plan.optimal);
+    CHECK(r.plan.cost == all.cost);
+    CHECK(r.plan.lower_bound == r.plan.cost);
+    CHECK(r.gap == 0);
+  }
   // DenseNet with two small blocks (13 nodes) is proven.
   const Graph small = cairn::densenet({{4, 6}, 32, 4, 64, 224, 1000, 1});
   const GraphPlan structure = cairn::plan_structure_aware(small);
@@ -233,7 +248,7 @@ TEST_CASE("plan_milp on U-Net and DenseNet shapes: legal, checked, no costlier t
 TEST_CASE("plan_milp on DenseNet-121 under a short time limit returns its best plan and bound",
           "[graph_milp]") {
   // Tests never wait for proofs of that size (25,086 columns): the plan is legal and checked, no
-  // costlier than the warm start, and CBC's bound is below it.
+  // costlier than the incumbent (the cheapest baseline that fits), and CBC's bound is below it.
   cairn::MilpOptions quick;
   quick.time_limit_seconds = 2;
   const Graph d = cairn::densenet();
