@@ -102,6 +102,11 @@ constexpr bool operator!=(const GraphAction& a, const GraphAction& b) noexcept {
 /// "compute", "record", "free", "backward".
 const char* to_string(GraphActionKind kind) noexcept;
 
+/// The greatest common divisor of every size in the graph (outputs, tapes, workspaces): the
+/// exact memory unit, in which the planners that count in units (plan_chain, plan_milp) count
+/// by default. At least 1, as every output is.
+std::uint64_t exact_memory_unit(const Graph& graph);
+
 /// The verdict of check_plan() on a stream, and what it costs.
 struct GraphPlanCosts {
   bool legal = false;

@@ -252,6 +252,9 @@ void bind_model(py::module_& m) {
 }
 
 void bind_graph_planners(py::module_& m) {
+  m.def("exact_memory_unit", &exact_memory_unit, "graph"_a,
+        "The greatest common divisor of every size in the graph (outputs, tapes, workspaces): "
+        "the unit plan_chain and plan_milp count in by default (memory_unit=0).");
   m.def(
       "check_plan",
       [](const Graph& graph, const py::object& actions) {

@@ -33,6 +33,10 @@ def test_output_gradient_held_counts_to_the_end():
     chain = cairn.Graph.chain([cairn.GraphNode(1.0, 1.0, 5, 0, backward_workspace_bytes=10),
                                cairn.GraphNode(1.0, 1.0, 3, 0)])
     assert chain.output_gradient_held is False
+    assert cairn.exact_memory_unit(chain) == 1  # gcd(5, 3, 10)
+    coarse = cairn.Graph.chain([cairn.GraphNode(output_bytes=12, tape_bytes=8),
+                                cairn.GraphNode(output_bytes=20)])
+    assert cairn.exact_memory_unit(coarse) == 4
     assert cairn.plan_store_all(chain).peak_bytes == 16
     chain.output_gradient_held = True
     assert cairn.plan_store_all(chain).peak_bytes == 18

@@ -32,7 +32,7 @@ void require_chain(const Graph& chain, const char* who) {
 }
 
 std::uint64_t unit_of(const Graph& chain, const ChainPlanOptions& options) {
-  return options.memory_unit != 0 ? options.memory_unit : detail::exact_unit(chain);
+  return options.memory_unit != 0 ? options.memory_unit : exact_memory_unit(chain);
 }
 
 std::int64_t units(std::uint64_t bytes, std::uint64_t unit) {

@@ -2,6 +2,7 @@
 #include "cairn/graph.hpp"
 
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -105,6 +106,19 @@ void Graph::validate() const {
     }
     for (const std::int64_t u : inputs_[v]) reaches[static_cast<std::size_t>(u)] = true;
   }
+}
+
+std::uint64_t exact_memory_unit(const Graph& graph) {
+  std::uint64_t unit = 0;
+  for (std::int64_t v = 0; v < graph.size(); ++v) {
+    const GraphNode& node = graph.node(v);
+    for (const std::uint64_t bytes :
+         {node.output_bytes, node.tape_bytes, node.compute_workspace_bytes,
+          node.record_workspace_bytes, node.backward_workspace_bytes}) {
+      unit = std::gcd(unit, bytes);
+    }
+  }
+  return unit;
 }
 
 const char* to_string(GraphActionKind kind) noexcept {

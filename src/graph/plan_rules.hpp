@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <numeric>
 #include <string>
 
 #include "cairn/graph.hpp"
@@ -112,21 +111,6 @@ std::uint64_t allocated_bytes(const Graph& graph, const State& state, GraphActio
     }
   }
   return 0;
-}
-
-/// The greatest common divisor of every size in the graph (outputs, tapes, workspaces): the
-/// exact memory unit of the planners that count in units. At least 1, as every output is.
-inline std::uint64_t exact_unit(const Graph& graph) {
-  std::uint64_t unit = 0;
-  for (std::int64_t v = 0; v < graph.size(); ++v) {
-    const GraphNode& node = graph.node(v);
-    for (const std::uint64_t bytes :
-         {node.output_bytes, node.tape_bytes, node.compute_workspace_bytes,
-          node.record_workspace_bytes, node.backward_workspace_bytes}) {
-      unit = std::gcd(unit, bytes);
-    }
-  }
-  return unit;
 }
 
 /// The message for a violation of `action` (without the action's index).

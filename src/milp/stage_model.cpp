@@ -55,7 +55,7 @@ StageModel build_stage_model(const Graph& g, std::uint64_t budget_bytes, bool mi
   StageModel m;
   const std::int64_t n = g.size();
   m.n = n;
-  const std::uint64_t unit = detail::exact_unit(g);
+  const std::uint64_t unit = exact_memory_unit(g);
   m.unit = unit;
   const auto bytes = [&](std::uint64_t b) { return static_cast<double>(b / unit); };
   const auto out = [&](std::int64_t v) { return bytes(g.node(v).output_bytes); };

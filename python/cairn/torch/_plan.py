@@ -2,7 +2,6 @@
 and the executor that runs it; and the choice of planner (chain dynamic programming for chains,
 the MILP where the package has CBC, otherwise the exhaustive search for graphs of up to 10 nodes
 and the cheapest baseline that fits, with a warning, beyond)."""
-import math
 import warnings
 from typing import Callable, List, Optional, Sequence, Union
 
@@ -83,14 +82,7 @@ def chain_plan(graph: "cairn.Graph", budget: int, memory_unit: Optional[int]) ->
     tables too large."""
     if memory_unit is not None:
         return cairn.plan_chain(graph, budget, memory_unit=memory_unit)
-    sizes = [graph.node(v).output_bytes for v in range(len(graph))]
-    sizes += [b for v in range(len(graph))
-              for b in (graph.node(v).tape_bytes, graph.node(v).compute_workspace_bytes,
-                        graph.node(v).record_workspace_bytes,
-                        graph.node(v).backward_workspace_bytes) if b]
-    g = 0
-    for s in sizes:
-        g = math.gcd(g, s)
+    g = int(cairn.exact_memory_unit(graph))
     segments = len(graph) * (len(graph) + 1) // 2
     # The tables stop at store-all's peak, whatever the budget above it.
     spanned = min(budget, int(cairn.plan_store_all(graph).peak_bytes))
