@@ -183,9 +183,35 @@ def test_layers_that_modify_their_input_are_refused():
             plan.executor.forward(x)
 
 
+def test_a_budget_that_holds_plain_autograds_peak_runs_plain_autograd():
+    # Plain autograd frees the output's gradient at the last layer's backward; Cairn's one
+    # autograd function keeps it. Where the budget holds plain autograd's own peak, the plan is
+    # plain autograd: store-all's cost, that peak, no executor (the debug count still replays it).
+    torch.manual_seed(7)
+    model = mlp(WIDTHS, torch.float64)
+    x = torch.randn(3, WIDTHS[0], dtype=torch.float64)
+    weights = torch.randn(3, WIDTHS[-1], dtype=torch.float64)
+    graph = cairn.torch.plan_sequential(model, x, slots=0).graph
+    assert graph.output_gradient_held
+    graph.output_gradient_held = False
+    plain_peak = cairn.plan_store_all(graph).peak_bytes
+    plain = cairn.torch.plan_sequential(model, x, memory=plain_peak)
+    assert plain.runs_plain and plain.plan.method == "store_all"
+    assert plain.predicted_peak_bytes == plain_peak and not plain.graph.output_gradient_held
+    assert plain.plan.cost == cairn.plan_store_all(graph).cost
+    below = cairn.torch.plan_sequential(model, x, memory=plain_peak - 1)
+    assert not below.runs_plain and below.plan.method == "chain_dp"
+    assert below.predicted_peak_bytes <= plain_peak - 1
+    reference, planned = compare(model, x, weights, memory=plain_peak)
+    assert all(torch.equal(a, b) for a, b in zip(planned, reference))
+    y = cairn.torch.checkpoint_sequential(model, x, memory=plain_peak, debug_memory=True)
+    y.sum().backward()
+    assert plain.measured_peak_bytes == plain.predicted_peak_bytes
+
+
 def test_backward_twice_is_refused():
-    model = mlp([3, 4, 2], torch.float64)
-    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    model = mlp(WIDTHS, torch.float64)
+    x = torch.randn(2, WIDTHS[0], dtype=torch.float64, requires_grad=True)
     y = cairn.torch.checkpoint_sequential(model, x, slots=0).sum()
     y.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="already run backward"):

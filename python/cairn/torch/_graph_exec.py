@@ -149,7 +149,12 @@ class Executor:
 
     def __init__(self, program: Program, actions: Sequence[Tuple[int, int]], *,
                  preserve_rng_state: bool = True, debug: bool = False,
-                 workspaces: Optional[Sequence[Tuple[int, int, int]]] = None) -> None:
+                 workspaces: Optional[Sequence[Tuple[int, int, int]]] = None,
+                 count_output_grad: bool = True) -> None:
+        # count_output_grad=False: the count leaves out the output's gradient after the last
+        # node's backward, which only PlanFunction's engine call keeps (a plan run as plain
+        # autograd, TrainingPlan.runs_plain, is counted so).
+        self.count_output_grad = count_output_grad
         self.program = program
         self.workspaces = list(workspaces) if workspaces is not None else [(0, 0, 0)] * program.size
         self.actions = [(int(k), int(v)) for k, v in actions]
@@ -327,7 +332,7 @@ class Executor:
                     run.grads[s] = g if run.grads[s] is None else run.grads[s] + g
             self._measure(run, self.workspaces[v][2])
             run.tapes[v] = None
-            if v == self.program.size - 1 and self.debug:
+            if v == self.program.size - 1 and self.debug and self.count_output_grad:
                 run.output_grad = run.grads[v]
             run.grads[v] = None
         else:

@@ -130,6 +130,8 @@ class GraphModule(torch.nn.Module):
         if not torch.is_grad_enabled() or not (x.requires_grad or params):
             return self.program.run_plain(x)
         plan = self.plan_for(x)
+        if plan.runs_plain and not self.debug_memory:
+            return self.program.run_plain(x)
         return run_plan(plan.executor_for(self.debug_memory), x, params)
 
     @classmethod

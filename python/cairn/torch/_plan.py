@@ -33,11 +33,15 @@ class TrainingPlan:
     budget planned for; least_bytes: for chains, the least budget any plan needs
     (cairn.chain_min_budget), else None; predicted_peak_bytes = plan.peak_bytes;
     measured_peak_bytes: the executor's count of the last step run with debug_memory=True (the
-    tensors it held, plus the profiled scratch of the node running)."""
+    tensors it held, plus the profiled scratch of the node running); runs_plain: the budget
+    holds plain autograd's own peak, so steps run as plain autograd (the plan is store-all on
+    the graph without output_gradient_held, which plain autograd frees at the last layer's
+    backward); debug_memory=True still runs the executor on that stream and counts it so."""
 
     def __init__(self, program: Program, profile: Sequence[LayerProfile], plan: "cairn.GraphPlan",
                  graph: "cairn.Graph", budget_bytes: Optional[int], least_bytes: Optional[int],
-                 preserve_rng_state: bool) -> None:
+                 preserve_rng_state: bool, runs_plain: bool = False) -> None:
+        self.runs_plain = runs_plain
         self.program = program
         self.profile = list(profile)
         self.graph = graph
@@ -67,7 +71,8 @@ class TrainingPlan:
                        for v in range(len(self.graph))]
             self.debug_executor = Executor(self.program, self.executor.actions,
                                            preserve_rng_state=self.executor.preserve_rng_state,
-                                           debug=True, workspaces=scratch)
+                                           debug=True, workspaces=scratch,
+                                           count_output_grad=not self.runs_plain)
         return self.debug_executor
 
     def __repr__(self) -> str:
@@ -172,6 +177,16 @@ def make_plan(program: Program, x: torch.Tensor, *, memory: Optional[int],
         if least is None:
             raise ValueError(f"{who}: slots= is defined for chains only; give memory= in bytes")
         budget = least + slots * max(p.output_bytes for p in prof)
+    if planner in ("auto", "chain") and budget is not None:
+        # Where the budget holds plain autograd's own peak, plain autograd is the plan: the
+        # cheapest (store-all's cost), without the executor's overhead and without the output
+        # gradient that its one autograd function keeps.
+        plain = graph_of(program, prof)
+        plain.output_gradient_held = False
+        everything = cairn.plan_store_all(plain)
+        if everything.peak_bytes <= budget:
+            return TrainingPlan(program, prof, everything, plain, budget, least,
+                                preserve_rng_state, runs_plain=True)
     plan = choose_plan(graph, budget, planner, memory_unit, who, least)
     return TrainingPlan(program, prof, plan, graph, budget, least, preserve_rng_state)
 

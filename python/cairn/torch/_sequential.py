@@ -119,4 +119,9 @@ def checkpoint_sequential(functions: Any, input: torch.Tensor, *, memory: Option
         return out
     plan = plan_sequential(fns, input, memory=memory, slots=slots, memory_unit=memory_unit,
                            profile=profile, preserve_rng_state=preserve_rng_state)
+    if plan.runs_plain and not debug_memory:
+        out = input
+        for fn in fns:
+            out = fn(out)
+        return out
     return run_plan(plan.executor_for(debug_memory), input, params)
