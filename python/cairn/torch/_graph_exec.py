@@ -103,6 +103,15 @@ def _anchor(out: Any) -> Any:
     return _Anchor.apply(out, box), box
 
 
+def _stand_in(run: "Run", v: int) -> Any:
+    """The anchor of v's held taped output, or None where it needs none (not in the graph, or a
+    consumer was recorded on it, so that its backward runs inside that consumer's)."""
+    if not run.attached[v] or run.fused_into[v]:
+        return None
+    with torch.enable_grad():  # (inside PlanFunction.forward, grad is off)
+        return _anchor(run.outputs[v])
+
+
 def _leaf(t: Any, grad: bool) -> Any:
     if not isinstance(t, torch.Tensor):
         return t
@@ -290,9 +299,8 @@ class Executor:
         elif kind == FREE:
             self._measure(run)
             tape = run.tapes[v]
-            if tape is not None and tape[0] is None and run.attached[v] and not run.fused_into[v]:
-                with torch.enable_grad():  # (inside PlanFunction.forward, grad is off)
-                    run.tapes[v] = (_anchor(run.outputs[v]), tape[1], tape[2])
+            if tape is not None and tape[0] is None:
+                run.tapes[v] = (_stand_in(run, v), tape[1], tape[2])
             run.outputs[v] = None
             run.attached[v] = False
         elif kind == BACKWARD:
@@ -302,12 +310,11 @@ class Executor:
                                    "tape")
             anchor, leaves, _ = tape
             grad = run.grads[v]
-            if anchor is None and run.attached[v] and not run.fused_into[v]:
+            if anchor is None:
                 # Held to its backward: the anchor is made now, so that the gradient is handed
                 # over inside the call (a reference kept by this frame would hold it through
                 # every linked node's backward).
-                with torch.enable_grad():
-                    anchor = _anchor(run.outputs[v])
+                anchor = _stand_in(run, v)
             if grad is not None and anchor is not None:
                 anchor[1].append(grad)
                 del grad

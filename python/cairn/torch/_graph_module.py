@@ -106,7 +106,7 @@ class GraphModule(torch.nn.Module):
             self._every_parameter = []
             for p in list(self.parameters()) + [t for fn in self.program.functions
                                                 for t in tensor_parameters(fn)]:
-                if isinstance(p, torch.Tensor) and id(p) not in seen:
+                if id(p) not in seen:
                     seen.add(id(p))
                     self._every_parameter.append(p)
         return [p for p in self._every_parameter if p.requires_grad]

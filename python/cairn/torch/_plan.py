@@ -181,12 +181,12 @@ def make_plan(program: Program, x: torch.Tensor, *, memory: Optional[int],
         # Where the budget holds plain autograd's own peak, plain autograd is the plan: the
         # cheapest (store-all's cost), without the executor's overhead and without the output
         # gradient that its one autograd function keeps.
-        plain = graph_of(program, prof)
-        plain.output_gradient_held = False
-        everything = cairn.plan_store_all(plain)
+        graph.output_gradient_held = False
+        everything = cairn.plan_store_all(graph)
         if everything.peak_bytes <= budget:
-            return TrainingPlan(program, prof, everything, plain, budget, least,
+            return TrainingPlan(program, prof, everything, graph, budget, least,
                                 preserve_rng_state, runs_plain=True)
+        graph.output_gradient_held = True  # the executor's, below
     plan = choose_plan(graph, budget, planner, memory_unit, who, least)
     return TrainingPlan(program, prof, plan, graph, budget, least, preserve_rng_state)
 

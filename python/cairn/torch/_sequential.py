@@ -112,14 +112,11 @@ def checkpoint_sequential(functions: Any, input: torch.Tensor, *, memory: Option
         every = parameters_of(fns, trainable_only=False)
         _store(_PARAMETERS, key, fns, every)
     params = [p for p in every if p.requires_grad]
-    if not torch.is_grad_enabled() or not (input.requires_grad or params):
-        out = input
-        for fn in fns:
-            out = fn(out)
-        return out
-    plan = plan_sequential(fns, input, memory=memory, slots=slots, memory_unit=memory_unit,
-                           profile=profile, preserve_rng_state=preserve_rng_state)
-    if plan.runs_plain and not debug_memory:
+    plan = None
+    if torch.is_grad_enabled() and (input.requires_grad or params):
+        plan = plan_sequential(fns, input, memory=memory, slots=slots, memory_unit=memory_unit,
+                               profile=profile, preserve_rng_state=preserve_rng_state)
+    if plan is None or (plan.runs_plain and not debug_memory):
         out = input
         for fn in fns:
             out = fn(out)
