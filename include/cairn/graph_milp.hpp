@@ -29,10 +29,9 @@ namespace cairn {
 struct MilpOptions {
   /// CBC's limit on its search. Past it, the best plan found is returned with optimal = false
   /// and lower_bound = CBC's best bound (std::runtime_error when there is none: no plan found and
-  /// no baseline fits). CBC does not watch the clock in its root LP before the search nor, once
-  /// it has found a plan, in the LP it solves again after it: DenseNet-121 (25,086 columns) with
-  /// a 5 s limit returns in 5.4 s when CBC finds nothing cheaper than the baseline and in about
-  /// 14 s when it does (docs/deep_networks.md).
+  /// no baseline fits). CBC does not watch the clock in its root LP, before the search:
+  /// DenseNet-121 (25,086 columns), whose root LP takes about 4 s here, returns in 10.9-11.6 s
+  /// under a 10 s limit, 5.1-5.9 s under 5 s and 3.7-5.2 s under 3 s (docs/deep_networks.md).
   double time_limit_seconds = 60;
   int threads = 1;  ///< CBC's threads (1: deterministic)
   /// Stop when (cost - bound) / cost is below this (0: prove optimality).
