@@ -13,9 +13,9 @@ torch.nn.Sequential both checkpoint_sequential functions receive.
 
 The plans: torch's segment count s is predicted by cairn.plan_segments(graph, s) on the graph
 Cairn profiled (the same equal-count segments torch runs); Cairn's budgets are those predicted
-peaks, --under fractions of them (default 0.95: Cairn's measured peak sits a few per cent above
-its prediction on the CPU, where autograd's own bookkeeping, about 4 KiB per recorded layer, is
-not in the model, so the Cairn point at torch's measured memory is one planned a little lower),
+peaks, --under fractions of them (default 0.95: torch's plans measure up to 5% below their
+predicted peaks, Cairn's up to 3% above, so the Cairn point at torch's measured memory is one
+planned a little lower),
 and points between the least budget of the chain (cairn.chain_min_budget) and the least peak of
 torch's sweep. Both run with preserve_rng_state=False (the model has no randomness).
 

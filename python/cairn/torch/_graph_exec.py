@@ -151,14 +151,17 @@ class Executor:
     storages the executor holds (outputs, tapes with the tensors autograd saved, gradient
     buffers; the parameters and the network input excluded), at each action after what it
     allocates and before what it releases, plus the profiled scratch of the node the action
-    runs (workspaces[v] = (compute, record, backward) bytes, which no held tensor shows), and
-    from the last node's backward on the network output's gradient, which the autograd engine
-    keeps while the plan's backward runs: the quantity check_plan() predicts as peak_bytes on a
-    graph with output_gradient_held (cairn.torch's graphs)."""
+    runs (workspaces[v] = (compute, record, backward) bytes, which no held tensor shows), the
+    bookkeeping of every tape held (bookkeeping[v] bytes: autograd's own objects, which the
+    graph's tapes carry beside the saved tensors), and from the last node's backward on the
+    network output's gradient, which the autograd engine keeps while the plan's backward runs:
+    the quantity check_plan() predicts as peak_bytes on a graph with output_gradient_held
+    (cairn.torch's graphs)."""
 
     def __init__(self, program: Program, actions: Sequence[Tuple[int, int]], *,
                  preserve_rng_state: bool = True, debug: bool = False,
                  workspaces: Optional[Sequence[Tuple[int, int, int]]] = None,
+                 bookkeeping: Optional[Sequence[int]] = None,
                  count_output_grad: bool = True) -> None:
         # count_output_grad=False: the count leaves out the output's gradient after the last
         # node's backward, which only PlanFunction's engine call keeps (a plan run as plain
@@ -166,6 +169,7 @@ class Executor:
         self.count_output_grad = count_output_grad
         self.program = program
         self.workspaces = list(workspaces) if workspaces is not None else [(0, 0, 0)] * program.size
+        self.bookkeeping = list(bookkeeping) if bookkeeping is not None else [0] * program.size
         self.actions = [(int(k), int(v)) for k, v in actions]
         self.preserve_rng_state = preserve_rng_state
         self.debug = debug
@@ -358,8 +362,9 @@ class Executor:
 
         for out in run.outputs:
             add(out)
-        for tape in run.tapes:
+        for v, tape in enumerate(run.tapes):
             if tape is not None:
+                scratch += self.bookkeeping[v]
                 for t in tape[2]:
                     add(t)
         for g in run.grads:

@@ -33,7 +33,8 @@ class TrainingPlan:
     budget planned for; least_bytes: for chains, the least budget any plan needs
     (cairn.chain_min_budget), else None; predicted_peak_bytes = plan.peak_bytes;
     measured_peak_bytes: the executor's count of the last step run with debug_memory=True (the
-    tensors it held, plus the profiled scratch of the node running); runs_plain: the budget
+    tensors it held, plus the profiled scratch of the node running and the bookkeeping of the
+    tapes held); runs_plain: the budget
     holds plain autograd's own peak, so steps run as plain autograd (the plan is store-all on
     the graph without output_gradient_held, which plain autograd frees at the last layer's
     backward); debug_memory=True still runs the executor on that stream and counts it so."""
@@ -69,9 +70,13 @@ class TrainingPlan:
                         int(self.graph.node(v).record_workspace_bytes),
                         int(self.graph.node(v).backward_workspace_bytes))
                        for v in range(len(self.graph))]
+            # What the graph's tapes carry beyond the saved tensors: autograd's bookkeeping.
+            bookkeeping = [int(self.graph.node(v).tape_bytes) - max(0, int(p.tape_bytes))
+                           for v, p in enumerate(self.profile)]
             self.debug_executor = Executor(self.program, self.executor.actions,
                                            preserve_rng_state=self.executor.preserve_rng_state,
                                            debug=True, workspaces=scratch,
+                                           bookkeeping=bookkeeping,
                                            count_output_grad=not self.runs_plain)
         return self.debug_executor
 

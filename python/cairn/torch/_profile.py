@@ -7,7 +7,12 @@ scratch: what its forward (without a tape, and with one beyond the tape) and its
 at their peak beyond what they leave allocated (inner activations, a convolution's im2col
 buffer, weight-gradient temporaries): on CUDA from the caching allocator's peak, on the CPU
 from the profiler's memory events (0 where the installed PyTorch has neither). Buffers and
-random state are restored after."""
+random state are restored after.
+
+On the CPU a recorded node also holds autograd's own objects until its backward: the graph's
+nodes (one per operation, and one per leaf it reads: parameters, detached inputs) with their
+saved-variable records. They are host memory, a few hundred bytes each, counted as the node's
+bookkeeping_bytes = nodes x AUTOGRAD_NODE_BYTES (0 on a GPU, whose budget is device memory)."""
 import functools
 import math
 import statistics
@@ -21,6 +26,13 @@ import cairn
 
 from ._graph_exec import (INPUT, Program, _leaf, _rng_state, _set_rng_state, storage_of,
                           tensor_parameters)
+
+# Host bytes per autograd graph node a recorded layer keeps until its backward (the node, its
+# saved-variable records, the leaves' AccumulateGrad nodes), fitted on bench/python/deep_chain.py
+# with glibc's mallinfo2: convolutions (4 nodes) kept 2.4 KiB beyond their tensors, residual
+# blocks (9 nodes) 5.3 KiB, 590 bytes a node in both (PyTorch 1.13, CPU). Left out, Cairn's
+# measured peaks there were 4-7% above its predictions, 1-3% with it.
+AUTOGRAD_NODE_BYTES = 600
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,9 @@ class LayerProfile:
     record_workspace_bytes: int = 0
     backward_workspace_bytes: int = 0
     tape_holds_output: bool = False
+    # Host bytes of autograd's own objects for the recorded node (module docstring), held with
+    # its tape: 0 on a GPU.
+    bookkeeping_bytes: int = 0
 
 
 def _sync(device: torch.device) -> None:
@@ -115,7 +130,8 @@ def profile_program(program: Program, x: torch.Tensor,
                          max(r[v].tape_bytes for r in runs),
                          scratch[v].compute_workspace_bytes, scratch[v].record_workspace_bytes,
                          scratch[v].backward_workspace_bytes,
-                         any(r[v].tape_holds_output for r in runs))
+                         any(r[v].tape_holds_output for r in runs),
+                         max(r[v].bookkeeping_bytes for r in runs))
             for v, first in enumerate(runs[0])]
 
 
@@ -169,6 +185,8 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
         _sync(x.device)
         t1 = time.perf_counter()
         out_bytes = _bytes(out)
+        bookkeeping = (_autograd_nodes(out) * AUTOGRAD_NODE_BYTES if x.device.type == "cpu"
+                       else 0)
         # A backward that reads the node's result (tanh, sigmoid, ReLU) saves the output: the
         # model then counts that storage once, as the output, held until the backward.
         out_ptr = storage_of(out)[0] if isinstance(out, torch.Tensor) else None
@@ -212,13 +230,28 @@ def _one_pass(program: Program, x: torch.Tensor, scratch: bool = False) -> List[
             backward = time.perf_counter() - t2
         profile.append(LayerProfile(program.names[v], t1 - t0, backward, out_bytes, tape,
                                     compute_scratch, record_scratch, backward_scratch,
-                                    bool(holds_output)))
+                                    bool(holds_output), bookkeeping))
         held[v] = out.detach() if isinstance(out, torch.Tensor) else out
         del out, leaves
         for u in program.unique[v]:
             if u != INPUT and program.last_use[u] == v:
                 del held[u]
     return profile
+
+
+def _autograd_nodes(out: Any) -> int:
+    """The autograd nodes reachable from out's grad_fn: those the node's record made, down to the
+    AccumulateGrad nodes of the leaves it read (its inputs are detached leaves when profiled)."""
+    root = out.grad_fn if isinstance(out, torch.Tensor) else None
+    seen: set = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return len(seen)
 
 
 def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph":
@@ -237,11 +270,11 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
         return -(-max(0, int(nbytes)) // unit) * unit
 
     graph = cairn.Graph()
-    for v, p in enumerate(profile):
+    for v, (p, extra) in enumerate(zip(profile, bookkeeping_units(profile, unit))):
         node = cairn.GraphNode(forward_cost=max(0.0, float(p.forward_seconds)),
                                backward_cost=max(0.0, float(p.backward_seconds)),
                                output_bytes=max(1, int(p.output_bytes)),
-                               tape_bytes=max(0, int(p.tape_bytes)), name=p.name,
+                               tape_bytes=max(0, int(p.tape_bytes)) + extra, name=p.name,
                                compute_workspace_bytes=rounded(p.compute_workspace_bytes),
                                record_workspace_bytes=rounded(p.record_workspace_bytes),
                                backward_workspace_bytes=rounded(p.backward_workspace_bytes),
@@ -251,3 +284,17 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
     # gradient, the network output's, the engine keeps until the function returns.
     graph.output_gradient_held = True
     return graph
+
+
+def bookkeeping_units(profile: Sequence[LayerProfile], unit: int) -> List[int]:
+    """The bytes each node's tape carries for its bookkeeping in the graph: whole units (a few
+    hundred bytes a node, it is often below the tensors' unit, which rounding up each would
+    overstate many times over), spread along the node order by error diffusion, so that over
+    any run of consecutive nodes they are within one unit of the profiled total."""
+    out, carried, given = [], 0, 0
+    for p in profile:
+        carried += max(0, int(p.bookkeeping_bytes))
+        due = (carried + unit // 2) // unit * unit
+        out.append(due - given)
+        given = due
+    return out
