@@ -304,25 +304,41 @@ def require_torch_and_cairn(script: str, device: str) -> None:
         skip(script, f"the cairn package is not importable ({e}); PYTHONPATH=build/python")
 
 
-def measure_configs(script: str, base: Dict[str, Any], configs: Sequence[Dict[str, Any]],
-                    in_process: bool, make: Callable[[Dict[str, Any]], Workload],
-                    repeat: int) -> List[Dict[str, Any]]:
+def measure_memories(script: str, base: Dict[str, Any], configs: Sequence[Dict[str, Any]],
+                     in_process: bool,
+                     make: Callable[[Dict[str, Any]], Workload]) -> List[Dict[str, Any]]:
     """One row per configuration: its memory (memory_of, printed as it comes), the
-    configuration's fields, the planner's prediction where the run made a plan (it replaces the
-    configuration's own), and its times (times_of, every configuration interleaved)."""
-    specs = [dict(base, config=c, label=c["label"]) for c in configs]
+    configuration's fields, and the planner's prediction where the run made a plan (it replaces
+    the configuration's own)."""
     rows = []
-    for spec in specs:
+    for config in configs:
+        spec = dict(base, config=config, label=config["label"])
         result = memory_of(script, spec, in_process, make)
-        result.update(spec["config"])
+        result.update(config)
         if "predicted_bytes" in result:
             result["predicted"] = result["predicted_bytes"]
         rows.append(result)
         print(f"  {spec['label']}: {mib(result['peak_bytes'])} MiB measured, "
               f"{mib(result['predicted'])} MiB predicted", flush=True)
+    return rows
+
+
+def add_times(base: Dict[str, Any], configs: Sequence[Dict[str, Any]],
+              rows: Sequence[Dict[str, Any]], make: Callable[[Dict[str, Any]], Workload],
+              repeat: int) -> None:
+    """The times of each configuration (times_of, all interleaved) into its row."""
+    specs = [dict(base, config=c, label=c["label"]) for c in configs]
     print(f"  timing {len(specs)} configurations, {repeat} interleaved rounds", flush=True)
     for result, timed in zip(rows, times_of(specs, make, repeat)):
         result.update(timed)
+
+
+def measure_configs(script: str, base: Dict[str, Any], configs: Sequence[Dict[str, Any]],
+                    in_process: bool, make: Callable[[Dict[str, Any]], Workload],
+                    repeat: int) -> List[Dict[str, Any]]:
+    """measure_memories, then add_times."""
+    rows = measure_memories(script, base, configs, in_process, make)
+    add_times(base, configs, rows, make, repeat)
     return rows
 
 
