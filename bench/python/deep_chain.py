@@ -17,7 +17,8 @@ peaks, --under fractions of the peaks torch's configurations measured, which are
 (default 0.97: Cairn's measured peaks are within 1-4% of its predictions on the CPU, torch's
 5-6% below theirs at some segment counts, so the Cairn point at torch's measured memory is
 planned from that memory, a little below it), and points between the least budget of the chain
-(cairn.chain_min_budget) and the least peak of torch's sweep. Both run with preserve_rng_state=False (the model has no randomness).
+(cairn.chain_min_budget) and the least peak of torch's sweep. Both run with
+preserve_rng_state=False (the model has no randomness).
 
 Verdicts, on measured memory: "Cairn's time <= torch's at every torch memory" holds when for
 every torch configuration some Cairn configuration with a measured peak at most 1% above its
