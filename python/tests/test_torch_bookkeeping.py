@@ -66,8 +66,7 @@ def test_graph_tapes_carry_it_and_the_debug_count_still_equals_the_prediction(mo
     weights = torch.randn(4, WIDTHS[-1], dtype=torch.float64)
     counted = cairn.torch.plan_sequential(model, x, slots=1)
     profile = counted.profile
-    unit = cairn.exact_memory_unit(counted.graph)
-    extra = _profile.bookkeeping_units(profile, unit)
+    extra = _profile.bookkeeping_units(profile, _profile.tensor_unit(profile))
     assert sum(extra) > 0
     assert [counted.graph.node(v).tape_bytes for v in range(len(profile))] == \
         [p.tape_bytes + e for p, e in zip(profile, extra)]

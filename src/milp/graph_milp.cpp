@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -79,7 +80,7 @@ Solved solve(const StageModel& m, const MilpOptions& options, const std::vector<
   if (cutoff < std::numeric_limits<double>::infinity()) Cbc_setCutoff(model.get(), cutoff);
   if (!start.empty()) {  // every column, as least_completion makes it
     std::vector<int> ids(at(columns));
-    for (int c = 0; c < columns; ++c) ids[at(c)] = c;
+    std::iota(ids.begin(), ids.end(), 0);
     Cbc_setMIPStartI(model.get(), columns, ids.data(), start.data());
   }
   Cbc_solve(model.get());

@@ -362,15 +362,16 @@ class Executor:
 
         for out in run.outputs:
             add(out)
+        bookkeeping = 0
         for v, tape in enumerate(run.tapes):
             if tape is not None:
-                scratch += self.bookkeeping[v]
+                bookkeeping += self.bookkeeping[v]
                 for t in tape[2]:
                     add(t)
         for g in run.grads:
             add(g)
         add(run.output_grad)
-        total = sum(live.values()) + scratch
+        total = sum(live.values()) + scratch + bookkeeping
         run.trace.append(total)
         run.peak_bytes = max(run.peak_bytes, total)
 

@@ -262,9 +262,7 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
     # Workspaces are allocator counts, any number of bytes; rounded up to the tensors' common
     # unit they keep the planners' exact unit coarse (a byte-sized gcd would make their tables
     # as large as the budget in bytes), at a cost of less than one unit each.
-    unit = 0
-    for p in profile:
-        unit = math.gcd(math.gcd(unit, max(1, int(p.output_bytes))), max(0, int(p.tape_bytes)))
+    unit = tensor_unit(profile)
 
     def rounded(nbytes: int) -> int:
         return -(-max(0, int(nbytes)) // unit) * unit
@@ -284,6 +282,15 @@ def graph_of(program: Program, profile: Sequence[LayerProfile]) -> "cairn.Graph"
     # gradient, the network output's, the engine keeps until the function returns.
     graph.output_gradient_held = True
     return graph
+
+
+def tensor_unit(profile: Sequence[LayerProfile]) -> int:
+    """The greatest common divisor of the profiled outputs and tapes: the unit graph_of rounds
+    workspaces up to and gives bookkeeping in."""
+    unit = 0
+    for p in profile:
+        unit = math.gcd(math.gcd(unit, max(1, int(p.output_bytes))), max(0, int(p.tape_bytes)))
+    return unit
 
 
 def bookkeeping_units(profile: Sequence[LayerProfile], unit: int) -> List[int]:
