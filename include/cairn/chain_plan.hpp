@@ -61,8 +61,9 @@
 // threads planes, 8 bytes per segment each (twice that for the full search); a plane of splits
 // per thread and one more.
 //  - Full split search: O(L^3 M / 6) steps, exact. Used while L^3 M / 6 <= full_search_steps
-//    (default 1e8, about 0.1-0.2 s here) or when exhaustive_splits is set. At L = 1000, M = 500
-//    that is 8.3e10 steps: 174 s on one thread here, in 586 MiB.
+//    (default 1e8, about 0.03-0.06 s here) or when exhaustive_splits is set. Its inner loop takes
+//    four splits per instruction (AVX2 where the processor has it), the same plan as one at a
+//    time. At L = 1000, M = 500 that is 8.3e10 steps: 23 s on two threads here, in 586 MiB.
 //  - Bounded split search, above that: the split of (s, t, m) is searched only between those of
 //    (s, t - 1, m), (s + 1, t, m) and (s, t, m - 1), plus the longest sweep that fits (the
 //    least memory, so far always feasible where the full search is; plan_chain falls back to the
@@ -74,7 +75,7 @@
 //  - Threads: from 200 layers, up to 4 (one per core) fill the memory planes in a pipeline, a
 //    plane a row behind the one below; the plan is the same for any number.
 //  - Measured (bench/chain_planning.cpp, 2 cores; docs/benchmarks.md): L = 1000, M = 500 takes
-//    about 4 s in 540 MiB, against a target of 1 s: NOT met. There are 2.5e8 states (s, t, m)
+//    2.0-2.8 s in 540 MiB, against a target of 1 s: NOT met. There are 2.5e8 states (s, t, m)
 //    and each reads Opt(k, t, m - in(s)) from a plane the cache no longer holds.
 #pragma once
 

@@ -2,6 +2,7 @@
 #include "chain_tables.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,51 @@ void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64
 }
 
 }  // namespace
+
+// Four splits at a time in GCC's vector types: with AVX2 where the processor has it (a
+// clone chosen at load time), else in SSE2 registers. The lanes' minima are exact, so their order
+// does not matter; the first block reaching the least is then searched one split at a time.
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)  // clones need ifunc
+__attribute__((target_clones("avx2", "default")))
+#endif
+std::int64_t
+least_cost_split(double base, const double* prefix, const double* right, const double* left,
+                 std::int64_t lo, std::int64_t hi) {
+  const auto cost = [&](std::int64_t k) { return base + prefix[k] + right[k] + left[k - lo]; };
+  double least = infinity;
+  std::int64_t k = lo;
+#if defined(__GNUC__)
+  using Lanes = double __attribute__((vector_size(32)));
+  const Lanes first = {base, base, base, base};
+  const auto costs = [&](std::int64_t from, Lanes& c) {
+    Lanes p, r, l;  // copied in: the arrays need not be aligned
+    std::memcpy(&p, prefix + from, sizeof p);
+    std::memcpy(&r, right + from, sizeof r);
+    std::memcpy(&l, left + (from - lo), sizeof l);
+    c = first + p + r + l;
+  };
+  Lanes low = {infinity, infinity, infinity, infinity}, c;
+  for (; k + 3 <= hi; k += 4) {
+    costs(k, c);
+    low = c < low ? c : low;
+  }
+  least = std::min(std::min(low[0], low[1]), std::min(low[2], low[3]));
+#endif
+  for (std::int64_t tail = k; tail <= hi; ++tail) least = std::min(least, cost(tail));
+  if (least == infinity) return -1;
+  std::int64_t best = lo;
+#if defined(__GNUC__)
+  // The first block of four that holds the least, found four at a time, then searched.
+  const Lanes target = {least, least, least, least};
+  for (; best + 3 <= hi; best += 4) {
+    costs(best, c);
+    const auto hit = c == target;
+    if ((hit[0] | hit[1]) | (hit[2] | hit[3])) break;
+  }
+#endif
+  while (best < hi && cost(best) != least) ++best;
+  return best;
+}
 
 std::int64_t ChainUnits::single_need(std::int64_t t) const noexcept {
   const std::int64_t in = input(t), a = output[at(t)], tp = tape[at(t)];
@@ -275,15 +321,12 @@ void ChainTables::fill_plane(std::int64_t m) {
                                                                 : infinity);
               }
             } else {
+              // Split k: the right part right[k], the left part left[k - s - 1].
               const double* const right = right_columns + column_start_[at(t)];
-              const double* const left = left_row + here;  // left[k - s - 1]: the left part
-              for (std::int64_t k = s + 1; k <= cap; ++k) {
-                const double c = base + prefix_[at(k)] + right[k] + left[k - s - 1];
-                if (c < best) {
-                  best = c;
-                  best_k = k;
-                }
-              }
+              const double* const left = left_row + here;
+              best_k = least_cost_split(base, prefix_.data(), right, left, s + 1, cap);
+              if (best_k >= 0)
+                best = base + prefix_[at(best_k)] + right[best_k] + left[best_k - s - 1];
             }
             if (best_k >= 0) {
               best_split = static_cast<std::int32_t>(best_k);
