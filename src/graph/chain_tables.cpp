@@ -39,7 +39,7 @@ void sweep_peaks(const ChainUnits& chain, std::int64_t s, std::vector<std::int64
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)  // clones need ifunc
 __attribute__((target_clones("avx2", "default")))
 #endif
-std::int64_t
+LeastSplit
 least_cost_split(double base, const double* prefix, const double* right, const double* left,
                  std::int64_t lo, std::int64_t hi) {
   const auto cost = [&](std::int64_t k) { return base + prefix[k] + right[k] + left[k - lo]; };
@@ -63,7 +63,7 @@ least_cost_split(double base, const double* prefix, const double* right, const d
   least = std::min(std::min(low[0], low[1]), std::min(low[2], low[3]));
 #endif
   for (std::int64_t tail = k; tail <= hi; ++tail) least = std::min(least, cost(tail));
-  if (least == infinity) return -1;
+  if (least == infinity) return {};
   std::int64_t best = lo;
 #if defined(__GNUC__)
   // The first block of four that holds the least, found four at a time, then searched.
@@ -75,7 +75,7 @@ least_cost_split(double base, const double* prefix, const double* right, const d
   }
 #endif
   while (best < hi && cost(best) != least) ++best;
-  return best;
+  return {best, least};
 }
 
 std::int64_t ChainUnits::single_need(std::int64_t t) const noexcept {
@@ -324,9 +324,10 @@ void ChainTables::fill_plane(std::int64_t m) {
               // Split k: the right part right[k], the left part left[k - s - 1].
               const double* const right = right_columns + column_start_[at(t)];
               const double* const left = left_row + here;
-              best_k = least_cost_split(base, prefix_.data(), right, left, s + 1, cap);
-              if (best_k >= 0)
-                best = base + prefix_[at(best_k)] + right[best_k] + left[best_k - s - 1];
+              const LeastSplit least =
+                  least_cost_split(base, prefix_.data(), right, left, s + 1, cap);
+              best_k = least.split;
+              best = least.cost;
             }
             if (best_k >= 0) {
               best_split = static_cast<std::int32_t>(best_k);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -67,11 +68,17 @@ std::int64_t least_memory(const ChainUnits& chain, std::size_t max_bytes);
 /// there on.
 std::int64_t store_all_memory(const ChainUnits& chain);
 
+/// A split of a segment and what it costs.
+struct LeastSplit {
+  std::int64_t split = -1;  ///< -1: every split's cost is infinite, or there is none
+  double cost = std::numeric_limits<double>::infinity();
+};
+
 /// The full search's inner loop: the split k in lo..hi of least cost base + prefix[k] + right[k]
 /// + left[k - lo], each sum taken in that order, the first of them on ties (what one pass keeping
-/// the first strict improvement finds); -1 when every cost is infinite or the range is empty.
-std::int64_t least_cost_split(double base, const double* prefix, const double* right,
-                              const double* left, std::int64_t lo, std::int64_t hi);
+/// the first strict improvement finds).
+LeastSplit least_cost_split(double base, const double* prefix, const double* right,
+                            const double* left, std::int64_t lo, std::int64_t hi);
 
 /// Opt(s, t, m) for every segment and every m in [0, memory]; keeps the decisions of every plane
 /// and the values of the last few.
