@@ -8,27 +8,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cairn/chain_plan.hpp"
+#include "random_layer_chain.hpp"
 
 namespace {
-
-cairn::Graph random_chain(int layers) {
-  std::mt19937_64 random(1);
-  std::uniform_real_distribution<double> cost(0.5, 2.0);
-  std::uniform_int_distribution<int> size(1, 4), tape(0, 8);
-  std::vector<cairn::GraphNode> nodes(static_cast<std::size_t>(layers));
-  for (auto& node : nodes) {
-    const double f = cost(random);
-    node = cairn::GraphNode{f, 2 * f, static_cast<std::uint64_t>(size(random)),
-                            static_cast<std::uint64_t>(tape(random)), ""};
-  }
-  return cairn::Graph::chain(nodes);
-}
 
 struct ChainPlanReportCopy {
   bool bounded;
@@ -50,7 +37,7 @@ int main(int argc, char** argv) {
   std::printf("%6s %6s %-8s %7s %10s %11s %12s %10s %s\n", "L", "M", "search", "threads", "seconds",
               "table MiB", "cost", "actions", "check");
   for (const int L : {100, 300, 1000}) {
-    const cairn::Graph chain = random_chain(L);
+    const cairn::Graph chain = cairn::bench::random_layer_chain(L);
     for (const int M : {50, 200, 500}) {
       cairn::ChainPlanOptions options;
       options.memory_unit = 1;

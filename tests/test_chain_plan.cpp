@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -353,6 +354,68 @@ TEST_CASE("the full search's vectorized split loop finds the plain loop's split"
   }
   CHECK(ranges == 22131);  // this seed; 18,780 with a finite least
   CHECK(found == 18780);
+}
+
+// The full search's observer (bench/chain_split_landscape.cpp) sees each state with splits once,
+// after it is final: the least of its splits' costs is never below the state's least, and it is
+// the least, first reached at the decision's split, where the decision is a split.
+TEST_CASE("the full search's observer sees every split of every state", "[chain_plan]") {
+  std::mt19937_64 random(17);
+  std::uniform_int_distribution<int> size(0, 3), tape(0, 4), cost(1, 4), coin(0, 1);
+  int states = 0, splits = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    cairn::detail::ChainUnits chain;
+    const int L = 2 + trial % 11;
+    for (int i = 0; i < L; ++i) {
+      chain.forward.push_back(cost(random));
+      chain.backward.push_back(2.0 * cost(random));
+      chain.output.push_back(1 + size(random));
+      chain.tape.push_back(tape(random));
+      chain.compute_workspace.push_back(size(random));
+      chain.record_workspace.push_back(size(random));
+      chain.backward_workspace.push_back(size(random));
+      chain.holds_output.push_back(coin(random));
+    }
+    chain.held_gradient = coin(random) != 0 ? chain.output.back() : 0;
+    const std::int64_t memory = cairn::detail::store_all_memory(chain);
+    cairn::detail::ChainTables tables(chain, memory, std::size_t{1} << 26, false, 1);
+    std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::int64_t> first_least;
+    tables.observe([&](const cairn::detail::SplitCosts& state) {
+      REQUIRE(state.lo == state.s + 1);
+      REQUIRE(state.hi <= state.t);
+      double least = std::numeric_limits<double>::infinity();
+      std::int64_t first = -1;
+      for (std::int64_t k = state.lo; k <= state.hi; ++k) {
+        if (state.cost(k) < least) {
+          least = state.cost(k);
+          first = k;
+        }
+        ++splits;
+      }
+      CHECK(least >= state.best);
+      const bool fresh =
+          first_least
+              .emplace(std::make_tuple(state.s, state.t, state.m), least == state.best ? first : -1)
+              .second;
+      CHECK(fresh);
+    });
+    tables.fill();
+    for (std::int64_t m = 0; m <= memory; ++m) {
+      for (std::int64_t s = 0; s < L; ++s) {
+        for (std::int64_t t = s + 1; t < L; ++t) {
+          const std::uint16_t decision = tables.decision(s, t, m);
+          if (decision == 0) continue;
+          CAPTURE(trial, m, s, t);
+          const auto seen = first_least.find(std::make_tuple(s, t, m));
+          REQUIRE(seen != first_least.end());
+          CHECK(seen->second == s + decision);
+          ++states;
+        }
+      }
+    }
+  }
+  CHECK(states == 10552);  // this seed: the states whose decision is a split
+  CHECK(splits == 220120);
 }
 
 TEST_CASE("plan_chain's errors say what is wrong", "[chain_plan]") {

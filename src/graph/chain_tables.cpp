@@ -274,6 +274,7 @@ void ChainTables::fill_plane(std::int64_t m) {
       const bool top = t + 1 == L;
       // left_row[here + k - 1 - s] = the left part Opt(s, k - 1, m - kept_gradient(t)).
       const double* const left_row = top ? top_left : row;
+      SplitCosts seen{s, t, m, infinity, base, prefix_.data(), nullptr, nullptr, s + 1, s};
       if (s == t) {
         if (m >= chain_.single_need(t)) best = f[at(t)] + b[at(t)];
       } else {
@@ -326,6 +327,9 @@ void ChainTables::fill_plane(std::int64_t m) {
               const double* const left = left_row + here;
               const LeastSplit least =
                   least_cost_split(base, prefix_.data(), right, left, s + 1, cap);
+              seen.right = right;
+              seen.left = left;
+              seen.hi = cap;
               best_k = least.split;
               best = least.cost;
             }
@@ -342,6 +346,10 @@ void ChainTables::fill_plane(std::int64_t m) {
             code = 0;
           }
         }
+      }
+      if (observer_ && seen.right != nullptr) {
+        seen.best = best;
+        observer_(seen);
       }
       const std::size_t r = here + at(t - s);
       row[r] = best;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -80,6 +81,18 @@ struct LeastSplit {
 LeastSplit least_cost_split(double base, const double* prefix, const double* right,
                             const double* left, std::int64_t lo, std::int64_t hi);
 
+/// One state (s, t, m) as the full search saw it: its least cost, the record option's included,
+/// and what each of its splits lo..hi costs (bench/chain_split_landscape.cpp studies them).
+struct SplitCosts {
+  std::int64_t s, t, m;
+  double best;
+  double base;
+  const double *prefix, *right, *left;
+  std::int64_t lo, hi;
+  /// The split's cost, as the search sums it.
+  double cost(std::int64_t k) const { return base + prefix[k] + right[k] + left[k - lo]; }
+};
+
 /// Opt(s, t, m) for every segment and every m in [0, memory]; keeps the decisions of every plane
 /// and the values of the last few.
 class ChainTables {
@@ -89,6 +102,9 @@ class ChainTables {
   ChainTables(const ChainUnits& chain, std::int64_t memory, std::size_t max_bytes, bool bounded,
               unsigned threads = 0);
 
+  /// Called by the full search for every state with a split to search, from the thread that
+  /// fills its plane, once the state is final (none by default).
+  void observe(std::function<void(const SplitCosts&)> observer) { observer_ = std::move(observer); }
   void fill();
   /// Opt(0, L - 1, memory) after fill().
   double optimum() const;
@@ -115,6 +131,7 @@ class ChainTables {
   void fill_plane(std::int64_t m);
 
   const ChainUnits& chain_;
+  std::function<void(const SplitCosts&)> observer_;
   std::int64_t length_ = 0, memory_ = 0;
   bool bounded_ = false;
   unsigned threads_ = 1;

@@ -1,0 +1,102 @@
+// How flat plan_chain's split costs are: over every state (s, t, m) of the full search, how far
+// each split's cost lies above the state's least (the record option's included). An exact search
+// can skip a split only by evaluating it or by a lower bound above the least, so the share of
+// splits within a few time units of the least is what no cheap bound can prune (issue 21: the
+// exact plan of 1000 layers at 500 units in under 1 s). The chain is bench/chain_planning.cpp's
+// (forward costs 0.5..2, mean 1.25), one thread.
+// Usage: cairn_bench_chain_split_landscape [L [M]]   (default 300 500)
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "graph/chain_tables.hpp"
+#include "random_layer_chain.hpp"
+
+namespace {
+
+// The bench's sizes are whole units already (unit 1), without workspaces.
+cairn::detail::ChainUnits units_of(const cairn::Graph& chain) {
+  cairn::detail::ChainUnits c;
+  for (std::int64_t v = 0; v < chain.size(); ++v) {
+    const cairn::GraphNode& node = chain.node(v);
+    c.forward.push_back(node.forward_cost);
+    c.backward.push_back(node.backward_cost);
+    c.output.push_back(static_cast<std::int64_t>(node.output_bytes));
+    c.tape.push_back(static_cast<std::int64_t>(node.tape_bytes));
+  }
+  const std::size_t L = c.output.size();
+  c.compute_workspace.assign(L, 0);
+  c.record_workspace.assign(L, 0);
+  c.backward_workspace.assign(L, 0);
+  c.holds_output.assign(L, 0);
+  return c;
+}
+
+// A whole number of at least `least`, else -1.
+long argument(const char* text, long least) {
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && value >= least && value <= 65535 ? value : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long L = argc > 1 ? argument(argv[1], 2) : 300;
+  const long M = argc > 2 ? argument(argv[2], 1) : 500;
+  if (argc > 3 || L < 0 || M < 0) {
+    std::fprintf(stderr,
+                 "usage: cairn_bench_chain_split_landscape [L [M]]: L layers (2..65535, default "
+                 "300), M memory units (1..65535, default 500)\n");
+    return 2;
+  }
+  const cairn::detail::ChainUnits chain =
+      units_of(cairn::bench::random_layer_chain(static_cast<int>(L)));
+  const std::int64_t memory = std::min<std::int64_t>(M, cairn::detail::store_all_memory(chain));
+  constexpr std::array<double, 7> margins{0, 0.5, 1, 2, 5, 20, 60};
+  std::array<std::uint64_t, margins.size()> within{};
+  std::uint64_t states = 0, splits = 0, finite_states = 0;
+  std::unique_ptr<cairn::detail::ChainTables> made;
+  try {
+    made =
+        std::make_unique<cairn::detail::ChainTables>(chain, memory, std::size_t{4} << 30, false, 1);
+  } catch (const std::length_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  cairn::detail::ChainTables& tables = *made;
+  tables.observe([&](const cairn::detail::SplitCosts& state) {
+    ++states;
+    if (state.best == std::numeric_limits<double>::infinity()) return;
+    ++finite_states;
+    for (std::int64_t k = state.lo; k <= state.hi; ++k) {
+      const double excess = state.cost(k) - state.best;
+      ++splits;
+      for (std::size_t i = 0; i < margins.size(); ++i) within[i] += excess <= margins[i];
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  tables.fill();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf(
+      "L = %ld, M = %lld: Opt = %.4f; %llu states with splits, %llu of them feasible, "
+      "%llu splits (%.1f per feasible state), %.1f s with the count\n",
+      L, static_cast<long long>(memory), tables.optimum(), static_cast<unsigned long long>(states),
+      static_cast<unsigned long long>(finite_states), static_cast<unsigned long long>(splits),
+      static_cast<double>(splits) / static_cast<double>(finite_states), seconds);
+  std::printf("%26s %14s %10s %16s\n", "cost - least <= (time)", "splits", "share", "per state");
+  for (std::size_t i = 0; i < margins.size(); ++i) {
+    std::printf("%26.1f %14llu %9.2f%% %16.2f\n", margins[i],
+                static_cast<unsigned long long>(within[i]),
+                100.0 * static_cast<double>(within[i]) / static_cast<double>(splits),
+                static_cast<double>(within[i]) / static_cast<double>(finite_states));
+  }
+  return 0;
+}
