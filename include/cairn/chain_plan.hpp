@@ -75,7 +75,7 @@
 //  - Threads: from 200 layers, up to 4 (one per core) fill the memory planes in a pipeline, a
 //    plane a row behind the one below; the plan is the same for any number.
 //  - Measured (bench/chain_planning.cpp, 2 cores; docs/benchmarks.md): L = 1000, M = 500 takes
-//    2.0-2.8 s in 540 MiB, against a target of 1 s: NOT met. There are 2.5e8 states (s, t, m)
+//    2.0-3.7 s in 540 MiB, against a target of 1 s: NOT met. There are 2.5e8 states (s, t, m)
 //    and each reads Opt(k, t, m - in(s)) from a plane the cache no longer holds. Nor can bounds
 //    prune the exact search enough: 4.5 splits per state lie within one time unit of the state's
 //    least at L = 300, M = 500 (bench/chain_split_landscape.cpp).
