@@ -13,7 +13,6 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
-#include <string>
 
 #include "graph/chain_tables.hpp"
 #include "random_layer_chain.hpp"
@@ -64,8 +63,8 @@ int main(int argc, char** argv) {
   std::uint64_t states = 0, splits = 0, finite_states = 0;
   std::unique_ptr<cairn::detail::ChainTables> made;
   try {
-    made =
-        std::make_unique<cairn::detail::ChainTables>(chain, memory, std::size_t{4} << 30, false, 1);
+    made = std::make_unique<cairn::detail::ChainTables>(chain, memory, std::size_t{4} << 30,
+                                                        /*bounded=*/false, /*threads=*/1);
   } catch (const std::length_error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
