@@ -832,7 +832,7 @@ TEST_CASE("c api: planning tables above their limit give CAIRN_ERROR_OUT_OF_MEMO
   CHECK(std::string(cairn_last_error()).find("bytes") != std::string::npos);
 }
 
-TEST_CASE("c api: mixed schedules give the MixedRevolve stream; the C driver refuses them",
+TEST_CASE("c api: mixed schedules give the MixedRevolve stream, and the C driver refuses them",
           "[c_api][mixed]") {
   for (std::int64_t T = 1; T <= 40; T += 3) {
     for (const std::int64_t w : {1, 3}) {

@@ -51,7 +51,7 @@ const std::vector<std::string> pinned_events = {"ready", "w0",       "r0",      
 
 }  // namespace
 
-TEST_CASE("DeviceBuffer copies on its stream; equal sizes assign without allocating",
+TEST_CASE("DeviceBuffer copies on its stream, and equal sizes assign without allocating",
           "[cuda][device_buffer]") {
   FakeRuntime fake;
   const cudaStream_t c = fake.user_stream("C");
