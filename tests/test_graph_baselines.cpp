@@ -71,7 +71,7 @@ TEST_CASE("Every baseline plan is legal, for every segment count, on random DAGs
 }
 
 TEST_CASE(
-    "plan_segments(graph, 1) is store-all; (graph, n) evaluates every node but the last twice",
+    "plan_segments(graph, 1) is store-all, and (graph, n) evaluates every node but the last twice",
     "[graph_baselines]") {
   std::mt19937_64 random(2102);
   for (int trial = 0; trial < 60; ++trial) {
