@@ -19,24 +19,6 @@
 
 namespace {
 
-// The bench's sizes are whole units already (unit 1), without workspaces.
-cairn::detail::ChainUnits units_of(const cairn::Graph& chain) {
-  cairn::detail::ChainUnits c;
-  for (std::int64_t v = 0; v < chain.size(); ++v) {
-    const cairn::GraphNode& node = chain.node(v);
-    c.forward.push_back(node.forward_cost);
-    c.backward.push_back(node.backward_cost);
-    c.output.push_back(static_cast<std::int64_t>(node.output_bytes));
-    c.tape.push_back(static_cast<std::int64_t>(node.tape_bytes));
-  }
-  const std::size_t L = c.output.size();
-  c.compute_workspace.assign(L, 0);
-  c.record_workspace.assign(L, 0);
-  c.backward_workspace.assign(L, 0);
-  c.holds_output.assign(L, 0);
-  return c;
-}
-
 // A whole number of at least `least`, else -1.
 long argument(const char* text, long least) {
   char* end = nullptr;
@@ -56,7 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const cairn::detail::ChainUnits chain =
-      units_of(cairn::bench::random_layer_chain(static_cast<int>(L)));
+      cairn::detail::chain_units(cairn::bench::random_layer_chain(static_cast<int>(L)), 1);
   const std::int64_t memory = std::min<std::int64_t>(M, cairn::detail::store_all_memory(chain));
   constexpr std::array<double, 7> margins{0, 0.5, 1, 2, 5, 20, 60};
   std::array<std::uint64_t, margins.size()> within{};

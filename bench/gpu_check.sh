@@ -145,8 +145,8 @@ if [[ $run_all == yes ]]; then
   part torchdiffeq 80 "$python" bench/python/torchdiffeq_compare.py --device cuda \
     --dtype float32 --repeat 5 --json
   # The CPU-sized networks (launch-bound on a large GPU: the times compare kernel counts as much
-  # as arithmetic), every configuration in one process; deep_chain about 35 s with 3 rounds (54 s
-  # with 5), unet about 16 s.
+  # as arithmetic), every configuration in one process; on an H200 deep_chain took 54 s with 5
+  # rounds (3 rounds not yet timed), unet 16 s.
   part deep_chain 80 "$python" bench/python/deep_chain.py --device cuda --dtype float32 \
     --repeat 3 --json "$out/deep_chain.json" --plot "$out/deep_chain.png"
   part unet 30 "$python" bench/python/unet.py --device cuda --dtype float32 --repeat 5 \

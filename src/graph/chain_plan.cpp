@@ -39,7 +39,9 @@ std::int64_t units(std::uint64_t bytes, std::uint64_t unit) {
   return static_cast<std::int64_t>(bytes / unit + (bytes % unit != 0 ? 1 : 0));
 }
 
-ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
+}  // namespace
+
+ChainUnits detail::chain_units(const Graph& chain, std::uint64_t unit) {
   ChainUnits c;
   for (std::int64_t v = 0; v < chain.size(); ++v) {
     const GraphNode& node = chain.node(v);
@@ -55,6 +57,8 @@ ChainUnits in_units(const Graph& chain, std::uint64_t unit) {
   if (chain.output_gradient_held()) c.held_gradient = c.output.back();
   return c;
 }
+
+namespace {
 
 // Writes the stream of Opt(s, t, m)'s decisions and returns its peak beyond what the caller
 // holds, counting in(s) and g(t) (the recursion of chain_plan.hpp, read backwards).
@@ -129,7 +133,7 @@ std::uint64_t chain_min_budget(const Graph& chain, const ChainPlanOptions& optio
   require_chain(chain, "chain_min_budget");
   const std::uint64_t unit = unit_of(chain, options);
   return static_cast<std::uint64_t>(
-             detail::least_memory(in_units(chain, unit), options.max_table_bytes)) *
+             detail::least_memory(detail::chain_units(chain, unit), options.max_table_bytes)) *
          unit;
 }
 
@@ -137,7 +141,7 @@ GraphPlan plan_chain(const Graph& chain, std::uint64_t budget_bytes,
                      const ChainPlanOptions& options) {
   require_chain(chain, "plan_chain");
   const std::uint64_t unit = unit_of(chain, options);
-  const ChainUnits c = in_units(chain, unit);
+  const ChainUnits c = detail::chain_units(chain, unit);
   const auto budget = static_cast<std::int64_t>(
       std::min<std::uint64_t>(budget_bytes / unit, std::uint64_t{1} << 62));
   // Opt is constant from the store-all peak on: no plane above it is needed.

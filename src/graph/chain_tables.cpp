@@ -274,7 +274,10 @@ void ChainTables::fill_plane(std::int64_t m) {
       const bool top = t + 1 == L;
       // left_row[here + k - 1 - s] = the left part Opt(s, k - 1, m - kept_gradient(t)).
       const double* const left_row = top ? top_left : row;
-      SplitCosts seen{s, t, m, infinity, base, prefix_.data(), nullptr, nullptr, s + 1, s};
+      // The full search's split arrays, for the observer (null: no split was searched).
+      const double* searched_right = nullptr;
+      const double* searched_left = nullptr;
+      std::int64_t searched_hi = s;
       if (s == t) {
         if (m >= chain_.single_need(t)) best = f[at(t)] + b[at(t)];
       } else {
@@ -327,9 +330,9 @@ void ChainTables::fill_plane(std::int64_t m) {
               const double* const left = left_row + here;
               const LeastSplit least =
                   least_cost_split(base, prefix_.data(), right, left, s + 1, cap);
-              seen.right = right;
-              seen.left = left;
-              seen.hi = cap;
+              searched_right = right;
+              searched_left = left;
+              searched_hi = cap;
               best_k = least.split;
               best = least.cost;
             }
@@ -347,9 +350,9 @@ void ChainTables::fill_plane(std::int64_t m) {
           }
         }
       }
-      if (observer_ && seen.right != nullptr) {
-        seen.best = best;
-        observer_(seen);
+      if (observer_ && searched_right != nullptr) {
+        observer_(SplitCosts{s, t, m, best, base, prefix_.data(), searched_right, searched_left,
+                             s + 1, searched_hi});
       }
       const std::size_t r = here + at(t - s);
       row[r] = best;

@@ -11,6 +11,10 @@
 #include <memory>
 #include <vector>
 
+namespace cairn {
+class Graph;
+}
+
 namespace cairn::detail {
 
 /// A chain of layers with its sizes in memory units.
@@ -60,6 +64,10 @@ struct ChainUnits {
     return (j > s ? output[i - 1] : 0) + output[i] + compute_workspace[i];
   }
 };
+
+/// The chain's layers in units of `unit` bytes, sizes rounded up (plan_chain's view of a Graph
+/// that is a chain).
+ChainUnits chain_units(const Graph& chain, std::uint64_t unit);
 
 /// The least m for which Opt(0, L - 1, m) is finite: the same recursion on memory alone, every
 /// split searched (O(L^3) integer steps, 8 L^2 bytes; std::length_error past max_bytes).
